@@ -1,0 +1,98 @@
+"""Composition root: builds the store, adapters, services and loops from one Settings object."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from aerodrome.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ControlPlane:
+    """Everything `aerodrome up` runs, in one process."""
+
+    def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
+        from aerodrome.api.aws.app import build_mwaa_app
+        from aerodrome.reconcile.controller import Controller
+        from aerodrome.reconcile.reconciler import Reconciler
+        from aerodrome.reconcile.syncs import BucketSyncs
+        from aerodrome.runtimes.local.driver import LocalDriver
+        from aerodrome.services.credentials import CredentialService
+        from aerodrome.services.environments import EnvironmentService
+        from aerodrome.store.db import Store
+
+        self.settings = settings
+        for folder in (settings.home, settings.buckets_dir, settings.environments_dir, settings.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        settings.home.chmod(0o700)
+        self.store = Store(settings.store_url)
+        self.store.migrate()
+        self.credentials = CredentialService(store=self.store)
+        self.driver = LocalDriver(settings)
+        self.syncs = BucketSyncs(settings)
+        self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
+                                     progress=progress, health_timeout=settings.health_timeout)
+        self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
+                                     resync_interval=settings.resync_interval)
+        self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
+        self.asgi = build_mwaa_app(environments=self.environments, credentials=self.credentials,
+                                   region=settings.region, account=settings.account)
+        self._s3 = None
+        self._server = None
+        self._server_thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Serve the API, start S3 serving and the reconciler; returns once the API answers."""
+        import uvicorn
+
+        access_key, secret = self.credentials.admin()
+        if self.settings.serve_s3 and not self.settings.s3_endpoint_url:
+            from aerodrome.bundles.s3_server import S3Server
+
+            self._s3 = S3Server(self.settings, access_key, secret)
+            self._s3.start()
+        config = uvicorn.Config(self.asgi, host=self.settings.host, port=self.settings.port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+        self._server_thread.start()
+        self._wait_serving()
+        self.controller.start()
+        for name in self.reconciler.names():
+            self.controller.wake(name)
+        self._write_endpoint()
+
+    def close(self) -> None:
+        """Stop the loops and every process this control plane started."""
+        self.controller.stop()
+        self.syncs.stop_all()
+        self.driver.close()
+        if self._s3 is not None:
+            self._s3.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._server_thread is not None:
+                self._server_thread.join(10)
+        self.settings.endpoint_file.unlink(missing_ok=True)
+        self.store.close()
+
+    def _wait_serving(self) -> None:
+        import time
+
+        deadline = time.monotonic() + 30
+        while not (self._server and self._server.started):
+            if time.monotonic() > deadline or not (self._server_thread and self._server_thread.is_alive()):
+                raise RuntimeError(
+                    f"The API server did not start on {self.settings.host}:{self.settings.port}; "
+                    "is the port in use? Choose another with --port or AERODROME_PORT.")
+            time.sleep(0.05)
+
+    def _write_endpoint(self) -> None:
+        data = {"endpoint_url": self.settings.endpoint_url, "region": self.settings.region}
+        if self._s3 is not None:
+            data["s3_endpoint_url"] = self._s3.url
+        self.settings.endpoint_file.write_text(json.dumps(data))

@@ -1,0 +1,1 @@
+"""Pure domain code: plain data and decisions, standard library only."""

@@ -1,0 +1,68 @@
+"""plan(): given what is wanted and what is seen, the steps to take next. Pure; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aerodrome.domain.status import Status
+
+S = Status
+
+
+class Step(StrEnum):
+    PREPARE = "prepare"  # Airflow venv and template database for the version
+    START_SYNC = "start_sync"  # bucket -> DAG folder, once now and then continuously
+    ENSURE_DESIRED = "ensure_desired"  # run the desired spec
+    ENSURE_APPLIED = "ensure_applied"  # run the last spec that worked (re-attach or restart)
+    WAIT = "wait"  # look again soon
+    SUCCEED = "succeed"  # -> AVAILABLE, desired becomes applied
+    FAIL_CREATE = "fail_create"  # -> CREATE_FAILED
+    ROLL_BACK = "roll_back"  # -> ROLLING_BACK
+    ROLLED_BACK = "rolled_back"  # -> UPDATE_FAILED, previous spec serving
+    ROLLBACK_FAILED = "rollback_failed"  # -> UNAVAILABLE
+    STOP = "stop"  # stop processes, keep data
+    STOP_SYNC = "stop_sync"
+    DELETE = "delete"  # remove everything, then forget the environment
+
+
+@dataclass(frozen=True)
+class Situation:
+    status: Status
+    generation: int
+    applied_generation: int
+    # what this control-plane process last ensured for the environment: ("desired"|"applied", generation)
+    ensured: tuple[str, int] | None
+    running: bool
+    healthy: bool
+    waited: float  # seconds since that ensure
+    health_timeout: float
+
+
+def plan(s: Situation) -> list[Step]:
+    if s.status == S.DELETING:
+        return [Step.STOP_SYNC, Step.DELETE]
+    if s.status == S.CREATE_FAILED:
+        return [Step.STOP_SYNC, Step.STOP] if s.running else []
+    if s.status in (S.CREATING, S.UPDATING, S.CREATING_SNAPSHOT):
+        return _converge(s, ("desired", s.generation), Step.ENSURE_DESIRED, Step.SUCCEED,
+                         Step.FAIL_CREATE if s.status == S.CREATING else Step.ROLL_BACK,
+                         prepare=True)
+    if s.status == S.ROLLING_BACK:
+        return _converge(s, ("applied", s.applied_generation), Step.ENSURE_APPLIED, Step.ROLLED_BACK,
+                         Step.ROLLBACK_FAILED, prepare=False)
+    if s.status in (S.AVAILABLE, S.UPDATE_FAILED, S.UNAVAILABLE, S.MAINTENANCE):
+        if s.ensured != ("applied", s.applied_generation) or not s.running:
+            return [Step.START_SYNC, Step.ENSURE_APPLIED]
+    return []
+
+
+def _converge(s: Situation, target: tuple[str, int], ensure: Step, done: Step, failed: Step, *,
+              prepare: bool) -> list[Step]:
+    if s.ensured != target:
+        return ([Step.PREPARE] if prepare else []) + [Step.START_SYNC, ensure, Step.WAIT]
+    if s.healthy:
+        return [done]
+    if s.waited > s.health_timeout:
+        return [failed]
+    return [Step.WAIT]

@@ -1,0 +1,50 @@
+"""The environment status machine: the one table that says which status may follow which."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    CREATING = "CREATING"
+    CREATE_FAILED = "CREATE_FAILED"
+    AVAILABLE = "AVAILABLE"
+    UPDATING = "UPDATING"
+    DELETING = "DELETING"
+    DELETED = "DELETED"
+    UNAVAILABLE = "UNAVAILABLE"
+    UPDATE_FAILED = "UPDATE_FAILED"
+    ROLLING_BACK = "ROLLING_BACK"
+    CREATING_SNAPSHOT = "CREATING_SNAPSHOT"
+    PENDING = "PENDING"
+    MAINTENANCE = "MAINTENANCE"
+
+
+S = Status
+
+# from -> statuses it may move to
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.PENDING: frozenset({S.CREATING, S.CREATE_FAILED, S.DELETING}),
+    S.CREATING: frozenset({S.AVAILABLE, S.CREATE_FAILED, S.DELETING}),
+    S.CREATE_FAILED: frozenset({S.DELETING}),
+    S.AVAILABLE: frozenset({S.UPDATING, S.DELETING, S.MAINTENANCE, S.UNAVAILABLE, S.CREATING_SNAPSHOT}),
+    S.UPDATING: frozenset({S.AVAILABLE, S.ROLLING_BACK, S.UPDATE_FAILED, S.DELETING}),
+    S.CREATING_SNAPSHOT: frozenset({S.UPDATING, S.ROLLING_BACK, S.UPDATE_FAILED}),
+    S.ROLLING_BACK: frozenset({S.UPDATE_FAILED, S.UNAVAILABLE}),
+    S.UPDATE_FAILED: frozenset({S.UPDATING, S.DELETING, S.UNAVAILABLE}),
+    S.UNAVAILABLE: frozenset({S.UPDATING, S.AVAILABLE, S.DELETING}),
+    S.MAINTENANCE: frozenset({S.AVAILABLE, S.UNAVAILABLE}),
+    S.DELETING: frozenset({S.DELETED}),
+    S.DELETED: frozenset(),
+}
+
+# statuses in which UpdateEnvironment is accepted
+UPDATABLE = frozenset({S.AVAILABLE, S.UPDATE_FAILED, S.UNAVAILABLE})
+# statuses in which DeleteEnvironment is accepted
+DELETABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.DELETING in nxt) | {S.DELETING}
+# statuses in which the runtime should be running
+RUNNING = frozenset({S.AVAILABLE, S.UPDATING, S.UPDATE_FAILED, S.ROLLING_BACK, S.MAINTENANCE, S.CREATING_SNAPSHOT})
+
+
+def can_transition(current: Status, to: Status) -> bool:
+    return to in TRANSITIONS[current]

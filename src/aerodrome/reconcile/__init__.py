@@ -1,0 +1,1 @@
+"""Turns desired state into running environments: one serial queue per environment."""

@@ -1,0 +1,187 @@
+"""observe -> plan -> act for one environment. Status changes only through store.transition()."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aerodrome import errors
+from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.plan import Situation, Step, plan
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.domain.status import Status
+from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
+from aerodrome.store import environments as rows
+from aerodrome.store.db import Store
+
+log = logging.getLogger(__name__)
+
+WAIT_DELAY = 1.0
+SETTLED_DELAY = None
+HEALTH_TIMEOUT = 300.0
+
+Progress = Callable[[str, str], None]  # (environment name, line)
+
+
+class SyncLoops:
+    """What the reconciler needs from bundle sync (bundles.sync adapts to it)."""
+
+    def start(self, name: str, spec: EnvironmentSpec, placement: Placement) -> None: ...
+
+    def stop(self, name: str) -> None: ...
+
+
+@dataclass
+class _Ensured:
+    target: tuple[str, int]
+    at: float
+
+
+class Reconciler:
+    def __init__(self, *, store: Store, driver: RuntimeDriver, syncs: SyncLoops,
+                 progress: Progress | None = None, health_timeout: float = HEALTH_TIMEOUT):
+        self._store = store
+        self._driver = driver
+        self._syncs = syncs
+        self._progress = progress or (lambda name, line: log.info("%s: %s", name, line))
+        self._health_timeout = health_timeout
+        self._ensured: dict[str, _Ensured] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        with self._store.session() as session:
+            return [r.name for r in rows.all_records(session=session)]
+
+    def reconcile(self, name: str) -> float | None:
+        try:
+            with self._store.session() as session:
+                record = rows.get(name, session=session)
+        except errors.NotFound:
+            self._ensured.pop(name, None)
+            return SETTLED_DELAY
+        placement = Placement.from_json(record.placement)
+        running_spec = self._running_spec(record)
+        observed = self._driver.observe(running_spec, placement)
+        ensured = self._ensured.get(name)
+        situation = Situation(
+            status=record.status, generation=record.generation,
+            applied_generation=record.applied_generation,
+            ensured=ensured.target if ensured else None, running=observed.running,
+            healthy=observed.healthy, waited=(time.monotonic() - ensured.at) if ensured else 0.0,
+            health_timeout=self._health_timeout)
+        steps = plan(situation)
+        if steps:
+            log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])
+        return self._act(record, placement, observed, steps)
+
+    # --- acting ------------------------------------------------------------------------------
+    def _act(self, record: rows.EnvironmentRecord, placement: Placement, observed: Observed,
+             steps: list[Step]) -> float | None:
+        name = record.name
+        for step in steps:
+            try:
+                delay = self._do(step, record, placement, observed)
+            except errors.Temporary as exc:
+                self._progress(name, str(exc))
+                return exc.delay
+            except errors.Permanent as exc:
+                return self._fail(record, str(exc))
+            if delay is not None:
+                return delay
+        return SETTLED_DELAY
+
+    def _do(self, step: Step, record: rows.EnvironmentRecord, placement: Placement,
+            observed: Observed) -> float | None:
+        name, progress = record.name, (lambda line: self._progress(record.name, line))
+        match step:
+            case Step.PREPARE:
+                self._driver.prepare(record.spec, progress=progress)
+            case Step.START_SYNC:
+                self._syncs.start(name, self._running_spec(record), placement)
+            case Step.ENSURE_DESIRED:
+                self._driver.ensure(record.spec, placement, progress=progress)
+                self._ensured[name] = _Ensured(("desired", record.generation), time.monotonic())
+            case Step.ENSURE_APPLIED:
+                spec = record.applied_spec or record.spec
+                self._driver.ensure(spec, placement, progress=progress)
+                self._ensured[name] = _Ensured(("applied", record.applied_generation), time.monotonic())
+            case Step.WAIT:
+                return WAIT_DELAY
+            case Step.SUCCEED:
+                self._succeed(record)
+            case Step.FAIL_CREATE | Step.ROLL_BACK:
+                return self._fail(record, observed.detail or "Airflow did not become healthy in time.")
+            case Step.ROLLED_BACK:
+                self._finish_rollback(record)
+            case Step.ROLLBACK_FAILED:
+                self._move(record, Status.UNAVAILABLE)
+            case Step.STOP:
+                self._driver.stop(placement)
+            case Step.STOP_SYNC:
+                self._syncs.stop(name)
+            case Step.DELETE:
+                self._delete(record, placement)
+        return None
+
+    def _succeed(self, record: rows.EnvironmentRecord) -> None:
+        with self._store.session() as session:
+            rows.mark_applied(record.name, generation=record.generation, spec=record.spec, session=session)
+            rows.transition(record.name, Status.AVAILABLE, session=session, expected=record.status,
+                            generation=record.generation, last_update=_done(record.last_update))
+        self._ensured[record.name] = _Ensured(("applied", record.generation), time.monotonic())
+        self._progress(record.name, f"{record.status.value} -> AVAILABLE")
+
+    def _fail(self, record: rows.EnvironmentRecord, message: str) -> float | None:
+        """Creating fails the create; anything else rolls back to the last spec that worked."""
+        rolling_back = record.status in (Status.UPDATING, Status.CREATING_SNAPSHOT) and record.applied_spec
+        if record.status == Status.ROLLING_BACK:
+            return self._move(record, Status.UNAVAILABLE, error=message)
+        to = Status.ROLLING_BACK if rolling_back else (
+            Status.CREATE_FAILED if record.status == Status.CREATING else Status.UPDATE_FAILED)
+        log.warning("%s: %s", record.name, message)
+        self._ensured.pop(record.name, None)
+        return self._move(record, to, error=message)
+
+    def _move(self, record: rows.EnvironmentRecord, to: Status, *, error: str | None = None) -> float:
+        last = record.last_update
+        if error is not None:
+            last = LastUpdate(status="FAILED", created_at=last.created_at, source=last.source,
+                              error_code=f"{record.status.value}_FAILED", error_message=error,
+                              worker_replacement_strategy=last.worker_replacement_strategy)
+        with self._store.session() as session:
+            rows.transition(record.name, to, session=session, expected=record.status, last_update=last)
+        self._progress(record.name, f"{record.status.value} -> {to.value}" + (f": {error}" if error else ""))
+        return 0.0
+
+    def _finish_rollback(self, record: rows.EnvironmentRecord) -> None:
+        with self._store.session() as session:
+            rows.restore_desired(record.name, record.applied_spec or record.spec, session=session)
+            rows.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status)
+        current = self._ensured.get(record.name)
+        if current:
+            self._ensured[record.name] = _Ensured(("applied", record.generation + 1), current.at)
+        self._progress(record.name, "rolled back; the previous configuration is serving")
+
+    def _delete(self, record: rows.EnvironmentRecord, placement: Placement) -> None:
+        self._progress(record.name, "deleting processes, database, broker namespace and files")
+        self._driver.delete(placement)
+        with self._store.session() as session:
+            rows.transition(record.name, Status.DELETED, session=session, expected=Status.DELETING,
+                            last_update=_done(record.last_update))
+            rows.remove(record.name, session=session)
+        self._ensured.pop(record.name, None)
+        self._progress(record.name, "deleted")
+
+    @staticmethod
+    def _running_spec(record: rows.EnvironmentRecord) -> EnvironmentSpec:
+        if record.status in (Status.CREATING, Status.UPDATING, Status.CREATING_SNAPSHOT):
+            return record.spec
+        return record.applied_spec or record.spec
+
+
+def _done(last: LastUpdate) -> LastUpdate:
+    return LastUpdate(status="SUCCESS", created_at=last.created_at, source=last.source,
+                      worker_replacement_strategy=last.worker_replacement_strategy)

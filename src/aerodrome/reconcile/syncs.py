@@ -1,0 +1,57 @@
+"""One DAG sync loop per running environment: bucket prefix -> the environment's DAG folder."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from aerodrome.bundles import resolve, sync
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+from aerodrome.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class BucketSyncs:
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._loops: dict[str, tuple[tuple[str, str], sync.DagSyncLoop]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, name: str, spec: EnvironmentSpec, placement: Placement) -> None:
+        """Mirror the bucket's DAG prefix now, then keep mirroring it. Restarts when the source moved."""
+        source = (spec.source_bucket_arn, spec.dag_s3_path)
+        with self._lock:
+            current = self._loops.get(name)
+            if current and current[0] == source:
+                return
+        if current:
+            self.stop(name)
+        settings = self._settings
+
+        def open_bucket():
+            return resolve.open_bucket(settings, spec.source_bucket_arn)
+
+        placement.dags_dir.mkdir(parents=True, exist_ok=True)
+        result = sync.sync_prefix(open_bucket(), spec.dag_s3_path, placement.dags_dir)
+        log.info("%s: first DAG sync %s", name, result)
+        loop = sync.DagSyncLoop(open_bucket, spec.dag_s3_path, placement.dags_dir,
+                                interval=settings.sync_interval)
+        loop.start()
+        with self._lock:
+            self._loops[name] = (source, loop)
+
+    def stop(self, name: str) -> None:
+        with self._lock:
+            entry = self._loops.pop(name, None)
+        if entry:
+            entry[1].stop()
+
+    def stop_all(self) -> None:
+        for name in list(self._loops):
+            self.stop(name)
+
+    def status(self, name: str) -> sync.DagSyncLoop | None:
+        entry = self._loops.get(name)
+        return entry[1] if entry else None

@@ -1,0 +1,80 @@
+"""The runtime driver protocol: how the reconciler asks for processes without knowing how they run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from aerodrome.domain.spec import EnvironmentSpec
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an environment lives on this host; fixed at create, kept in the store."""
+
+    env_id: str  # short stable id, safe for database names, e.g. "e3f9a1c2"
+    root: Path  # environment directory: dags/, plugins/, logs/, airflow_home/ ...
+    web_port: int  # api-server (Airflow 3) or webserver (Airflow 2) port on 127.0.0.1
+    broker_db: int  # Redis database number (namespace) of this environment
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.root / "dags"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def to_json(self) -> dict:
+        return {"env_id": self.env_id, "root": str(self.root), "web_port": self.web_port,
+                "broker_db": self.broker_db}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Placement:
+        return cls(env_id=data["env_id"], root=Path(data["root"]), web_port=data["web_port"],
+                   broker_db=data["broker_db"])
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    name: str  # e.g. "scheduler-1", "worker-1", "api-server", "dag-processor", "triggerer"
+    running: bool
+    pid: int | None = None
+    restarts: int = 0
+    log: Path | None = None
+
+
+@dataclass(frozen=True)
+class Observed:
+    components: tuple[ComponentState, ...] = ()
+    healthy: bool = False  # web endpoint answers and the scheduler heartbeats
+    detail: str = ""  # why not healthy, in words a person can act on
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return any(c.running for c in self.components)
+
+
+class RuntimeDriver(Protocol):
+    def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
+        """Make the Airflow version's venv and template database ready (idempotent, slow the first time)."""
+
+    def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
+        """Create what is missing (database, broker namespace, config) and start/restart components
+        so they run `spec`. Idempotent; re-attaches to processes that already run it."""
+
+    def observe(self, spec: EnvironmentSpec, placement: Placement) -> Observed: ...
+
+    def stop(self, placement: Placement) -> None:
+        """Stop every process of the environment; keep its database and files."""
+
+    def delete(self, placement: Placement) -> None:
+        """Stop processes and remove database, broker keys, directories. Idempotent."""
+
+    def close(self) -> None:
+        """Stop supervision and every process this driver started (control-plane shutdown)."""

@@ -1,0 +1,38 @@
+"""What the API layer may call. Implemented by services.environments.EnvironmentService."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from aerodrome.domain.environment import EnvironmentView
+from aerodrome.domain.spec import EnvironmentSpec
+
+
+class Environments(Protocol):
+    def create(self, spec: EnvironmentSpec, *, tags: dict[str, str]) -> str:
+        """Accept a new environment (status CREATING or PENDING); returns its ARN.
+        Raises Invalid (bad values / name taken by a live env is Invalid as MWAA), ..."""
+
+    def get(self, name: str) -> EnvironmentView:
+        """Raises NotFound."""
+
+    def list_names(self, *, max_results: int, next_token: str | None) -> tuple[list[str], str | None]:
+        """Names in creation order, paginated; raises Invalid for a bad next_token."""
+
+    def update(self, name: str, *, changes: dict[str, object]) -> str:
+        """`changes` maps EnvironmentSpec field names to new values (only what the caller sent).
+        Raises NotFound, Invalid, Conflict (not in an updatable status). Returns the ARN."""
+
+    def delete(self, name: str) -> None:
+        """Raises NotFound, Conflict."""
+
+    def tag(self, arn: str, *, tags: dict[str, str]) -> None: ...
+
+    def untag(self, arn: str, *, keys: list[str]) -> None: ...
+
+    def list_tags(self, arn: str) -> dict[str, str]: ...
+
+
+class Credentials(Protocol):
+    def secret_for(self, access_key_id: str) -> str | None:
+        """The secret access key issued with `access_key_id`, or None if unknown."""

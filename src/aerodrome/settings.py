@@ -1,0 +1,107 @@
+"""One typed settings object, built once at start-up (from the environment and flags) and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aerodrome.domain.spec import DEFAULT_ACCOUNT, DEFAULT_REGION
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("aerodrome"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 8700
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+    # S3: when s3_endpoint_url is set, buckets live there; otherwise under home/buckets and,
+    # when serve_s3 is on, they are also served over the S3 protocol on s3_port.
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    serve_s3: bool = True
+    s3_port: int = 8701
+    # External metadata database server (a PostgreSQL URL with a user that may CREATE DATABASE)
+    # and broker (a redis:// URL); embedded servers are started when unset.
+    postgres_url: str | None = None
+    redis_url: str | None = None
+    # Ports handed to environments' components.
+    env_port_min: int = 8800
+    env_port_max: int = 8999
+    # How often the reconciler resyncs every environment, and the bucket sync interval (seconds).
+    resync_interval: float = 10.0
+    sync_interval: float = 1.0
+    # How long components may take to become healthy before a create fails or an update rolls back.
+    health_timeout: float = 300.0
+
+    @property
+    def buckets_dir(self) -> Path:
+        return self.home / "buckets"
+
+    @property
+    def environments_dir(self) -> Path:
+        return self.home / "environments"
+
+    @property
+    def venvs_dir(self) -> Path:
+        return self.home / "venvs"
+
+    @property
+    def services_dir(self) -> Path:
+        return self.home / "services"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def endpoint_file(self) -> Path:
+        """Written by a running control plane so other commands find its endpoints."""
+        return self.home / "endpoint.json"
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.home / 'aerodrome.db'}"
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "home": Path(env["AERODROME_HOME"]) if env.get("AERODROME_HOME") else _default_home(),
+        }
+        simple = {
+            "AERODROME_HOST": ("host", str),
+            "AERODROME_PORT": ("port", int),
+            "AERODROME_REGION": ("region", str),
+            "AERODROME_S3_ENDPOINT_URL": ("s3_endpoint_url", str),
+            "AERODROME_S3_ACCESS_KEY_ID": ("s3_access_key_id", str),
+            "AERODROME_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", str),
+            "AERODROME_S3_PORT": ("s3_port", int),
+            "AERODROME_POSTGRES_URL": ("postgres_url", str),
+            "AERODROME_REDIS_URL": ("redis_url", str),
+        }
+        for var, (name, kind) in simple.items():
+            if env.get(var):
+                values[name] = kind(env[var])
+        if env.get("AERODROME_SERVE_S3"):
+            values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""SQLAlchemy tables. Schema changes go through an Alembic revision in store/migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EnvironmentRow(Base):
+    __tablename__ = "environments"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    env_id: Mapped[str] = mapped_column(String(16), unique=True)
+    arn: Mapped[str] = mapped_column(String(1224))
+    status: Mapped[str] = mapped_column(String(32))
+    # generation counts accepted changes of the desired spec; applied_generation is the last one
+    # that reached AVAILABLE. spec is desired, applied_spec is what last ran successfully.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    applied_generation: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[str] = mapped_column(Text)
+    applied_spec: Mapped[str | None] = mapped_column(Text, nullable=True)
+    placement: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[float] = mapped_column(Float)
+    last_update: Mapped[str] = mapped_column(Text)
+
+
+class CredentialRow(Base):
+    __tablename__ = "credentials"
+
+    access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_access_key: Mapped[str] = mapped_column(String(64))
+    principal: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow"]

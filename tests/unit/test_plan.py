@@ -1,0 +1,66 @@
+import pytest
+
+from aerodrome.domain.plan import Situation, Step, plan
+from aerodrome.domain.status import Status
+
+
+def situation(status, *, generation=1, applied=0, ensured=None, running=False, healthy=False,
+              waited=0.0, timeout=300.0):
+    return Situation(status=status, generation=generation, applied_generation=applied, ensured=ensured,
+                     running=running, healthy=healthy, waited=waited, health_timeout=timeout)
+
+
+def test_creating_prepares_syncs_and_starts_first():
+    assert plan(situation(Status.CREATING)) == [Step.PREPARE, Step.START_SYNC, Step.ENSURE_DESIRED, Step.WAIT]
+
+
+def test_creating_waits_until_healthy_then_succeeds():
+    started = situation(Status.CREATING, ensured=("desired", 1), running=True)
+    assert plan(started) == [Step.WAIT]
+    assert plan(situation(Status.CREATING, ensured=("desired", 1), running=True, healthy=True)) == [Step.SUCCEED]
+
+
+def test_creating_fails_after_health_timeout():
+    late = situation(Status.CREATING, ensured=("desired", 1), running=True, waited=301)
+    assert plan(late) == [Step.FAIL_CREATE]
+
+
+def test_update_of_a_new_generation_ensures_again_and_rolls_back_on_timeout():
+    assert plan(situation(Status.UPDATING, generation=2, applied=1, ensured=("applied", 1), running=True)) == [
+        Step.PREPARE, Step.START_SYNC, Step.ENSURE_DESIRED, Step.WAIT]
+    late = situation(Status.UPDATING, generation=2, applied=1, ensured=("desired", 2), waited=400)
+    assert plan(late) == [Step.ROLL_BACK]
+
+
+def test_rolling_back_runs_the_applied_spec_and_ends_update_failed():
+    assert plan(situation(Status.ROLLING_BACK, generation=2, applied=1, ensured=("desired", 2))) == [
+        Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]
+    back = situation(Status.ROLLING_BACK, generation=2, applied=1, ensured=("applied", 1), healthy=True,
+                     running=True)
+    assert plan(back) == [Step.ROLLED_BACK]
+    failed = situation(Status.ROLLING_BACK, generation=2, applied=1, ensured=("applied", 1), waited=999)
+    assert plan(failed) == [Step.ROLLBACK_FAILED]
+
+
+@pytest.mark.parametrize("status", [Status.AVAILABLE, Status.UPDATE_FAILED, Status.UNAVAILABLE])
+def test_settled_environment_is_reattached_after_a_control_plane_restart(status):
+    assert plan(situation(status, applied=1, ensured=None)) == [Step.START_SYNC, Step.ENSURE_APPLIED]
+    assert plan(situation(status, applied=1, ensured=("applied", 1), running=True, healthy=True)) == []
+
+
+def test_settled_environment_whose_processes_are_gone_is_restarted():
+    assert plan(situation(Status.AVAILABLE, applied=1, ensured=("applied", 1), running=False)) == [
+        Step.START_SYNC, Step.ENSURE_APPLIED]
+
+
+def test_deleting_removes_everything():
+    assert plan(situation(Status.DELETING, running=True)) == [Step.STOP_SYNC, Step.DELETE]
+
+
+def test_create_failed_stops_leftover_processes_only_when_running():
+    assert plan(situation(Status.CREATE_FAILED, running=True)) == [Step.STOP_SYNC, Step.STOP]
+    assert plan(situation(Status.CREATE_FAILED, running=False)) == []
+
+
+def test_pending_waits_for_endpoints():
+    assert plan(situation(Status.PENDING)) == []
