@@ -41,6 +41,8 @@ class Settings:
     # How often the reconciler resyncs every environment, and the bucket sync interval (seconds).
     resync_interval: float = 10.0
     sync_interval: float = 1.0
+    # Where per-version Airflow venvs live (default home/venvs); several homes may share one.
+    venv_root: Path | None = None
     # How long components may take to become healthy before a create fails or an update rolls back.
     health_timeout: float = 300.0
 
@@ -54,7 +56,7 @@ class Settings:
 
     @property
     def venvs_dir(self) -> Path:
-        return self.home / "venvs"
+        return self.venv_root or self.home / "venvs"
 
     @property
     def services_dir(self) -> Path:
@@ -101,6 +103,8 @@ class Settings:
         for var, (name, kind) in simple.items():
             if env.get(var):
                 values[name] = kind(env[var])
+        if env.get("AERODROME_VENVS_DIR"):
+            values["venv_root"] = Path(env["AERODROME_VENVS_DIR"])
         if env.get("AERODROME_SERVE_S3"):
             values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
         values.update({k: v for k, v in overrides.items() if v is not None})
