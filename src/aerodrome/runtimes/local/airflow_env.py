@@ -1,0 +1,134 @@
+"""Environment variables of each Airflow component: pure functions of the spec and the placement.
+
+Precedence (low to high): Aerodrome's MWAA-like defaults < the user's AirflowConfigurationOptions
+< essential settings Aerodrome owns (executor, database, broker, secrets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+
+# Celery concurrency per worker by environment class, as MWAA sizes them.
+WORKER_CONCURRENCY = {"mw1.micro": 3, "mw1.small": 5, "mw1.medium": 10, "mw1.large": 20,
+                      "mw1.xlarge": 40, "mw1.2xlarge": 80}
+
+# Opinionated defaults a user may override with AirflowConfigurationOptions.
+DEFAULTS = {
+    "core.load_examples": "False",
+    "scheduler.task_queued_timeout": "1800",
+    "scheduler.schedule_after_task_execution": "False",
+    "dag_processor.refresh_interval": "5",  # Airflow 3: new files are seen within seconds
+    "scheduler.dag_dir_list_interval": "5",  # Airflow 2
+    "dag_processor.min_file_process_interval": "30",
+    "scheduler.min_file_process_interval": "30",
+    "celery_broker_transport_options.visibility_timeout": "43200",
+    "api.workers": "1",
+    "webserver.workers": "1",
+    "core.lazy_load_plugins": "False",
+}
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Addresses and secrets an environment's components share (never logged)."""
+
+    database_url: str
+    broker_url: str
+    fernet_key: str
+    jwt_secret: str
+    web_secret: str
+    passwords_file: str
+
+    def __repr__(self) -> str:
+        return "Wiring(<secrets hidden>)"
+
+
+def option_var(key: str) -> str:
+    """`core.dags_folder` -> `AIRFLOW__CORE__DAGS_FOLDER`."""
+    section, _, option = key.partition(".")
+    return f"AIRFLOW__{section.upper()}__{option.upper()}"
+
+
+def is_airflow3(version: str) -> bool:
+    return int(version.split(".")[0]) >= 3
+
+
+def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *, component: str,
+                  base: dict[str, str]) -> dict[str, str]:
+    """All variables for one component (`scheduler`, `worker`, `webserver`, `triggerer`, `dag-processor`)."""
+    options = {**DEFAULTS, **spec.airflow_configuration_options}
+    env = dict(base)
+    env.update({option_var(k): v for k, v in options.items()})
+    env.update(_essential(spec, placement, wiring))
+    env["MWAA_AIRFLOW_COMPONENT"] = component
+    return env
+
+
+def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> dict[str, str]:
+    root = placement.root
+    concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
+    env = {
+        "AIRFLOW_HOME": str(root / "airflow_home"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(placement.dags_dir),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(placement.logs_dir / "task"),
+        "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(placement.logs_dir / "dag_processor"),
+        "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": str(placement.logs_dir / "dag_processor"),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": wiring.database_url,
+        "AIRFLOW__CELERY__BROKER_URL": wiring.broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + wiring.database_url.replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        "AIRFLOW__CORE__FERNET_KEY": wiring.fernet_key,
+        "AIRFLOW__CORE__PARALLELISM": str(max(32, concurrency * spec.max_workers)),
+        "AIRFLOW_CONN_AWS_DEFAULT": "aws://",
+        "AWS_EXECUTION_ENV": "Amazon_MWAA_" + spec.airflow_version.replace(".", ""),
+        "AIRFLOW_ENV_NAME": spec.name,
+        "AIRFLOW_VERSION": spec.airflow_version,
+        "PYTHONUNBUFFERED": "1",
+    }
+    web = f"http://localhost:{placement.web_port}"
+    if is_airflow3(spec.airflow_version):
+        env.update({
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{placement.web_port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": wiring.jwt_secret,
+            "AIRFLOW__API__SECRET_KEY": wiring.web_secret,
+            "AIRFLOW__API__BASE_URL": web,
+            "AIRFLOW__CORE__AUTH_MANAGER":
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": wiring.passwords_file,
+        })
+    else:
+        env.update({
+            "AIRFLOW__WEBSERVER__SECRET_KEY": wiring.web_secret,
+            "AIRFLOW__WEBSERVER__BASE_URL": web,
+            "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+        })
+    return env
+
+
+def components(spec: EnvironmentSpec) -> list[tuple[str, str]]:
+    """(process name, MWAA component) for every process the spec asks for."""
+    web = "api-server" if is_airflow3(spec.airflow_version) else "webserver"
+    names = [(web, "webserver"), ("dag-processor", "dag-processor"), ("triggerer", "triggerer")]
+    names += [(f"scheduler-{i}", "scheduler") for i in range(1, spec.schedulers + 1)]
+    names += [(f"worker-{i}", "worker") for i in range(1, spec.min_workers + 1)]
+    return names
+
+
+def command(spec: EnvironmentSpec, placement: Placement, name: str, *, env_id: str) -> list[str]:
+    """The `airflow` arguments of one process."""
+    if name == "api-server":
+        return ["api-server", "--host", "127.0.0.1", "--port", str(placement.web_port), "--workers", "1"]
+    if name == "webserver":
+        return ["webserver", "--hostname", "127.0.0.1", "--port", str(placement.web_port), "--workers", "1"]
+    if name.startswith("scheduler"):
+        return ["scheduler"]
+    if name.startswith("worker"):
+        concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
+        return ["celery", "worker", "--celery-hostname", f"{name}@{env_id}", "--concurrency", str(concurrency)]
+    return [name]

@@ -1,0 +1,43 @@
+"""Small files the local runtime keeps: generated secrets (0600) and persisted port choices."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from aerodrome.runtimes import ports
+from aerodrome.settings import Settings
+
+
+def secret(path: Path, *, make=lambda: secrets.token_hex(24)) -> str:
+    """Read a secret, generating and storing it (mode 0600) the first time."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def persisted_port(path: Path, settings: Settings, *, low: int = 15432, high: int = 15999) -> int:
+    if path.exists():
+        return int(path.read_text())
+    port = ports.allocate_port(settings.replace(env_port_min=low, env_port_max=high))
+    path.write_text(str(port))
+    return port
+
+
+def named_ports(path: Path, settings: Settings, names: list[str], *, exclude: set[int]) -> dict[str, int]:
+    """Stable ports for named components, allocated once and kept in a JSON file."""
+    known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+    taken = set(exclude) | set(known.values())
+    for name in names:
+        if name not in known:
+            known[name] = ports.allocate_port(settings, exclude=taken)
+            taken.add(known[name])
+    path.write_text(json.dumps(known))
+    return known

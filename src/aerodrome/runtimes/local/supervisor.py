@@ -1,0 +1,238 @@
+"""Supervised OS processes: restart with backoff, logs per process, re-attach after a restart.
+
+Each process runs in its own session (process group). A pid file records pid and start time so a
+new control-plane process can re-attach to processes that outlived the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+STABLE_AFTER = 60.0  # a process up this long has its backoff reset
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str]
+    log_file: Path
+    pid_file: Path
+    cwd: Path | None = None
+    user: str | None = None
+    fingerprint: str = ""  # changes when the configuration changes; a running process with another is replaced
+    stop_signal: int = signal.SIGTERM
+
+    def __repr__(self) -> str:  # env may hold secrets
+        return f"ProcessSpec(name={self.name!r}, argv0={self.argv[0]!r})"
+
+
+@dataclass
+class _Supervised:
+    spec: ProcessSpec
+    process: psutil.Process | None = None
+    popen: subprocess.Popen | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    next_start: float = 0.0
+    exits: list[int] = field(default_factory=list)
+
+
+class Supervisor:
+    def __init__(self, *, poll_interval: float = 1.0):
+        self._procs: dict[str, _Supervised] = {}
+        self._lock = threading.RLock()
+        self._poll = poll_interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._monitor, name="supervisor", daemon=True)
+        self._thread.start()
+
+    # --- public ------------------------------------------------------------------------------
+    def ensure(self, spec: ProcessSpec) -> bool:
+        """Run `spec` unless a process with the same fingerprint already runs. True if (re)started."""
+        with self._lock:
+            current = self._procs.get(spec.name)
+            if current and current.spec.fingerprint == spec.fingerprint and _alive(current.process):
+                return False
+            if current is None:
+                attached = _reattach(spec)
+                if attached is not None:
+                    self._procs[spec.name] = _Supervised(spec, process=attached, started_at=time.time())
+                    return False
+            if current is not None:
+                self._terminate(current)
+            else:
+                _kill_recorded(spec.pid_file)
+            entry = _Supervised(spec)
+            self._procs[spec.name] = entry
+            self._start(entry)
+            return True
+
+    def stop(self, name: str, *, grace: float = 10.0) -> None:
+        with self._lock:
+            entry = self._procs.pop(name, None)
+        if entry is not None:
+            self._terminate(entry, grace=grace)
+
+    def stop_matching(self, prefix: str, *, grace: float = 10.0) -> None:
+        for name in [n for n in list(self._procs) if n.startswith(prefix)]:
+            self.stop(name, grace=grace)
+
+    def names(self, prefix: str = "") -> list[str]:
+        return [n for n in list(self._procs) if n.startswith(prefix)]
+
+    def state(self, name: str) -> tuple[bool, int | None, int]:
+        """(running, pid, restarts)."""
+        entry = self._procs.get(name)
+        if entry is None:
+            return False, None, 0
+        alive = _alive(entry.process)
+        return alive, entry.process.pid if alive and entry.process else None, entry.restarts
+
+    def recent_exits(self, name: str) -> list[int]:
+        entry = self._procs.get(name)
+        return list(entry.exits) if entry else []
+
+    def close(self, *, grace: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        names = list(self._procs)
+        threads = [threading.Thread(target=self.stop, args=(n,), kwargs={"grace": grace}) for n in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # --- internals ---------------------------------------------------------------------------
+    def _start(self, entry: _Supervised) -> None:
+        spec = entry.spec
+        spec.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(spec.log_file, "ab") as out:
+            out.write(f"\n=== starting {spec.name} at {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n".encode())
+            out.flush()
+            popen = subprocess.Popen(list(spec.argv), env=dict(spec.env), cwd=spec.cwd, stdout=out,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, user=spec.user)
+        entry.popen = popen
+        entry.process = psutil.Process(popen.pid)
+        entry.started_at = time.time()
+        spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        spec.pid_file.write_text(json.dumps({"pid": popen.pid, "create_time": entry.process.create_time(),
+                                             "fingerprint": spec.fingerprint}))
+
+    def _terminate(self, entry: _Supervised, *, grace: float = 10.0) -> None:
+        if entry.process is not None:
+            _kill_group(entry.process, grace=grace, sig=entry.spec.stop_signal)
+        if entry.popen is not None:
+            try:
+                entry.popen.wait(1)
+            except subprocess.TimeoutExpired:
+                pass
+        entry.spec.pid_file.unlink(missing_ok=True)
+
+    def _monitor(self) -> None:
+        while not self._stop.wait(self._poll):
+            with self._lock:
+                entries = list(self._procs.values())
+            for entry in entries:
+                try:
+                    self._check(entry)
+                except Exception:
+                    log.exception("supervising %s failed", entry.spec.name)
+
+    def _check(self, entry: _Supervised) -> None:
+        if _alive(entry.process):
+            return
+        now = time.time()
+        if entry.next_start == 0.0:
+            code = entry.popen.poll() if entry.popen else None
+            entry.exits = (entry.exits + [code if code is not None else -1])[-10:]
+            uptime = now - entry.started_at
+            backoff = 1.0 if uptime > STABLE_AFTER else min(MAX_BACKOFF, 2.0 ** min(entry.restarts, 5))
+            entry.next_start = now + backoff
+            log.warning("%s exited (code %s); restarting in %.0f s", entry.spec.name, code, backoff)
+            return
+        if now >= entry.next_start:
+            with self._lock:
+                if self._procs.get(entry.spec.name) is not entry:
+                    return
+                entry.restarts += 1
+                entry.next_start = 0.0
+                self._start(entry)
+
+
+def _alive(process: psutil.Process | None) -> bool:
+    if process is None:
+        return False
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _recorded(pid_file: Path) -> psutil.Process | None:
+    try:
+        data = json.loads(pid_file.read_text())
+        process = psutil.Process(data["pid"])
+        if abs(process.create_time() - data["create_time"]) < 0.01 and _alive(process):
+            return process
+    except (OSError, ValueError, KeyError, psutil.Error):
+        pass
+    return None
+
+
+def _reattach(spec: ProcessSpec) -> psutil.Process | None:
+    """A process recorded for this spec by an earlier control plane, if it runs the same config."""
+    process = _recorded(spec.pid_file)
+    if process is None:
+        return None
+    try:
+        fingerprint = json.loads(spec.pid_file.read_text()).get("fingerprint", "")
+    except (OSError, ValueError):
+        return None
+    return process if fingerprint == spec.fingerprint else None
+
+
+def _kill_recorded(pid_file: Path) -> None:
+    process = _recorded(pid_file)
+    if process is not None:
+        _kill_group(process, grace=10.0, sig=signal.SIGTERM)
+    pid_file.unlink(missing_ok=True)
+
+
+def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
+    """Signal the process group (and stray children), wait, then SIGKILL what is left."""
+    try:
+        members = [process] + process.children(recursive=True)
+        pgid = os.getpgid(process.pid)
+    except (psutil.Error, ProcessLookupError):
+        return
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    _, alive = psutil.wait_procs(members, timeout=grace)
+    for leftover in alive:
+        try:
+            leftover.kill()
+        except psutil.Error:
+            pass
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    psutil.wait_procs(alive, timeout=2)
