@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from aerodrome import errors
+from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 
 DEMO_ENV = "demo"
@@ -96,9 +97,8 @@ def _run_demo(plane, progress: _ProgressBoard, stop: threading.Event) -> None:
         return
     console.print(f"[green]Demo environment AVAILABLE[/green] in {time.monotonic() - started:.0f} s")
     console.print(f"  Airflow UI:   http://{view.webserver_url}/")
-    login = plane.driver.web_login(DEMO_ENV, view) if hasattr(plane.driver, "web_login") else None
-    if login:
-        console.print(f"  Airflow login: {login}")
+    user, password = plane.driver.web_login(Placement.from_json(plane.environments.placement(DEMO_ENV)))
+    console.print(f"  Airflow login: {user} / {password}")
     console.print(f"  DAGs bucket:  {plane.settings.buckets_dir / DEMO_BUCKET / 'dags'}"
                   f"  (s3://{DEMO_BUCKET}/dags/)")
 

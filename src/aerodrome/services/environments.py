@@ -41,6 +41,10 @@ class EnvironmentService:
         more = start + max_results < len(names)
         return page, (_encode_token(names[start + max_results]) if more else None)
 
+    def placement(self, name: str) -> dict:
+        with self._store.session() as session:
+            return rows.get(name, session=session).placement
+
     def list_tags(self, arn: str) -> dict[str, str]:
         with self._store.session() as session:
             return rows.find_by_arn(arn, session=session).tags

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from aerodrome import errors
 from aerodrome.runtimes.local import binaries, files
-from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
+from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor, as_user
 from aerodrome.settings import Settings
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
@@ -80,7 +80,7 @@ class Postgres:
         try:
             subprocess.run([str(binaries.postgres_bin("initdb")), "-D", str(data), "-U", "postgres",
                             "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-instructions"],
-                           check=True, capture_output=True, text=True, user=user,
+                           check=True, capture_output=True, text=True, **as_user(user),
                            env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"})
         except subprocess.CalledProcessError as exc:
             raise errors.Permanent(f"initdb failed: {exc.stderr.strip()[-800:]}") from exc

@@ -126,7 +126,7 @@ class Supervisor:
             out.flush()
             popen = subprocess.Popen(list(spec.argv), env=dict(spec.env), cwd=spec.cwd, stdout=out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, user=spec.user)
+                                     start_new_session=True, **as_user(spec.user))
         entry.popen = popen
         entry.process = psutil.Process(popen.pid)
         entry.started_at = time.time()
@@ -173,6 +173,15 @@ class Supervisor:
                 entry.restarts += 1
                 entry.next_start = 0.0
                 self._start(entry)
+
+
+def as_user(user: str | None) -> dict:
+    """subprocess arguments that run a child as `user` with that user's group only."""
+    if user is None:
+        return {}
+    import pwd
+
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def _alive(process: psutil.Process | None) -> bool:

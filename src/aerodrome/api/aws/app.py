@@ -1,0 +1,71 @@
+"""The MWAA API as an ASGI app: verify SigV4, route, validate, call one operation, shape the reply."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from aerodrome import errors
+from aerodrome.api.aws import errors as aws_errors
+from aerodrome.api.aws import protocol, validate
+from aerodrome.api.aws.model import SIGNING_NAME
+from aerodrome.api.aws.operations import NOT_YET, MwaaOperations
+from aerodrome.auth import sigv4
+from aerodrome.services.contracts import Credentials, Environments
+
+log = logging.getLogger(__name__)
+
+
+def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str) -> Starlette:
+    operations = MwaaOperations(environments)
+
+    async def handle(request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        body = await request.body()
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode()
+        try:
+            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
+                                  headers=request.headers, body=body, secret_for=credentials.secret_for,
+                                  service=SIGNING_NAME)
+            route, labels = protocol.match(request.method, raw_path)
+            payload = protocol.parse_input(route, labels, request.url.query, body)
+            if route.input_shape:
+                validate.check(route.input_shape, payload)
+            log.info("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)
+            if route.operation in NOT_YET:
+                result = operations.not_available(route.operation)
+            else:
+                result = getattr(operations, _snake(route.operation))(payload)
+            return _json(200, result, request_id)
+        except errors.NotFound as exc:
+            if "No MWAA operation" in str(exc):
+                return _error("UnknownOperationException", 404, str(exc), request_id)
+            return _error(*aws_errors.to_aws(exc), request_id)
+        except Exception as exc:
+            code, status, message = aws_errors.to_aws(exc)
+            if status >= 500:
+                log.exception("request %s failed", request_id)
+            return _error(code, status, message, request_id)
+
+    methods = ["GET", "PUT", "POST", "PATCH", "DELETE"]
+    return Starlette(routes=[StarletteRoute("/{path:path}", handle, methods=methods)])
+
+
+def _json(status: int, data: dict, request_id: str, headers: dict | None = None) -> Response:
+    return Response(json.dumps(data), status_code=status, media_type="application/json",
+                    headers={"x-amzn-RequestId": request_id, **(headers or {})})
+
+
+def _error(code: str, status: int, message: str, request_id: str) -> Response:
+    return _json(status, aws_errors.body(code, message), request_id, {"x-amzn-ErrorType": code})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -1,0 +1,31 @@
+"""The one table that turns domain errors into AWS errors on the MWAA wire."""
+
+from __future__ import annotations
+
+from aerodrome import errors
+
+# domain error -> (AWS error code, HTTP status)
+TABLE: dict[type[errors.AerodromeError], tuple[str, int]] = {
+    errors.NotFound: ("ResourceNotFoundException", 404),
+    errors.Invalid: ("ValidationException", 400),
+    errors.Conflict: ("ValidationException", 400),
+    errors.AccessDenied: ("AccessDeniedException", 403),
+    errors.Temporary: ("ServiceUnavailableException", 503),
+}
+
+INTERNAL = ("InternalServerException", 500, "An internal error occurred; the control-plane log has the details.")
+
+
+def to_aws(exc: Exception) -> tuple[str, int, str]:
+    """(code, HTTP status, message) for an exception raised while serving a request."""
+    if isinstance(exc, errors.Unauthenticated):
+        return exc.code, 403, str(exc)
+    for kind, (code, status) in TABLE.items():
+        if isinstance(exc, kind):
+            return code, status, str(exc)
+    return INTERNAL
+
+
+def body(code: str, message: str) -> dict:
+    # the model names AccessDeniedException's member `Message`; the others use `message`
+    return {"Message": message} if code == "AccessDeniedException" else {"message": message}

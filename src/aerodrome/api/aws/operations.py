@@ -1,0 +1,56 @@
+"""One thin method per MWAA operation: wire members in, wire members out."""
+
+from __future__ import annotations
+
+from aerodrome import errors
+from aerodrome.api.aws import convert
+from aerodrome.domain import validation
+from aerodrome.services.contracts import Environments
+
+NOT_YET = ("CreateCliToken", "CreateWebLoginToken", "InvokeRestApi", "PublishMetrics")
+
+
+class MwaaOperations:
+    def __init__(self, environments: Environments):
+        self._environments = environments
+
+    def create_environment(self, request: dict) -> dict:
+        members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
+        spec = convert.spec_from_wire(request["Name"], members)
+        validation.check(spec)
+        return {"Arn": self._environments.create(spec, tags=request.get("Tags") or {})}
+
+    def get_environment(self, request: dict) -> dict:
+        return {"Environment": convert.environment_to_wire(self._environments.get(request["Name"]))}
+
+    def list_environments(self, request: dict) -> dict:
+        names, token = self._environments.list_names(max_results=request.get("MaxResults", 25),
+                                                     next_token=request.get("NextToken"))
+        return {"Environments": names, **({"NextToken": token} if token else {})}
+
+    def update_environment(self, request: dict) -> dict:
+        name = request["Name"]
+        changes = convert.changes_from_wire({k: v for k, v in request.items() if k != "Name"})
+        current = self._environments.get(name).spec
+        if "subnet_ids" in changes and tuple(changes["subnet_ids"]) != current.subnet_ids:
+            raise errors.Invalid("SubnetIds cannot be changed after an environment is created.")
+        validation.check(current.replace(**changes))
+        return {"Arn": self._environments.update(name, changes=changes)}
+
+    def delete_environment(self, request: dict) -> dict:
+        self._environments.delete(request["Name"])
+        return {}
+
+    def tag_resource(self, request: dict) -> dict:
+        self._environments.tag(request["ResourceArn"], tags=request["Tags"])
+        return {}
+
+    def untag_resource(self, request: dict) -> dict:
+        self._environments.untag(request["ResourceArn"], keys=list(request["tagKeys"]))
+        return {}
+
+    def list_tags_for_resource(self, request: dict) -> dict:
+        return {"Tags": self._environments.list_tags(request["ResourceArn"])}
+
+    def not_available(self, operation: str) -> dict:
+        raise errors.Invalid(f"{operation} is not available in this Aerodrome version yet.")
