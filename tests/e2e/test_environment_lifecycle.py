@@ -1,12 +1,9 @@
 """The foundation, end to end: boto3 creates an environment from a bucket, real Airflow runs a DAG
 from that bucket, a configuration update reaches the tasks, and delete leaves nothing behind."""
 
-import time
-
 import psutil
 import pytest
 
-from aerodrome.runtimes import ports
 from tests.e2e.conftest import Airflow, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -95,8 +92,9 @@ def test_create_run_update_delete(plane, clients):
     assert plane.driver.postgres.sql(f"SELECT 1 FROM pg_roles WHERE rolname = 'env_{placement.env_id}'") == ""
     assert plane.driver.redis.size(placement.broker_db) == 0
     assert not placement.root.exists()
-    time.sleep(1)
-    assert ports.is_free(placement.web_port)
+    listeners = [c for c in psutil.net_connections(kind="tcp")
+                 if c.status == psutil.CONN_LISTEN and c.laddr.port == placement.web_port and c.pid]
+    assert all(not (psutil.Process(c.pid).cwd() or "").startswith(str(placement.root)) for c in listeners)
 
 
 def test_bad_bucket_and_stop_all(plane, clients):

@@ -42,6 +42,8 @@ class LocalDriver:
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
         venv, template = self._prepare(spec.airflow_version, progress)
         wiring = self._wiring(placement, template)
+        if not airflow_env.is_airflow3(spec.airflow_version):
+            self._ensure_fab_admin(spec, placement, wiring, venv)
         wanted = airflow_env.components(spec)
         log_ports = files.named_ports(placement.root / "ports.json", self._settings,
                                       [n for n, _ in wanted if n.startswith("worker") or n == "triggerer"],
@@ -104,6 +106,21 @@ class LocalDriver:
                               text=True, timeout=timeout)
 
     # --- internals ---------------------------------------------------------------------------
+    def _ensure_fab_admin(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
+                          venv: Path) -> None:
+        """Airflow 2's webserver logs users in through FAB: create the admin user once."""
+        marker = placement.root / "secrets" / "fab-admin.done"
+        if marker.exists():
+            return
+        _, password = self.web_login(placement)
+        env = airflow_env.component_env(spec, placement, wiring, component="scheduler", base=_base_env(venv))
+        result = subprocess.run([str(venv / "bin" / "airflow"), "users", "create", "--role", "Admin", "--username",
+                                 "admin", "--password", password, "--firstname", "Admin", "--lastname", "User",
+                                 "--email", "admin@localhost"], env=env, capture_output=True, text=True)
+        if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
+            raise errors.Permanent(f"creating the Airflow admin user failed: {result.stderr.strip()[-LOG_TAIL:]}")
+        marker.write_text("ok")
+
     def _prepare(self, version: str, progress: Progress | None) -> tuple[Path, str]:
         with self._lock:
             if version in self._prepared:
