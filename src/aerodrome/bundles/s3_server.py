@@ -32,6 +32,7 @@ class S3Server:
 
     def start(self) -> None:
         self._settings.buckets_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_previous()
         self._spawn()
         self._wait()
         self._watch = threading.Thread(target=self._supervise, name="s3-server", daemon=True)
@@ -47,6 +48,23 @@ class S3Server:
                 self._process.kill()
                 self._process.wait()
 
+    @property
+    def _pid_file(self):
+        return self._settings.services_dir / "rclone" / "serve.pid"
+
+    def _stop_previous(self) -> None:
+        """A server left running by a control plane that was killed holds the port: end it."""
+        import psutil
+
+        try:
+            pid, started = self._pid_file.read_text().split()
+            process = psutil.Process(int(pid))
+            if abs(process.create_time() - float(started)) < 0.01:
+                process.terminate()
+                process.wait(10)
+        except (OSError, ValueError, psutil.Error):
+            pass
+
     def _spawn(self) -> None:
         from aerodrome.runtimes.local import binaries
 
@@ -60,6 +78,9 @@ class S3Server:
              "--etag-hash", "MD5", "--force-path-style", str(self._settings.buckets_dir)],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log_file.close()
+        import psutil
+
+        self._pid_file.write_text(f"{self._process.pid} {psutil.Process(self._process.pid).create_time()}")
 
     def _wait(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
