@@ -108,14 +108,17 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
             wait(lambda: name not in mwaa.list_environments()["Environments"], 120, "delete")
     time.sleep(30)  # let the last environment settle before measuring it idle
     env_root = str(next((home / "environments").iterdir()))
-    env_rss = sum(p.memory_info().rss for p in psutil.process_iter(["cwd"]) if (p.info["cwd"] or "").startswith(env_root))
+    members = [p for p in psutil.process_iter(["cwd"]) if (p.info["cwd"] or "").startswith(env_root)]
+    env_rss = sum(p.memory_info().rss for p in members)
+    env_pss = sum(p.memory_full_info().pss for p in members)  # forked children share pages: PSS counts them once
     plane_rss = psutil.Process(up.pid).memory_info().rss
     shared = sum(p.memory_info().rss for p in psutil.Process(up.pid).children(recursive=True)
                  if not (p.cwd() or "").startswith(str(home / "environments")))
     print()
     print(summary("CreateEnvironment -> AVAILABLE" + (" (cold venv)" if args.cold else ""), creates, "s"))
     print(summary("DAG file in bucket -> in Airflow API", visible, "s"))
-    print(f"{'idle environment RSS (all components)':<38} {env_rss / 2**20:8.0f} MiB")
+    print(f"{'idle environment PSS (all components)':<38} {env_pss / 2**20:8.0f} MiB  ({len(members)} processes)")
+    print(f"{'idle environment RSS sum (double-counts)':<38} {env_rss / 2**20:8.0f} MiB")
     print(f"{'control plane RSS':<38} {plane_rss / 2**20:8.0f} MiB")
     print(f"{'PostgreSQL + Redis + S3 server RSS':<38} {shared / 2**20:8.0f} MiB")
     return 0

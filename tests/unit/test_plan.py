@@ -64,3 +64,9 @@ def test_create_failed_stops_leftover_processes_only_when_running():
 
 def test_pending_waits_for_endpoints():
     assert plan(situation(Status.PENDING)) == []
+
+
+def test_a_crash_looping_component_fails_without_waiting_for_the_timeout():
+    crashing = Situation(status=Status.UPDATING, generation=2, applied_generation=1, ensured=("desired", 2),
+                         running=True, healthy=False, waited=5, health_timeout=300, crashing=True)
+    assert plan(crashing) == [Step.ROLL_BACK]

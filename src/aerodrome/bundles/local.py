@@ -28,7 +28,12 @@ class LocalBucket:
         found = []
         for path in sorted(base.rglob("*")):
             if path.is_file() and not path.is_symlink() and not _hidden(path.relative_to(self.root)):
-                found.append(self._info(path))
+                try:
+                    found.append(self._info(path))
+                except FileNotFoundError:
+                    continue  # removed while listing
+        if not self.exists():  # vanished while listing: the partial list would delete DAGs
+            raise errors.NotFound(f"Bucket {self.name} does not exist ({self.root}).")
         return found
 
     def head(self, key: str, *, version_id: str | None = None) -> ObjectInfo | None:

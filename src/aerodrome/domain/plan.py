@@ -37,6 +37,7 @@ class Situation:
     healthy: bool
     waited: float  # seconds since that ensure
     health_timeout: float
+    crashing: bool = False  # a component keeps exiting: waiting longer will not help
 
 
 def plan(s: Situation) -> list[Step]:
@@ -63,6 +64,6 @@ def _converge(s: Situation, target: tuple[str, int], ensure: Step, done: Step, f
         return ([Step.PREPARE] if prepare else []) + [Step.START_SYNC, ensure, Step.WAIT]
     if s.healthy:
         return [done]
-    if s.waited > s.health_timeout:
+    if s.crashing or s.waited > s.health_timeout:
         return [failed]
     return [Step.WAIT]

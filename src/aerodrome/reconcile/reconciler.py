@@ -71,7 +71,7 @@ class Reconciler:
             applied_generation=record.applied_generation,
             ensured=ensured.target if ensured else None, running=observed.running,
             healthy=observed.healthy, waited=(time.monotonic() - ensured.at) if ensured else 0.0,
-            health_timeout=self._health_timeout)
+            health_timeout=self._health_timeout, crashing=observed.crashing())
         steps = plan(situation)
         if steps:
             log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])

@@ -59,6 +59,10 @@ class Observed:
     def running(self) -> bool:
         return any(c.running for c in self.components)
 
+    def crashing(self, *, restarts: int = 3) -> bool:
+        """Some component has exited `restarts` times and is down again."""
+        return any(not c.running and c.restarts >= restarts for c in self.components)
+
 
 class RuntimeDriver(Protocol):
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:

@@ -28,6 +28,8 @@ DEFAULTS = {
     "api.workers": "1",
     "webserver.workers": "1",
     "core.lazy_load_plugins": "False",
+    # Airflow 2: let API clients log in with a user and password, not only a browser session
+    "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
 }
 
 
@@ -59,7 +61,9 @@ def is_airflow3(version: str) -> bool:
 def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *, component: str,
                   base: dict[str, str]) -> dict[str, str]:
     """All variables for one component (`scheduler`, `worker`, `webserver`, `triggerer`, `dag-processor`)."""
-    options = {**DEFAULTS, **spec.airflow_configuration_options}
+    concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
+    # idle workers shrink to one task process and grow to the class's concurrency under load
+    options = {**DEFAULTS, "celery.worker_autoscale": f"{concurrency},1", **spec.airflow_configuration_options}
     env = dict(base)
     env.update({option_var(k): v for k, v in options.items()})
     env.update(_essential(spec, placement, wiring))
@@ -128,7 +132,12 @@ def command(spec: EnvironmentSpec, placement: Placement, name: str, *, env_id: s
         return ["webserver", "--hostname", "127.0.0.1", "--port", str(placement.web_port), "--workers", "1"]
     if name.startswith("scheduler"):
         return ["scheduler"]
+    # Every component shares one log folder on this host, so the web server reads task logs from
+    # disk: workers and the triggerer need no log servers of their own.
     if name.startswith("worker"):
         concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
-        return ["celery", "worker", "--celery-hostname", f"{name}@{env_id}", "--concurrency", str(concurrency)]
+        return ["celery", "worker", "--celery-hostname", f"{name}@{env_id}", "--concurrency", str(concurrency),
+                "--skip-serve-logs"]
+    if name == "triggerer" and is_airflow3(spec.airflow_version):
+        return ["triggerer", "--skip-serve-logs"]
     return [name]

@@ -45,12 +45,9 @@ class LocalDriver:
         if not airflow_env.is_airflow3(spec.airflow_version):
             self._ensure_fab_admin(spec, placement, wiring, venv)
         wanted = airflow_env.components(spec)
-        log_ports = files.named_ports(placement.root / "ports.json", self._settings,
-                                      [n for n, _ in wanted if n.startswith("worker") or n == "triggerer"],
-                                      exclude={placement.web_port})
         started = []
         for name, component in wanted:
-            if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component, log_ports)):
+            if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
                 started.append(name)
         keep = {self._key(placement, n) for n, _ in wanted}
         for name in self.supervisor.names(f"{placement.env_id}/"):
@@ -152,11 +149,8 @@ class LocalDriver:
         )
 
     def _process(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring, venv: Path,
-                 name: str, component: str, log_ports: dict[str, int]) -> ProcessSpec:
+                 name: str, component: str) -> ProcessSpec:
         env = airflow_env.component_env(spec, placement, wiring, component=component, base=_base_env(venv))
-        if name in log_ports:
-            var = "TRIGGER_LOG_SERVER_PORT" if name == "triggerer" else "WORKER_LOG_SERVER_PORT"
-            env[f"AIRFLOW__LOGGING__{var}"] = str(log_ports[name])
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
@@ -29,15 +28,3 @@ def persisted_port(path: Path, settings: Settings, *, low: int = 15432, high: in
     port = ports.allocate_port(settings.replace(env_port_min=low, env_port_max=high))
     path.write_text(str(port))
     return port
-
-
-def named_ports(path: Path, settings: Settings, names: list[str], *, exclude: set[int]) -> dict[str, int]:
-    """Stable ports for named components, allocated once and kept in a JSON file."""
-    known: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
-    taken = set(exclude) | set(known.values())
-    for name in names:
-        if name not in known:
-            known[name] = ports.allocate_port(settings, exclude=taken)
-            taken.add(known[name])
-    path.write_text(json.dumps(known))
-    return known
