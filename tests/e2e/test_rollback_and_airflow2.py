@@ -55,6 +55,7 @@ def test_failing_update_rolls_back_and_keeps_serving(plane, clients):
     assert env["LastUpdate"]["Status"] == "FAILED"
     assert "scheduler" in env["LastUpdate"]["Error"]["ErrorMessage"]
     assert "log:" in env["LastUpdate"]["Error"]["ErrorMessage"]
+    assert "often" not in env["LastUpdate"]["Error"]["ErrorMessage"]  # configuration values are not repeated
     assert env["MaxWorkers"] == 3 and env["AirflowConfigurationOptions"] == {}  # the previous spec again
     airflow = Airflow(plane, "rb")
     wait_for(lambda: airflow.get("/dags/simple").status_code == 200, timeout=60, what="the DAG")

@@ -70,3 +70,12 @@ def test_a_crash_looping_component_fails_without_waiting_for_the_timeout():
     crashing = Situation(status=Status.UPDATING, generation=2, applied_generation=1, ensured=("desired", 2),
                          running=True, healthy=False, waited=5, health_timeout=300, crashing=True)
     assert plan(crashing) == [Step.ROLL_BACK]
+
+
+def test_errors_never_repeat_configuration_values():
+    from aerodrome.domain.spec import EnvironmentSpec
+    from aerodrome.reconcile.reconciler import redact
+
+    spec = EnvironmentSpec(name="x", execution_role_arn="r", source_bucket_arn="b", dag_s3_path="d",
+                           airflow_configuration_options={"secrets.backend_kwargs": "hunter2-token"})
+    assert redact('Current value: "hunter2-token".', spec) == 'Current value: "***".'

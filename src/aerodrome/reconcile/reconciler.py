@@ -136,6 +136,7 @@ class Reconciler:
 
     def _fail(self, record: rows.EnvironmentRecord, message: str) -> float | None:
         """Creating fails the create; anything else rolls back to the last spec that worked."""
+        message = redact(message, record.spec)
         rolling_back = record.status in (Status.UPDATING, Status.CREATING_SNAPSHOT) and record.applied_spec
         if record.status == Status.ROLLING_BACK:
             return self._move(record, Status.UNAVAILABLE, error=message)
@@ -185,3 +186,11 @@ class Reconciler:
 def _done(last: LastUpdate) -> LastUpdate:
     return LastUpdate(status="SUCCESS", created_at=last.created_at, source=last.source,
                       worker_replacement_strategy=last.worker_replacement_strategy)
+
+
+def redact(message: str, spec: EnvironmentSpec) -> str:
+    """Configuration values may be secrets: never repeat them in errors, events or logs."""
+    for value in sorted(spec.airflow_configuration_options.values(), key=len, reverse=True):
+        if len(value) >= 4:
+            message = message.replace(value, "***")
+    return message
