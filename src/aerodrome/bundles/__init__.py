@@ -1,0 +1,13 @@
+"""Bundles: the only code that reads user buckets, and the DAG mirror.
+
+- `base`: the Bucket protocol and ObjectInfo; S3 prefix semantics; versions.
+- `local`: a bucket that is a folder under `settings.buckets_dir` (the default).
+- `s3`: a bucket on any S3-API endpoint (`settings.s3_endpoint_url`), boto3 imported lazily.
+- `resolve`: bucket ARN -> adapter; bucket-name rules; creating a local bucket.
+- `sync`: `sync_prefix` mirrors a prefix into a folder atomically; `DagSyncLoop` keeps doing it.
+- `s3_server`: serves the local buckets over the S3 protocol with `rclone serve s3`.
+- `paths`: key rules and atomic writes shared by the above.
+
+Object versions: S3 VersionIds where the store keeps them; elsewhere (a folder, an S3 server
+without versioning) the version is the content's ETag, and any other version is NotFound.
+"""

@@ -15,6 +15,17 @@ class ObjectInfo:
 
 
 class Bucket(Protocol):
+    """One bucket, addressed by S3 keys ("dags/sub/x.py").
+
+    `list(prefix)` has S3's meaning: every object whose key starts with the string `prefix`
+    ("dags" also matches "dags-old/x.py"; pass "dags/" for a folder), recursively, sorted by key,
+    without folder markers. Listing a bucket that does not exist raises `errors.NotFound`.
+
+    `version_id` asks for one object version. Where the store keeps no versions (a local directory,
+    an S3-API server without versioning), the content hash (the ETag) is the version: asking for the
+    current ETag succeeds, anything else raises `errors.NotFound`.
+    """
+
     name: str
 
     def exists(self) -> bool: ...
@@ -26,3 +37,5 @@ class Bucket(Protocol):
     def get(self, key: str, *, version_id: str | None = None) -> bytes: ...
 
     def put(self, key: str, data: bytes) -> ObjectInfo: ...
+
+    def delete(self, key: str) -> None: ...

@@ -1,0 +1,259 @@
+"""The local buckets folder served over S3 by rclone, driven by real clients: boto3, the AWS CLI, S3Bucket."""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import psutil
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from aerodrome import errors
+from aerodrome.bundles import resolve
+from aerodrome.bundles.local import LocalBucket
+from aerodrome.bundles.s3 import S3Bucket
+from aerodrome.bundles.s3_server import S3Server
+from aerodrome.bundles.sync import sync_prefix
+from aerodrome.settings import Settings
+from tests.api.conftest import free_port
+
+KEY = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+SECRET = secrets.token_urlsafe(30)
+
+
+def wait_until(condition, *, timeout=20.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("s3home"), s3_port=free_port())
+    server = S3Server(settings, KEY, SECRET)
+    server.start()
+    yield server, settings
+    server.stop()
+
+
+@pytest.fixture
+def server(served):
+    return served[0]
+
+
+@pytest.fixture
+def bucket_dir(served, request):
+    """A fresh local bucket for each test, named after it."""
+    name = request.node.name.replace("_", "-").lower()[:50].strip("-")
+    return resolve.ensure_local_bucket(served[1], name)
+
+
+def client(server, *, key=KEY, secret=SECRET, **config):
+    return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=key, aws_secret_access_key=secret,
+                        region_name="us-east-1", config=Config(retries={"max_attempts": 1}, **config))
+
+
+def s3_bucket(server, name, *, key=KEY, secret=SECRET):
+    return S3Bucket(name, endpoint_url=server.url, access_key_id=key, secret_access_key=secret)
+
+
+def files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_boto3_writes_land_in_the_folder(server, bucket_dir):
+    s3 = client(server)
+    s3.put_object(Bucket=bucket_dir.name, Key="dags/x.py", Body=b"x = 1\n")
+    assert (bucket_dir / "dags" / "x.py").read_bytes() == b"x = 1\n"
+    listed = s3.list_objects_v2(Bucket=bucket_dir.name, Prefix="dags/")
+    assert [o["Key"] for o in listed["Contents"]] == ["dags/x.py"]
+    assert bucket_dir.name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.delete_object(Bucket=bucket_dir.name, Key="dags/x.py")
+    assert not (bucket_dir / "dags").exists()
+
+
+def test_the_aws_cli_copies_and_syncs_into_the_folder(server, bucket_dir, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "AWS_CONFIG_FILE": str(home / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_ACCESS_KEY_ID": KEY,
+           "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": server.url}
+
+    def aws(*args):
+        done = subprocess.run([sys.executable, "-m", "awscli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    source = tmp_path / "project"
+    (source / "dags" / "sub").mkdir(parents=True)
+    (source / "dags" / "a.py").write_text("a = 1\n")
+    (source / "dags" / "sub" / "b.py").write_text("b = 1\n")
+    (source / "requirements.txt").write_text("apache-airflow-providers-amazon\n")
+    aws("s3", "cp", "--only-show-errors", str(source / "requirements.txt"), f"s3://{bucket_dir.name}/requirements.txt")
+    aws("s3", "sync", "--only-show-errors", str(source / "dags"), f"s3://{bucket_dir.name}/dags/")
+    assert files(bucket_dir) == ["dags/a.py", "dags/sub/b.py", "requirements.txt"]
+    assert (bucket_dir / "dags" / "sub" / "b.py").read_text() == "b = 1\n"
+
+    (source / "dags" / "a.py").unlink()
+    (source / "dags" / "sub" / "b.py").write_text("b = 2\n")
+    aws("s3", "sync", "--only-show-errors", "--delete", str(source / "dags"), f"s3://{bucket_dir.name}/dags/")
+    assert files(bucket_dir) == ["dags/sub/b.py", "requirements.txt"]
+    assert (bucket_dir / "dags" / "sub" / "b.py").read_text() == "b = 2\n"
+    assert "dags/sub/b.py" in aws("s3", "ls", "--recursive", f"s3://{bucket_dir.name}/")
+
+
+def test_s3_bucket_reads_what_the_local_bucket_wrote_at_once(server, bucket_dir):
+    local = LocalBucket(bucket_dir.parent, bucket_dir.name)
+    remote = s3_bucket(server, bucket_dir.name)
+    written = local.put("dags/a.py", b"first")
+    assert remote.exists()
+    assert remote.list("dags/") == [written]  # same key, same ETag (md5), same size
+    assert remote.get("dags/a.py") == b"first"
+    (bucket_dir / "dags" / "a.py").write_bytes(b"second, straight to disk")  # no S3 request involved
+    assert remote.get("dags/a.py") == b"second, straight to disk"
+    assert remote.head("dags/a.py").etag == local.head("dags/a.py").etag
+    assert remote.head("dags/missing.py") is None
+
+    put = remote.put("dags/b.py", b"from S3")
+    assert local.get("dags/b.py") == b"from S3" and local.head("dags/b.py").etag == put.etag
+    remote.delete("dags/b.py")
+    assert local.head("dags/b.py") is None
+
+
+def test_dags_mirror_through_s3(server, bucket_dir, tmp_path):
+    s3 = client(server)
+    s3.put_object(Bucket=bucket_dir.name, Key="dags/a.py", Body=b"a")
+    s3.put_object(Bucket=bucket_dir.name, Key="dags/sub/b.py", Body=b"b")
+    target = tmp_path / "env" / "dags"
+    remote = s3_bucket(server, bucket_dir.name)
+    assert sync_prefix(remote, "dags", target).added == ("a.py", "sub/b.py")
+    s3.put_object(Bucket=bucket_dir.name, Key="dags/a.py", Body=b"a2")
+    s3.delete_object(Bucket=bucket_dir.name, Key="dags/sub/b.py")
+    result = sync_prefix(remote, "dags", target)
+    assert (result.changed, result.removed) == (("a.py",), ("sub/b.py",))
+    assert files(target) == ["a.py"] and (target / "a.py").read_bytes() == b"a2"
+
+
+def test_versions_on_a_server_without_versioning_are_content_hashes(server, bucket_dir):
+    remote = s3_bucket(server, bucket_dir.name)
+    current = remote.put("plugins.zip", b"zip bytes")
+    assert current.version_id is None
+    assert remote.head("plugins.zip", version_id=current.etag).etag == current.etag
+    assert remote.get("plugins.zip", version_id=current.etag) == b"zip bytes"
+    with pytest.raises(errors.NotFound, match="keeps no object versions"):
+        remote.get("plugins.zip", version_id="3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+    with pytest.raises(errors.NotFound, match="keeps no object versions"):
+        remote.head("plugins.zip", version_id="3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+
+
+def test_a_missing_bucket_is_named_with_the_endpoint(server):
+    remote = s3_bucket(server, "no-such-bucket")
+    assert not remote.exists()
+    message = f"Bucket no-such-bucket does not exist at {server.url}"
+    for call in (lambda: remote.list("dags/"), lambda: remote.get("dags/a.py"), lambda: remote.head("dags/a.py")):
+        with pytest.raises(errors.NotFound, match=message):
+            call()
+
+
+def test_wrong_credentials_are_rejected(server, bucket_dir):
+    with pytest.raises(ClientError) as wrong_secret:
+        client(server, secret="not-the-secret").list_objects_v2(Bucket=bucket_dir.name)
+    assert wrong_secret.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as unknown_key:
+        client(server, key="AKIAUNKNOWNKEY000000").list_objects_v2(Bucket=bucket_dir.name)
+    assert unknown_key.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    (bucket_dir / "public.py").write_text("not public")
+    anonymous = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
+                             config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    with pytest.raises(ClientError):
+        anonymous.list_objects_v2(Bucket=bucket_dir.name)
+    with pytest.raises(urllib.error.HTTPError) as plain:
+        urllib.request.urlopen(f"{server.url}/{bucket_dir.name}/public.py", timeout=10)
+    assert plain.value.code in (400, 403)  # rclone answers an unsigned request with UnsupportedAlgorithm
+    assert b"not public" not in plain.value.read()
+    plain.value.close()
+
+    remote = s3_bucket(server, bucket_dir.name, secret="not-the-secret")
+    with pytest.raises(errors.Permanent, match=f"Access to bucket {bucket_dir.name} at {server.url} was denied"):
+        remote.list("dags/")
+    assert not remote.exists()
+
+
+def test_the_secret_stays_off_the_command_line_and_out_of_the_log(server):
+    assert SECRET not in " ".join(psutil.Process(server.pid).cmdline())
+    assert KEY not in " ".join(psutil.Process(server.pid).cmdline())
+    assert SECRET not in server.log_file.read_text() and SECRET not in repr(server)
+
+
+def test_a_crashed_server_is_restarted(tmp_path):
+    server = S3Server(Settings(home=tmp_path, s3_port=free_port()), KEY, SECRET)
+    server.start()
+    try:
+        first = server.pid
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: server.pid not in (None, first), what="the restart")
+        wait_until(lambda: _answers(server), what="the restarted server to answer")
+        assert server.restarts == 1
+    finally:
+        server.stop()
+    assert server.pid is None and not psutil.pid_exists(first)
+
+
+def test_a_server_left_by_a_killed_control_plane_is_replaced(tmp_path):
+    home, port = tmp_path / "home", free_port()
+    script = ("import os, sys, time; from pathlib import Path; from aerodrome.settings import Settings; "
+              "from aerodrome.bundles.s3_server import S3Server; "
+              "s = S3Server(Settings(home=Path(sys.argv[1]), s3_port=int(sys.argv[2])), os.environ['K'], "
+              "os.environ['S']); s.start(); print(s.pid, flush=True); time.sleep(600)")
+    plane = subprocess.Popen([sys.executable, "-c", script, str(home), str(port)], stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, "K": KEY, "S": SECRET})
+    try:
+        orphan = int(plane.stdout.readline())
+    finally:
+        plane.kill()  # like kill -9: its rclone lives on, holding the port
+        plane.wait()
+        plane.stdout.close()
+    assert psutil.pid_exists(orphan)
+    server = S3Server(Settings(home=home, s3_port=port), KEY, SECRET)
+    server.start()
+    try:
+        assert server.pid != orphan and _answers(server)
+        wait_until(lambda: not psutil.pid_exists(orphan) or psutil.Process(orphan).status() == "zombie",
+                   what="the old server to end")
+    finally:
+        server.stop()
+
+
+def test_a_taken_port_fails_the_start_with_a_clear_message(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = S3Server(Settings(home=tmp_path, s3_port=port), KEY, SECRET)
+        with pytest.raises(errors.Permanent, match=f"port {port}"):
+            server.start(timeout=20)
+    assert server.pid is None
+
+
+def test_keys_that_cannot_travel_to_rclone_are_refused(tmp_path):
+    with pytest.raises(errors.Invalid, match="cannot contain commas"):
+        S3Server(Settings(home=tmp_path), KEY, 'with,comma"')
+
+
+def _answers(server) -> bool:
+    try:
+        client(server).list_buckets()
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+    return True

@@ -1,0 +1,115 @@
+import shutil
+import time
+
+import pytest
+
+from aerodrome import errors
+from aerodrome.bundles.local import LocalBucket
+from aerodrome.bundles.sync import DagSyncLoop
+
+
+def wait_until(condition, *, timeout=10.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def bucket(tmp_path):
+    (tmp_path / "buckets" / "b").mkdir(parents=True)
+    return LocalBucket(tmp_path / "buckets", "b")
+
+
+@pytest.fixture
+def loops():
+    started = []
+
+    def make(*args, **kwargs):
+        loop = DagSyncLoop(*args, **kwargs)
+        started.append(loop)
+        loop.start()
+        return loop
+
+    yield make
+    for loop in started:
+        loop.stop()
+        assert not loop.running
+
+
+def test_changes_reach_the_folder_and_listeners(bucket, tmp_path, loops):
+    target = tmp_path / "dags"
+    bucket.put("dags/a.py", b"1")
+    seen = []
+    loop = loops(lambda: bucket, "dags", target, interval=0.05, on_change=seen.append)
+    wait_until(lambda: (target / "a.py").exists(), what="the first sync")
+    bucket.put("dags/a.py", b"2")
+    bucket.put("dags/new.py", b"3")
+    wait_until(lambda: (target / "new.py").exists() and (target / "a.py").read_text() == "2", what="the change")
+    assert loop.last_error is None and loop.last_synced_at is not None
+    assert {path for result in seen for path in result.added + result.changed} == {"a.py", "new.py"}
+
+
+def test_trigger_syncs_without_waiting_for_the_interval(bucket, tmp_path, loops):
+    target = tmp_path / "dags"
+    loop = loops(lambda: bucket, "dags", target, interval=3600)
+    wait_until(lambda: loop.last_synced_at is not None, what="the first sync")
+    bucket.put("dags/a.py", b"1")
+    loop.trigger()
+    wait_until(lambda: (target / "a.py").exists(), what="the triggered sync")
+
+
+def test_a_vanished_bucket_keeps_the_dags_and_the_loop_recovers(bucket, tmp_path, loops):
+    target = tmp_path / "dags"
+    bucket.put("dags/a.py", b"1")
+    loop = loops(lambda: bucket, "dags", target, interval=0.05)
+    wait_until(lambda: (target / "a.py").exists(), what="the first sync")
+    shutil.rmtree(bucket.root)  # a vanished bucket is an error, not an empty bucket
+    wait_until(lambda: loop.last_error is not None, what="the error")
+    assert "Bucket b does not exist" in loop.last_error
+    assert (target / "a.py").read_text() == "1"
+    bucket.root.mkdir()  # back, and empty: now the mirror empties
+    loop.trigger()
+    wait_until(lambda: not (target / "a.py").exists(), what="the recovery")
+    assert loop.last_error is None and loop.last_result.removed == ("a.py",)
+
+
+def test_a_failing_factory_and_a_failing_listener_do_not_stop_the_loop(bucket, tmp_path, loops):
+    target = tmp_path / "dags"
+    attempts = []
+
+    def factory():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise errors.Temporary("endpoint unreachable", delay=0.0)
+        return bucket
+
+    def listener(result):
+        raise RuntimeError("listener bug")
+
+    bucket.put("dags/a.py", b"1")
+    loop = loops(factory, "dags", target, interval=0.05, on_change=listener)
+    wait_until(lambda: (target / "a.py").exists(), what="a sync after the factory failed")
+    bucket.put("dags/b.py", b"2")
+    wait_until(lambda: (target / "b.py").exists(), what="a sync after the listener failed")
+    assert loop.running and loop.last_error is None
+
+
+def test_an_unexpected_error_is_recorded_and_retried(tmp_path, loops):
+    class Broken:
+        name = "broken"
+
+        def list(self, prefix):
+            raise ValueError("bug in an adapter")
+
+    loop = loops(Broken, "dags", tmp_path / "dags", interval=0.05)
+    wait_until(lambda: loop.last_error is not None, what="the error")
+    assert loop.last_error == "ValueError: bug in an adapter" and loop.running
+
+
+def test_stop_ends_the_thread_promptly_even_with_a_long_interval(bucket, tmp_path):
+    loop = DagSyncLoop(lambda: bucket, "dags", tmp_path / "dags", interval=3600)
+    loop.start()
+    wait_until(lambda: loop.last_synced_at is not None, what="the first sync")
+    loop.stop()
+    assert not loop.running
