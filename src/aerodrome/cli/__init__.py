@@ -1,12 +1,14 @@
-"""`aerodrome` command line: up, client-env."""
+"""`aerodrome` command line: up, client-env, and the command groups in this package.
+
+Each further command group is a module here with `register(commands)`, which adds its sub-parsers
+and sets `handler=<function(args, settings) -> int>` on them; `main` calls that handler.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shlex
-import sys
 from pathlib import Path
 
 from aerodrome.settings import Settings
@@ -24,8 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     client_env = commands.add_parser("client-env", help="print export lines for boto3, the AWS CLI and MwaaHook")
     client_env.add_argument("--with-s3", action="store_true", help="also point S3 clients at the local buckets")
 
+    for module in _command_modules():
+        module.register(commands)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
+    if getattr(args, "handler", None) is not None:
+        return args.handler(args, settings)
     if args.command == "up":
         from aerodrome.up import run_up
 
@@ -33,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "client-env":
         return print_client_env(settings, with_s3=args.with_s3)
     return 2
+
+
+def _command_modules() -> list:
+    """Command-group modules of this package (each has `register(commands)`)."""
+    return []
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:
@@ -75,7 +87,3 @@ def _running_endpoints(settings: Settings) -> dict:
     except (OSError, ValueError):
         return {}
 
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
-    sys.exit(main())
