@@ -17,6 +17,10 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
+        from aerodrome.gateway.server import Gateways
+        from aerodrome.services.access import AccessService
+        from aerodrome.services.principals import PrincipalService
+        from aerodrome.services.tokens import Tokens
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.syncs import BucketSyncs
@@ -39,8 +43,14 @@ class ControlPlane:
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
+        self.principals = PrincipalService(store=self.store, region=settings.region, account=settings.account)
+        self.principals.ensure_admin()
+        self.access = AccessService(environments=self.environments, driver=self.driver,
+                                    principals=self.principals, tokens=Tokens())
+        self.gateways = Gateways(settings, environments=self.environments, access=self.access)
         self.asgi = build_mwaa_app(environments=self.environments, credentials=self.credentials,
-                                   region=settings.region, account=settings.account)
+                                   region=settings.region, account=settings.account,
+                                   authorizer=self.principals, access=self.access)
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None
@@ -61,6 +71,7 @@ class ControlPlane:
         self._server_thread = threading.Thread(target=self._server.run, name="api", daemon=True)
         self._server_thread.start()
         self._wait_serving()
+        self.gateways.start()
         self.controller.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
@@ -69,6 +80,7 @@ class ControlPlane:
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
         self.controller.stop()
+        self.gateways.close()
         self.syncs.stop_all()
         self.driver.close()
         if self._s3 is not None:
@@ -93,6 +105,8 @@ class ControlPlane:
 
     def _write_endpoint(self) -> None:
         data = {"endpoint_url": self.settings.endpoint_url, "region": self.settings.region}
+        if self.gateways.tls is not None:
+            data["ca_bundle"] = str(self.gateways.tls.bundle)
         if self._s3 is not None:
             data["s3_endpoint_url"] = self._s3.url
         self.settings.endpoint_file.write_text(json.dumps(data))

@@ -39,3 +39,12 @@ class Temporary(AerodromeError):
 
 class Permanent(AerodromeError):
     """A step failed for good; the message says what failed, where the log is, what to do."""
+
+
+class RestApiFailure(AerodromeError):
+    """Airflow's REST API answered an InvokeRestApi call with an error status."""
+
+    def __init__(self, message: str, *, status: int, response: object):
+        super().__init__(message)
+        self.status = status
+        self.response = response

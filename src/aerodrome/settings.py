@@ -45,6 +45,12 @@ class Settings:
     venv_root: Path | None = None
     # How long components may take to become healthy before a create fails or an update rolls back.
     health_timeout: float = 300.0
+    # Each environment's web endpoint (gateway): HTTPS with a locally generated CA unless web_tls is
+    # off; the hostname clients are given (WebServerHostname = web_hostname:port); where PUBLIC_ONLY
+    # environments listen (PRIVATE_ONLY ones listen on loopback only).
+    web_tls: bool = True
+    web_hostname: str = "localhost"
+    web_public_host: str = "0.0.0.0"
 
     @property
     def buckets_dir(self) -> Path:
@@ -70,6 +76,10 @@ class Settings:
     def endpoint_file(self) -> Path:
         """Written by a running control plane so other commands find its endpoints."""
         return self.home / "endpoint.json"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.home / "tls"
 
     @property
     def store_url(self) -> str:
@@ -99,6 +109,8 @@ class Settings:
             "AERODROME_S3_PORT": ("s3_port", int),
             "AERODROME_POSTGRES_URL": ("postgres_url", str),
             "AERODROME_REDIS_URL": ("redis_url", str),
+            "AERODROME_WEB_HOSTNAME": ("web_hostname", str),
+            "AERODROME_WEB_PUBLIC_HOST": ("web_public_host", str),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):
@@ -107,5 +119,7 @@ class Settings:
             values["venv_root"] = Path(env["AERODROME_VENVS_DIR"])
         if env.get("AERODROME_SERVE_S3"):
             values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
+        if env.get("AERODROME_WEB_TLS"):
+            values["web_tls"] = env["AERODROME_WEB_TLS"].lower() not in ("0", "false", "no")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -68,6 +68,10 @@ def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, s
         "AWS_REGION": settings.region,
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
+    bundle = running.get("ca_bundle") or _bundle_if_present(settings)
+    if bundle:  # trust the environments' HTTPS web endpoints (requests, curl via the AWS CLI, boto3)
+        values["REQUESTS_CA_BUNDLE"] = bundle
+        values["AWS_CA_BUNDLE"] = bundle
     if with_s3:
         values["AWS_ENDPOINT_URL_S3"] = running.get(
             "s3_endpoint_url", settings.s3_endpoint_url or f"http://127.0.0.1:{settings.s3_port}")
@@ -78,6 +82,11 @@ def print_client_env(settings: Settings, *, with_s3: bool) -> int:
     for key, value in client_env_vars(settings, with_s3=with_s3).items():
         print(f"export {key}={shlex.quote(value)}")
     return 0
+
+
+def _bundle_if_present(settings: Settings) -> str | None:
+    bundle = settings.tls_dir / "bundle.pem"
+    return str(bundle) if settings.web_tls and bundle.exists() else None
 
 
 def _running_endpoints(settings: Settings) -> dict:

@@ -36,3 +36,22 @@ class Environments(Protocol):
 class Credentials(Protocol):
     def secret_for(self, access_key_id: str) -> str | None:
         """The secret access key issued with `access_key_id`, or None if unknown."""
+
+
+class Access(Protocol):
+    """Implemented by services.access.AccessService."""
+
+    def create_cli_token(self, principal: str, name: str) -> dict: ...
+
+    def create_web_login_token(self, access_key_id: str, name: str) -> dict: ...
+
+    def invoke_rest_api(self, access_key_id: str, request: dict) -> dict: ...
+
+    def publish_metrics(self, name: str, metric_data: list) -> None: ...
+
+
+class Authorizer(Protocol):
+    """Implemented by services.principals.PrincipalService."""
+
+    def authorize(self, access_key_id: str, action: str, resource: str) -> str:
+        """The caller's principal, or raises AccessDenied."""

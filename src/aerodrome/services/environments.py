@@ -128,7 +128,7 @@ class EnvironmentService:
             arn=record.arn,
             created_at=record.created_at,
             last_update=record.last_update,
-            webserver_url=f"localhost:{record.placement['web_port']}",
+            webserver_url=f"{self._settings.web_hostname}:{_web_port(record.placement)}",
             celery_executor_queue=f"arn:aws:sqs:{region}:{account}:airflow-celery-{record.env_id}",
             database_vpc_endpoint_service=None,
             service_role_arn=(f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
@@ -147,14 +147,20 @@ class EnvironmentService:
 
     def _place(self, existing: list[rows.EnvironmentRecord]) -> dict:
         env_id = secrets.token_hex(4)
-        used_ports = {r.placement["web_port"] for r in existing}
+        used_ports = {r.placement["web_port"] for r in existing} | {_web_port(r.placement) for r in existing}
         used_dbs = {r.placement["broker_db"] for r in existing}
         broker_db = next((n for n in range(1, MAX_BROKER_DB + 1) if n not in used_dbs), None)
         if broker_db is None:
             raise errors.Invalid(f"This host runs the most environments it can ({MAX_BROKER_DB}).")
         port = ports.allocate_port(self._settings, exclude=used_ports)
+        gateway_port = ports.allocate_port(self._settings, exclude=used_ports | {port})
         return {"env_id": env_id, "root": str(self._settings.environments_dir / env_id),
-                "web_port": port, "broker_db": broker_db}
+                "web_port": port, "gateway_port": gateway_port, "broker_db": broker_db}
+
+
+def _web_port(placement: dict) -> int:
+    """The environment's web endpoint port (older placements have only the api-server's port)."""
+    return placement.get("gateway_port") or placement["web_port"]
 
 
 def _encode_token(name: str) -> str:

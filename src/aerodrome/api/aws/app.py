@@ -8,6 +8,7 @@ import re
 import uuid
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
@@ -16,15 +17,37 @@ from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws import protocol, validate
 from aerodrome.api.aws.model import SIGNING_NAME
-from aerodrome.api.aws.operations import NOT_YET, MwaaOperations
+from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, MwaaOperations
 from aerodrome.auth import sigv4
-from aerodrome.services.contracts import Credentials, Environments
+from aerodrome.domain.spec import environment_arn
+from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments
 
 log = logging.getLogger(__name__)
 
 
-def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str) -> Starlette:
-    operations = MwaaOperations(environments)
+def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
+                   authorizer: Authorizer | None = None, access: Access | None = None) -> Starlette:
+    operations = MwaaOperations(environments, access)
+
+    def resource_of(operation: str, payload: dict) -> str:
+        if "ResourceArn" in payload:
+            return payload["ResourceArn"]
+        name = payload.get("Name") or payload.get("EnvironmentName")
+        return environment_arn(name, region=region, account=account) if name else "*"
+
+    def call(operation: str, payload: dict, access_key_id: str) -> dict:
+        """Authorize (the one decision point for API calls), then run the operation."""
+        if operation in NOT_YET:
+            return operations.not_available(operation)
+        method = getattr(operations, _snake(operation))
+        if authorizer is None:
+            return method(payload)
+        if operation in ROLE_SCOPED:  # the role resources decide, in the access service
+            return method(payload, caller=access_key_id)
+        principal = authorizer.authorize(access_key_id, f"airflow:{operation}", resource_of(operation, payload))
+        if operation in ("CreateCliToken", "PublishMetrics"):
+            return method(payload, caller=principal)
+        return method(payload)
 
     async def handle(request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -39,11 +62,11 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
             if route.input_shape:
                 validate.check(route.input_shape, payload)
             log.info("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)
-            if route.operation in NOT_YET:
-                result = operations.not_available(route.operation)
-            else:
-                result = getattr(operations, _snake(route.operation))(payload)
+            result = await run_in_threadpool(call, route.operation, payload, caller.access_key_id)
             return _json(200, result, request_id)
+        except errors.RestApiFailure as exc:
+            code, status, document = aws_errors.rest_api_error(exc)
+            return _json(status, document, request_id, {"x-amzn-ErrorType": code})
         except errors.NotFound as exc:
             if "No MWAA operation" in str(exc):
                 return _error("UnknownOperationException", 404, str(exc), request_id)

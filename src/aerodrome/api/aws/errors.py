@@ -29,3 +29,9 @@ def to_aws(exc: Exception) -> tuple[str, int, str]:
 def body(code: str, message: str) -> dict:
     # the model names AccessDeniedException's member `Message`; the others use `message`
     return {"Message": message} if code == "AccessDeniedException" else {"message": message}
+
+
+def rest_api_error(exc: errors.RestApiFailure) -> tuple[str, int, dict]:
+    """Airflow's own error status, as MWAA returns it: HTTP 400 with the status and response inside."""
+    code = "RestApiClientException" if exc.status < 500 else "RestApiServerException"
+    return code, 400, {"RestApiStatusCode": exc.status, "RestApiResponse": exc.response, "message": str(exc)}

@@ -5,14 +5,17 @@ from __future__ import annotations
 from aerodrome import errors
 from aerodrome.api.aws import convert
 from aerodrome.domain import validation
-from aerodrome.services.contracts import Environments
+from aerodrome.services.contracts import Access, Environments
 
-NOT_YET = ("CreateCliToken", "CreateWebLoginToken", "InvokeRestApi", "PublishMetrics")
+NOT_YET: tuple[str, ...] = ()
+# Operations whose IAM resources are Airflow role ARNs: the access service decides which role applies.
+ROLE_SCOPED = ("CreateWebLoginToken", "InvokeRestApi")
 
 
 class MwaaOperations:
-    def __init__(self, environments: Environments):
+    def __init__(self, environments: Environments, access: Access | None = None):
         self._environments = environments
+        self._access = access
 
     def create_environment(self, request: dict) -> dict:
         members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
@@ -51,6 +54,20 @@ class MwaaOperations:
 
     def list_tags_for_resource(self, request: dict) -> dict:
         return {"Tags": self._environments.list_tags(request["ResourceArn"])}
+
+    # --- access: `caller` is the principal (or, for role-scoped operations, the access key) ---------
+    def create_cli_token(self, request: dict, *, caller: str) -> dict:
+        return self._access.create_cli_token(caller, request["Name"])
+
+    def create_web_login_token(self, request: dict, *, caller: str) -> dict:
+        return self._access.create_web_login_token(caller, request["Name"])
+
+    def invoke_rest_api(self, request: dict, *, caller: str) -> dict:
+        return self._access.invoke_rest_api(caller, request)
+
+    def publish_metrics(self, request: dict, *, caller: str) -> dict:
+        self._access.publish_metrics(request["EnvironmentName"], request["MetricData"])
+        return {}
 
     def not_available(self, operation: str) -> dict:
         raise errors.Invalid(f"{operation} is not available in this Aerodrome version yet.")

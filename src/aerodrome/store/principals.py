@@ -1,0 +1,104 @@
+"""Principals, their policy documents and the audit log. Callers own the transaction."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Float, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from aerodrome import errors
+from aerodrome.store.tables import Base, CredentialRow
+
+
+class PrincipalRow(Base):
+    __tablename__ = "principals"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class PolicyRow(Base):
+    __tablename__ = "policies"
+
+    principal: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    principal: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(1224))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+
+
+def ensure(name: str, *, session: Session) -> bool:
+    """Create the principal if missing; True when it was created."""
+    if session.get(PrincipalRow, name) is not None:
+        return False
+    session.add(PrincipalRow(name=name, created_at=time.time()))
+    session.flush()
+    return True
+
+
+def exists(name: str, *, session: Session) -> bool:
+    return session.get(PrincipalRow, name) is not None
+
+
+def names(*, session: Session) -> list[str]:
+    return list(session.scalars(select(PrincipalRow.name).order_by(PrincipalRow.created_at)))
+
+
+def remove(name: str, *, session: Session) -> None:
+    if session.get(PrincipalRow, name) is None:
+        raise errors.NotFound(f"Principal {name} does not exist.")
+    session.execute(delete(PolicyRow).where(PolicyRow.principal == name))
+    session.execute(delete(CredentialRow).where(CredentialRow.principal == name))
+    session.execute(delete(PrincipalRow).where(PrincipalRow.name == name))
+
+
+def put_policy(principal: str, name: str, document: str, *, session: Session) -> None:
+    row = session.get(PolicyRow, (principal, name))
+    if row is None:
+        session.add(PolicyRow(principal=principal, name=name, document=document))
+    else:
+        row.document = document
+
+
+def remove_policy(principal: str, name: str, *, session: Session) -> None:
+    row = session.get(PolicyRow, (principal, name))
+    if row is None:
+        raise errors.NotFound(f"Principal {principal} has no policy named {name}.")
+    session.delete(row)
+
+
+def policies(principal: str, *, session: Session) -> dict[str, str]:
+    rows = session.scalars(select(PolicyRow).where(PolicyRow.principal == principal).order_by(PolicyRow.name))
+    return {r.name: r.document for r in rows}
+
+
+def principal_of(access_key_id: str, *, session: Session) -> str | None:
+    row = session.get(CredentialRow, access_key_id)
+    return row.principal if row else None
+
+
+def key_ids(principal: str, *, session: Session) -> list[str]:
+    return list(session.scalars(select(CredentialRow.access_key_id).where(CredentialRow.principal == principal)))
+
+
+def record(principal: str, action: str, resource: str, outcome: str, detail: str = "", *,
+           session: Session) -> None:
+    session.add(AuditRow(at=time.time(), principal=principal, action=action, resource=resource,
+                         outcome=outcome, detail=detail[:500]))
+
+
+def audit(*, session: Session, limit: int = 100) -> list[dict]:
+    rows = session.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
+    return [{"at": r.at, "principal": r.principal, "action": r.action, "resource": r.resource,
+             "outcome": r.outcome, "detail": r.detail} for r in reversed(list(rows))]
