@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 TARGET = Path(__file__).resolve().parents[1] / "src" / "aerodrome" / "api" / "aws" / "model.py"
-SHAPE_KEYS = ("type", "required", "min", "max", "pattern", "enum", "sensitive", "error", "exception")
+SHAPE_KEYS = ("type", "required", "min", "max", "pattern", "enum", "sensitive", "error", "exception", "document")
 MEMBER_KEYS = ("shape", "location", "locationName")
 
 

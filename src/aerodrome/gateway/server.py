@@ -102,11 +102,14 @@ class Gateways:
                                 lifespan="off", **options)
         server = uvicorn.Server(config)
 
-        def serve() -> None:
+        async def serve_then_close() -> None:
             try:
-                server.run()
+                await server.serve()
             finally:
-                asyncio.run(app.state.http.aclose())
+                await app.state.http.aclose()
+
+        def serve() -> None:
+            asyncio.run(serve_then_close())
 
         thread = threading.Thread(target=serve, name=f"gateway-{name}", daemon=True)
         thread.start()

@@ -101,6 +101,8 @@ class AccessService:
         url = f"{target.api_base}/api/{version}{request['Path']}"
         headers = {"Authorization": f"Bearer {self._api_token(target, principal, role, 60)}"}
         body = request.get("Body")
+        if not body and request["Method"] not in ("POST", "PUT", "PATCH"):
+            body = None  # MwaaHook sends {} with every GET; Airflow expects no body there
         try:
             with httpx.Client(timeout=REST_TIMEOUT) as client, client.stream(
                     request["Method"], url, params=request.get("QueryParameters") or None,

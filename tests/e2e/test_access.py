@@ -1,0 +1,219 @@
+"""Access end to end, with real clients against one real Airflow 3 environment: the AWS CLI and
+curl through the CLI bridge over HTTPS (trusting Aerodrome's CA, no --insecure), Airflow's own
+MwaaHook through InvokeRestApi and through its local-token path, and headless Chromium signing in
+through MWAA's SSO page as the role IAM-style policies grant."""
+
+import base64
+import datetime
+import json
+import logging
+import os
+import ssl
+import subprocess
+import sys
+import uuid
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from aerodrome.app import ControlPlane
+from aerodrome.cli import client_env_vars
+from aerodrome.settings import Settings
+from tests.api.conftest import free_port
+from tests.e2e.conftest import VENVS, wait_for
+
+pytestmark = pytest.mark.e2e
+
+ENV = "access"
+DAG = b'''
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+with DAG("access_probe", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
+    PythonOperator(task_id="hello", python_callable=lambda: print("hello from access_probe"))
+'''
+HOOK_SCRIPT = '''
+import json, sys, time
+from airflow.providers.amazon.aws.hooks.mwaa import MwaaHook
+env, local, logical_date, run_id = sys.argv[1], sys.argv[2] == "local", sys.argv[3], sys.argv[4]
+hook = MwaaHook()
+def call(path, method, body=None):
+    return hook.invoke_rest_api(env_name=env, path=path, method=method, body=body,
+                                generate_local_token=local, airflow_version=3)
+run = call("/dags/access_probe/dagRuns", "POST", {"logical_date": logical_date, "dag_run_id": run_id})
+assert run["RestApiResponse"]["dag_run_id"] == run_id, run
+deadline = time.time() + 120
+while time.time() < deadline:
+    state = call(f"/dags/access_probe/dagRuns/{run_id}", "GET")["RestApiResponse"]["state"]
+    if state in ("success", "failed"):
+        break
+    time.sleep(1)
+print(json.dumps({"status": run["RestApiStatusCode"], "run_id": run_id, "state": state}))
+'''
+
+
+class Captured(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory):
+    handler = Captured()
+    logging.getLogger().addHandler(handler)
+    previous = logging.getLogger().level
+    logging.getLogger().setLevel(logging.INFO)
+    settings = Settings(home=tmp_path_factory.mktemp("access") / "home", port=free_port(), s3_port=free_port(),
+                        venv_root=VENVS, resync_interval=2.0)
+    control_plane = ControlPlane(settings)
+    control_plane.start()
+    control_plane.log_lines = handler.lines
+    try:
+        yield control_plane
+    finally:
+        control_plane.close()
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(previous)
+
+
+@pytest.fixture(scope="module")
+def env_vars(plane):
+    """What `aerodrome client-env` exports, on top of a clean environment."""
+    values = client_env_vars(plane.settings, with_s3=True)
+    assert values["REQUESTS_CA_BUNDLE"].endswith("bundle.pem")
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL")}
+    return {**keep, **values}
+
+
+def client(plane, key, secret):
+    return boto3.client("mwaa", endpoint_url=plane.settings.endpoint_url, aws_access_key_id=key,
+                        aws_secret_access_key=secret, region_name="us-east-1",
+                        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def mwaa(plane, env_vars):
+    admin = client(plane, env_vars["AWS_ACCESS_KEY_ID"], env_vars["AWS_SECRET_ACCESS_KEY"])
+    s3 = boto3.client("s3", endpoint_url=env_vars["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                      aws_access_key_id=env_vars["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=env_vars["AWS_SECRET_ACCESS_KEY"],
+                      config=Config(s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket="access-bucket")
+    s3.put_object(Bucket="access-bucket", Key="dags/access_probe.py", Body=DAG)
+    admin.create_environment(
+        Name=ENV, ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
+        SourceBucketArn="arn:aws:s3:::access-bucket", DagS3Path="dags",
+        NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
+        AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+    status = wait_for(lambda: (s := admin.get_environment(Name=ENV)["Environment"]["Status"]) != "CREATING" and s,
+                      timeout=600, interval=1, what="create to finish")
+    assert status == "AVAILABLE", admin.get_environment(Name=ENV)["Environment"]["LastUpdate"]
+    return admin
+
+
+@pytest.fixture(scope="module")
+def web(mwaa, env_vars):
+    """Base URL of the environment's HTTPS endpoint, once Airflow answers behind it with the DAG parsed."""
+    host = mwaa.get_environment(Name=ENV)["Environment"]["WebserverUrl"]
+    base = f"https://{host}"
+    wait_for(lambda: _ok(f"{base}/api/v2/monitor/health", env_vars), timeout=60, what="the web endpoint")
+    return base
+
+
+def _ok(url, env_vars):
+    try:
+        return httpx.get(url, verify=trusting(env_vars), timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def trusting(env_vars):
+    return ssl.create_default_context(cafile=env_vars["REQUESTS_CA_BUNDLE"])
+
+
+def aws(env_vars, *args):
+    result = subprocess.run([sys.executable, "-m", "awscli", "mwaa", *args, "--output", "json"],
+                            env=env_vars, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def bridge(env_vars, host, token, command, *extra):
+    """MWAA's documented curl call (certificate checked against the exported bundle)."""
+    result = subprocess.run(
+        ["curl", "--silent", "--show-error", "--cacert", env_vars["REQUESTS_CA_BUNDLE"], "--request", "POST",
+         f"https://{host}/aws_mwaa/cli", "--header", f"Authorization: Bearer {token}",
+         "--header", "Content-Type: text/plain", "--data-raw", command, "--write-out", "\n%{http_code}", *extra],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), body
+
+
+def decoded(body):
+    answer = json.loads(body)
+    return (base64.b64decode(answer["stdout"]).decode(), base64.b64decode(answer["stderr"]).decode(),
+            answer["exit_code"])
+
+
+def test_cli_bridge_with_aws_cli_and_curl(mwaa, web, env_vars):
+    reply = aws(env_vars, "create-cli-token", "--name", ENV)
+    host, token = reply["WebServerHostname"], reply["CliToken"]
+    assert web == f"https://{host}"
+    status, body = bridge(env_vars, host, token, "dags trigger access_probe")
+    stdout, stderr, code = decoded(body)
+    assert (status, code) == (200, 0), stderr
+    assert "access_probe" in stdout
+
+    def finished():
+        status, body = bridge(env_vars, host, token, "dags list-runs access_probe -o json")
+        assert status == 200
+        stdout = decoded(body)[0]
+        runs = json.loads(next(line for line in stdout.splitlines() if line.startswith(("[{", "[]"))))
+        return runs and runs[0]["state"] in ("success", "failed") and runs[0]["state"]
+
+    assert wait_for(finished, timeout=120, interval=2, what="the triggered run") == "success"
+
+    status, body = bridge(env_vars, host, token, "dags trigger no_such_dag")
+    assert status == 200 and decoded(body)[2] != 0
+    status, _ = bridge(env_vars, host, token, "dags trigger no_such_dag", "--header", "X-Aerodrome-Fail-On-Error: 1")
+    assert status == 400
+    status, body = bridge(env_vars, host, token, "users create --role Admin -u x")
+    assert status == 400 and "not supported: users" in body
+    status, body = bridge(env_vars, host, "forged" + token[6:], "dags list")
+    assert status == 403 and "not valid" in body
+
+
+@pytest.mark.parametrize("path", ["invoke", "local"])
+def test_mwaa_hook_triggers_a_run_that_succeeds(mwaa, web, env_vars, path):
+    venv = VENVS / "airflow-3.3.2"
+    with_hook = {**env_vars, "AIRFLOW_HOME": str(VENVS / f".access-hook-{path}"),
+                 "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({"conn_type": "aws"}),
+                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    logical_date = (datetime.datetime.now(datetime.timezone.utc)
+                    + datetime.timedelta(seconds=1 if path == "invoke" else 2)).isoformat()
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", HOOK_SCRIPT, ENV, path, logical_date,
+                             f"hook-{path}-{uuid.uuid4().hex[:8]}"],
+                            env=with_hook, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 200 and outcome["state"] == "success", outcome
+
+
+def test_invoke_rest_api_errors_come_back_as_mwaa_errors(mwaa, web):
+    from botocore.exceptions import ClientError
+
+    ok = mwaa.invoke_rest_api(Name=ENV, Path="/dags/access_probe", Method="GET")
+    assert ok["RestApiStatusCode"] == 200 and ok["RestApiResponse"]["dag_id"] == "access_probe"
+    with pytest.raises(ClientError) as caught:
+        mwaa.invoke_rest_api(Name=ENV, Path="/dags/no_such_dag", Method="GET")
+    error = caught.value.response
+    assert error["Error"]["Code"] == "RestApiClientException"
+    assert error["RestApiStatusCode"] == 404 and "no_such_dag" in json.dumps(error["RestApiResponse"])
