@@ -217,3 +217,145 @@ def test_invoke_rest_api_errors_come_back_as_mwaa_errors(mwaa, web):
     error = caught.value.response
     assert error["Error"]["Code"] == "RestApiClientException"
     assert error["RestApiStatusCode"] == 404 and "no_such_dag" in json.dumps(error["RestApiResponse"])
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ISSUED: list[str] = []  # every token handed out here, checked against logs at the end
+
+
+@pytest.fixture(scope="module")
+def browser(plane, tmp_path_factory):
+    """Headless Chromium whose certificate store trusts Aerodrome's CA (nothing is ignored)."""
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("chromium-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "aerodrome-ca", "-i",
+                    str(plane.settings.tls_dir / "ca.pem")], check=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                                              env={"HOME": str(home), "PATH": os.environ["PATH"]})
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def viewer_client(plane, name="viewer"):
+    key, secret = plane.principals.create(name)
+    plane.principals.attach(name, "web", json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": ["airflow:CreateWebLoginToken", "airflow:GetEnvironment"],
+         "Resource": [f"arn:aws:airflow:us-east-1:000000000000:role/{ENV}/Viewer",
+                      f"arn:aws:airflow:us-east-1:000000000000:environment/{ENV}"]}]}))
+    return client(plane, key, secret)
+
+
+def sign_in(browser, web, token, *, prefix="/aws_mwaa"):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{web}{prefix}/aws-console-sso?login=true#{token}")
+    page.wait_for_url(f"{web}/**", timeout=30000)
+    page.wait_for_function("document.querySelector('#root') && document.querySelector('#root').children.length > 0",
+                           timeout=30000)
+    return context, page
+
+
+FETCH = """async ([method, path, body, form]) => {
+  const headers = form ? {"Content-Type": "application/x-www-form-urlencoded"} : {"Content-Type": "application/json"};
+  const payload = form ? new URLSearchParams(form).toString() : (body ? JSON.stringify(body) : undefined);
+  const reply = await fetch(path, {method, headers, body: payload, credentials: "same-origin"});
+  return {status: reply.status, text: await reply.text()};
+}"""
+
+
+def fetch(page, method, path, body=None, form=None):
+    """A request made by the signed-in page itself (its cookie, its certificate checks)."""
+    return page.evaluate(FETCH, [method, path, body, form])
+
+
+def trigger(page):
+    return fetch(page, "POST", "/api/v2/dags/access_probe/dagRuns",
+                 {"logical_date": None, "dag_run_id": f"web-{uuid.uuid4().hex[:8]}"})
+
+
+def test_admin_signs_in_through_the_sso_page(mwaa, web, browser):
+    reply = mwaa.create_web_login_token(Name=ENV)
+    ISSUED.append(reply["WebToken"])
+    assert f"https://{reply['WebServerHostname']}" == web
+    context, page = sign_in(browser, web, reply["WebToken"])
+    assert "Airflow" in page.title()
+    assert reply["WebToken"] not in page.url  # the page drops the fragment once it has used it
+    me = fetch(page, "GET", "/ui/auth/me")
+    assert me["status"] == 200 and json.loads(me["text"])["username"] == "assumed-role/admin"
+    cookie = next(c for c in context.cookies() if c["name"] == "_token")
+    assert cookie["httpOnly"] and cookie["secure"]
+    assert trigger(page)["status"] == 200
+    context.close()
+
+
+def test_viewer_lands_on_the_ui_but_cannot_trigger(plane, web, browser, env_vars):
+    viewer = viewer_client(plane)
+    reply = viewer.create_web_login_token(Name=ENV)
+    ISSUED.append(reply["WebToken"])
+    assert reply["AirflowIdentity"] == "assumed-role/viewer"
+    context, page = sign_in(browser, web, reply["WebToken"], prefix="/pluginsv2/aws_mwaa")
+    assert "Airflow" in page.title()
+    me = fetch(page, "GET", "/ui/auth/me")
+    assert json.loads(me["text"])["username"] == "assumed-role/viewer"
+    assert fetch(page, "GET", "/api/v2/dags/access_probe")["status"] == 200
+    assert trigger(page)["status"] == 403
+    # the same token a second time: refused
+    again = fetch(page, "POST", "/aws_mwaa/login", form={"token": reply["WebToken"]})
+    assert again["status"] == 403 and "already used" in again["text"]
+    context.close()
+
+
+def test_a_viewer_token_cannot_become_admin(plane, web, env_vars):
+    viewer = viewer_client(plane, "viewer2")
+    token = viewer.create_web_login_token(Name=ENV)["WebToken"]
+    ISSUED.append(token)
+    with httpx.Client(verify=trusting(env_vars)) as http:
+        login = http.post(f"{web}/aws_mwaa/login", data={"token": token, "role": "Admin"})
+        assert login.status_code == 200 and login.json() == {"role": "Viewer"}
+        jwt = login.cookies["_token"]
+        ISSUED.append(jwt)
+        assert trigger_with(http, web, {"_token": jwt}).status_code == 403
+        header, payload, signature = jwt.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims["role"] = "ADMIN"
+        forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        forged = f"{header}.{forged_payload}.{signature}"
+        assert trigger_with(http, web, {"_token": forged}).status_code in (401, 403)
+        http.cookies.clear()
+        assert http.get(f"{web}/api/v2/dags", headers={"Cookie": f"_token={jwt}"}).status_code == 200
+        assert http.get(f"{web}/api/v2/dags", headers={"Cookie": f"_token={forged}"}).status_code in (401, 403)
+    denied = viewer_client(plane, "viewer3")
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as caught:
+        denied.invoke_rest_api(Name=ENV, Path="/dags", Method="GET")
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "No Airflow role granted in IAM" in caught.value.response["Error"]["Message"]
+
+
+def trigger_with(http, web, cookies):
+    http.cookies.clear()
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    return http.post(f"{web}/api/v2/dags/access_probe/dagRuns", headers={"Cookie": cookie},
+                     json={"logical_date": None, "dag_run_id": f"forged-{uuid.uuid4().hex[:8]}"})
+
+
+def test_no_secret_reaches_the_logs_or_audit(plane, mwaa):
+    key, secret = plane.credentials.admin()
+    placement_root = plane.settings.environments_dir / json.loads(json.dumps(plane.environments.placement(ENV)))["env_id"]
+    secrets = [secret, *(p.read_text().strip() for p in (placement_root / "secrets").glob("*.secret")), *ISSUED]
+    assert len(secrets) > 4
+    text = "\n".join(plane.log_lines) + json.dumps(plane.principals.audit(limit=1000)) + \
+        json.dumps(plane.principals.describe())
+    assert "CreateWebLoginToken" in text and "web-login" in text
+    leaked = [s[:6] for s in secrets if s and s in text]
+    assert not leaked, f"secrets found in logs/audit (first characters): {leaked}"
