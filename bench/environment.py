@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
             raise SystemExit(f"{name} is {status}: {mwaa.get_environment(Name=name)['Environment']['LastUpdate']}")
         creates.append(time.monotonic() - started)
         print(f"create {name}: {creates[-1]:.1f} s", flush=True)
-        visible.append(dag_visible(home, mwaa, name, index))
+        visible.append(dag_visible(home, mwaa, name, index, creds.get("REQUESTS_CA_BUNDLE")))
         print(f"DAG visible in {name}: {visible[-1]:.1f} s", flush=True)
         if index < args.runs - 1:
             mwaa.delete_environment(Name=name)
@@ -124,16 +125,18 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
     return 0
 
 
-def dag_visible(home: Path, mwaa, name: str, index: int) -> float:
+def dag_visible(home: Path, mwaa, name: str, index: int, bundle: str | None) -> float:
     env_dir = next(p for p in (home / "environments").iterdir())
-    web = mwaa.get_environment(Name=name)["Environment"]["WebserverUrl"]
+    host = mwaa.get_environment(Name=name)["Environment"]["WebserverUrl"]
+    web, verify = (f"https://{host}", ssl.create_default_context(cafile=bundle)) if bundle else (f"http://{host}", True)
     password = json.loads((env_dir / "secrets" / "passwords.json").read_text())["admin"]
-    token = httpx.post(f"http://{web}/auth/token", json={"username": "admin", "password": password}).json()["access_token"]
+    token = httpx.post(f"{web}/auth/token", json={"username": "admin", "password": password},
+                       verify=verify).json()["access_token"]
     dag_id = f"bench_dag_{index}_{int(time.time())}"
     started = time.monotonic()
     (home / "buckets" / "bench" / "dags" / f"{dag_id}.py").write_text(DAG.format(dag_id=dag_id))
-    wait(lambda: httpx.get(f"http://{web}/api/v2/dags/{dag_id}", headers={"Authorization": f"Bearer {token}"})
-         .status_code == 200, 120, "the DAG")
+    wait(lambda: httpx.get(f"{web}/api/v2/dags/{dag_id}", headers={"Authorization": f"Bearer {token}"},
+                           verify=verify).status_code == 200, 120, "the DAG")
     return time.monotonic() - started
 
 

@@ -96,7 +96,8 @@ def _run_demo(plane, progress: _ProgressBoard, stop: threading.Event) -> None:
         console.print(f"Control-plane log: {plane.settings.logs_dir / 'aerodrome.log'}")
         return
     console.print(f"[green]Demo environment AVAILABLE[/green] in {time.monotonic() - started:.0f} s")
-    console.print(f"  Airflow UI:   http://{view.webserver_url}/")
+    scheme = "https" if plane.settings.web_tls else "http"
+    console.print(f"  Airflow UI:   {scheme}://{view.webserver_url}/  (sign in with a web login token, or:)")
     user, password = plane.driver.web_login(Placement.from_json(plane.environments.placement(DEMO_ENV)))
     console.print(f"  Airflow login: {user} / {password}")
     console.print(f"  DAGs bucket:  {plane.settings.buckets_dir / DEMO_BUCKET / 'dags'}"
