@@ -98,24 +98,29 @@ def client(plane, key, secret):
                         config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
 
 
-@pytest.fixture(scope="module")
-def mwaa(plane, env_vars):
+def available_environment(plane, env_vars, name, bucket, dag_file, dag, **extra):
+    """Create an environment from a bucket holding one DAG, as a user would; the admin's MWAA client."""
     admin = client(plane, env_vars["AWS_ACCESS_KEY_ID"], env_vars["AWS_SECRET_ACCESS_KEY"])
     s3 = boto3.client("s3", endpoint_url=env_vars["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
                       aws_access_key_id=env_vars["AWS_ACCESS_KEY_ID"],
                       aws_secret_access_key=env_vars["AWS_SECRET_ACCESS_KEY"],
                       config=Config(s3={"addressing_style": "path"}))
-    s3.create_bucket(Bucket="access-bucket")
-    s3.put_object(Bucket="access-bucket", Key="dags/access_probe.py", Body=DAG)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=f"dags/{dag_file}", Body=dag)
     admin.create_environment(
-        Name=ENV, ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
-        SourceBucketArn="arn:aws:s3:::access-bucket", DagS3Path="dags",
+        Name=name, ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
+        SourceBucketArn=f"arn:aws:s3:::{bucket}", DagS3Path="dags",
         NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-        AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
-    status = wait_for(lambda: (s := admin.get_environment(Name=ENV)["Environment"]["Status"]) != "CREATING" and s,
+        AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"}, **extra)
+    status = wait_for(lambda: (s := admin.get_environment(Name=name)["Environment"]["Status"]) != "CREATING" and s,
                       timeout=600, interval=1, what="create to finish")
-    assert status == "AVAILABLE", admin.get_environment(Name=ENV)["Environment"]["LastUpdate"]
+    assert status == "AVAILABLE", admin.get_environment(Name=name)["Environment"]["LastUpdate"]
     return admin
+
+
+@pytest.fixture(scope="module")
+def mwaa(plane, env_vars):
+    return available_environment(plane, env_vars, ENV, "access-bucket", "access_probe.py", DAG)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from aerodrome.services.access import AccessService
 log = logging.getLogger(__name__)
 
 FAIL_HEADER = "x-aerodrome-fail-on-error"  # opt in to HTTP 400 when the CLI command fails
-COOKIE = "_token"  # what Airflow 3's api-server reads
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -70,13 +69,15 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
             return _text(403, str(exc))
         except (errors.Invalid, errors.AccessDenied) as exc:
             return _text(403, str(exc))
+        except errors.Temporary as exc:
+            return _text(503, str(exc))
         target = form.get("next", "")
         if target.startswith("/") and not target.startswith("//"):
             response: Response = RedirectResponse(target, status_code=303)
         else:
             response = JSONResponse({"role": session.role})
-        response.set_cookie(COOKIE, session.cookie, max_age=session.max_age, path="/", secure=secure,
-                            httponly=True, samesite="lax")
+        response.set_cookie(session.cookie_name, session.cookie, max_age=session.max_age, path="/",
+                            secure=secure, httponly=True, samesite="lax")
         return response
 
     async def proxy(request: Request) -> Response:

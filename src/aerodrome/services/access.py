@@ -45,7 +45,8 @@ class Target:
 class WebSession:
     role: str
     principal: str
-    cookie: str  # Airflow 3: the `_token` JWT
+    cookie_name: str  # Airflow 3: `_token` (a JWT); Airflow 2: FAB's `session`
+    cookie: str
     max_age: int
 
 
@@ -71,8 +72,9 @@ class AccessService:
         target = self.target(name)
         principal, role = self._principals.granted_role(access_key_id, "airflow:CreateWebLoginToken", name)
         token = self._tokens.issue("web", environment=name, principal=principal, role=role)
+        identity = _airflow_user(principal) if target.major >= 3 else web_auth.fab_user(role)
         return {"WebToken": token, "WebServerHostname": target.hostname,
-                "IamIdentity": f"user/{principal}", "AirflowIdentity": _airflow_user(principal)}
+                "IamIdentity": f"user/{principal}", "AirflowIdentity": identity}
 
     # --- the web endpoint -------------------------------------------------------------------------
     def run_cli(self, name: str, token: str, command_line: str) -> dict:
@@ -89,8 +91,15 @@ class AccessService:
         grant = self._tokens.redeem(token, "web", environment=name)
         target = self.target(name)
         self._principals.record(grant.principal, "web-login", name, grant.role)
-        return WebSession(grant.role, grant.principal, self._api_token(target, grant.principal, grant.role,
-                                                                       SESSION_TTL), SESSION_TTL)
+        if target.major < 3:
+            user, password = self._fab_user(target, grant.role)
+            try:
+                cookie = web_auth.fab_session(target.api_base, username=user, password=password)
+            except (httpx.HTTPError, RuntimeError) as exc:
+                raise errors.Temporary(f"Signing in to the Airflow webserver of {name} failed: {exc}") from None
+            return WebSession(grant.role, grant.principal, "session", cookie, SESSION_TTL)
+        return WebSession(grant.role, grant.principal, "_token",
+                          self._api_token(target, grant.principal, grant.role, SESSION_TTL), SESSION_TTL)
 
     # --- InvokeRestApi / PublishMetrics ---------------------------------------------------------
     def invoke_rest_api(self, access_key_id: str, request: dict) -> dict:
@@ -99,7 +108,11 @@ class AccessService:
         principal, role = self._principals.granted_role(access_key_id, "airflow:InvokeRestApi", name)
         version = "v2" if target.major >= 3 else "v1"
         url = f"{target.api_base}/api/{version}{request['Path']}"
-        headers = {"Authorization": f"Bearer {self._api_token(target, principal, role, 60)}"}
+        if target.major >= 3:
+            headers = {"Authorization": f"Bearer {self._api_token(target, principal, role, 60)}"}
+        else:  # Airflow 2's REST API takes basic auth (see airflow_env DEFAULTS) as the role's FAB user
+            user, password = self._fab_user(target, role)
+            headers = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
         body = request.get("Body")
         if not body and request["Method"] not in ("POST", "PUT", "PATCH"):
             body = None  # MwaaHook sends {} with every GET; Airflow expects no body there
@@ -128,10 +141,22 @@ class AccessService:
         with open(folder / "published.jsonl", "a") as handle:
             handle.write(json.dumps({"received_at": time.time(), "MetricData": metric_data}, default=str) + "\n")
 
+    def _fab_user(self, target: Target, role: str) -> tuple[str, str]:
+        """Airflow 2: the FAB user of `role`, created with a generated password on first use."""
+        user, password = web_auth.fab_user(role), web_auth.fab_password(target.placement, role)
+        marker = web_auth.fab_user_marker(target.placement, role)
+        if not marker.exists():
+            spec = self._environments.get(target.name).spec
+            result = self._driver.airflow_cli(
+                spec, target.placement, "users", "create", "--role", role, "--username", user, "--password",
+                password, "--firstname", "MWAA", "--lastname", role, "--email", f"{user}@localhost")
+            if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
+                raise errors.Temporary(f"Creating the Airflow {role} user of {target.name} failed; "
+                                       "see the environment's logs.")
+            marker.write_text("ok")
+        return user, password
+
     def _api_token(self, target: Target, principal: str, role: str, ttl: float) -> str:
-        if target.major < 3:
-            raise errors.Invalid("Web login and InvokeRestApi need an Airflow 3 environment in this version "
-                                 "of Aerodrome; use the CLI bridge on Airflow 2.")
         if role not in web_auth.SIMPLE_ROLES:
             raise errors.AccessDenied(f"The Airflow role {role} cannot sign in to Airflow 3; grant Viewer or above.")
         return web_auth.airflow_token(target.placement, username=_airflow_user(principal), role=role, ttl=ttl)

@@ -31,3 +31,39 @@ def airflow_token(placement: Placement, *, username: str, role: str, ttl: float)
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# --- Airflow 2: the webserver signs users in through Flask-AppBuilder ---------------------------
+FAB_ROLES = ("Admin", "Op", "User", "Viewer", "Public")
+
+
+def fab_user(role: str) -> str:
+    """One FAB user per MWAA role (`mwaa-viewer`, ...), created on first use."""
+    return f"mwaa-{role.lower()}"
+
+
+def fab_password(placement: Placement, role: str) -> str:
+    return files.secret(placement.root / "secrets" / f"fab-role-{role.lower()}.secret")
+
+
+def fab_user_marker(placement: Placement, role: str):
+    return placement.root / "secrets" / f"fab-role-{role.lower()}.done"
+
+
+def fab_session(api_base: str, *, username: str, password: str) -> str:
+    """Sign in on the webserver's login form; returns the `session` cookie it hands out."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=api_base, timeout=10, follow_redirects=False) as client:
+        page = client.get("/login/")
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
+        if found is None:
+            raise RuntimeError(f"the Airflow 2 login page has no CSRF token (HTTP {page.status_code})")
+        reply = client.post("/login/", data={"csrf_token": found.group(1), "username": username,
+                                             "password": password})
+        session = client.cookies.get("session")
+        if reply.status_code != 302 or not session or "/login" in reply.headers.get("location", ""):
+            raise RuntimeError(f"the Airflow 2 webserver refused the sign-in of {username}")
+        return session
