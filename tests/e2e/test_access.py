@@ -177,8 +177,9 @@ def test_cli_bridge_with_aws_cli_and_curl(mwaa, web, env_vars):
     assert (status, code) == (200, 0), stderr
     assert "access_probe" in stdout
 
-    def finished():
-        status, body = bridge(env_vars, host, token, "dags list-runs access_probe -o json")
+    def finished():  # a CLI token lasts 60 s: take a new one for each poll, as a script would
+        fresh = mwaa.create_cli_token(Name=ENV)["CliToken"]
+        status, body = bridge(env_vars, host, fresh, "dags list-runs access_probe -o json")
         assert status == 200
         stdout = decoded(body)[0]
         runs = json.loads(next(line for line in stdout.splitlines() if line.startswith(("[{", "[]"))))
@@ -186,6 +187,7 @@ def test_cli_bridge_with_aws_cli_and_curl(mwaa, web, env_vars):
 
     assert wait_for(finished, timeout=120, interval=2, what="the triggered run") == "success"
 
+    token = aws(env_vars, "create-cli-token", "--name", ENV)["CliToken"]  # reused below, within 60 s
     status, body = bridge(env_vars, host, token, "dags trigger no_such_dag")
     assert status == 200 and decoded(body)[2] != 0
     status, _ = bridge(env_vars, host, token, "dags trigger no_such_dag", "--header", "X-Aerodrome-Fail-On-Error: 1")

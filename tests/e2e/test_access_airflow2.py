@@ -47,24 +47,26 @@ def mwaa2(plane, env_vars):
 
 def test_cli_bridge_on_airflow_2(mwaa2, env_vars):
     reply = mwaa2.create_cli_token(Name=ENV)
-    host, token = reply["WebServerHostname"], reply["CliToken"]
+    host = reply["WebServerHostname"]
 
-    def parsed():
-        status, body = bridge(env_vars, host, token, "dags list -o json")
+    def parsed():  # a CLI token lasts 60 s: a new one for each poll
+        status, body = bridge(env_vars, host, mwaa2.create_cli_token(Name=ENV)["CliToken"], "dags list -o json")
         stdout = decoded(body)[0]
         return status == 200 and "simple2" in stdout
 
     wait_for(parsed, timeout=120, interval=3, what="simple2 to be parsed")
+    token = mwaa2.create_cli_token(Name=ENV)["CliToken"]
     status, body = bridge(env_vars, host, token, "dags trigger simple2")
     assert status == 200 and decoded(body)[2] == 0, decoded(body)[1]
 
     def finished():
-        stdout = decoded(bridge(env_vars, host, token, "dags list-runs -d simple2 -o json")[1])[0]
+        fresh = mwaa2.create_cli_token(Name=ENV)["CliToken"]
+        stdout = decoded(bridge(env_vars, host, fresh, "dags list-runs -d simple2 -o json")[1])[0]
         runs = json.loads(next(line for line in stdout.splitlines() if line.startswith(("[{", "[]"))))
         return runs and runs[0]["state"] in ("success", "failed") and runs[0]["state"]
 
     assert wait_for(finished, timeout=180, interval=3, what="the run") == "success"
-    status, body = bridge(env_vars, host, token, "assets list")
+    status, body = bridge(env_vars, host, mwaa2.create_cli_token(Name=ENV)["CliToken"], "assets list")
     assert status == 400 and "not supported: assets" in body
 
 
