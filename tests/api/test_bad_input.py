@@ -57,7 +57,18 @@ RULE_CASES = [
     ({"EnvironmentClass": "mw1.huge"}, "EnvironmentClass mw1.huge is not valid; choose one of mw1.micro, mw1.small, "
                                        "mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge."),
     ({"MinWorkers": 5, "MaxWorkers": 2}, "MinWorkers (5) must not be greater than MaxWorkers (2)."),
-    ({"EnvironmentClass": "mw1.micro", "Schedulers": 2}, "An mw1.micro environment runs exactly 1 scheduler."),
+    ({"EnvironmentClass": "mw1.micro", "Schedulers": 2, "MaxWorkers": 1},
+     "Schedulers (2) is more than mw1.micro allows (1); lower it or choose a larger EnvironmentClass."),
+    ({"EnvironmentClass": "mw1.micro", "MaxWorkers": 2},
+     "MaxWorkers (2) is more than mw1.micro allows (1); lower it or choose a larger EnvironmentClass."),
+    ({"MaxWorkers": 26}, "MaxWorkers (26) is more than mw1.small allows (25); lower it or choose a larger "
+                         "EnvironmentClass."),
+    ({"AirflowConfigurationOptions": {"core.multi_team": "True"}},
+     "AirflowConfigurationOptions key core.multi_team cannot be set: MWAA does not support multi-team deployments."),
+    ({"AirflowConfigurationOptions": {"triggerer.queues_enabled": "True", "core.executor": "LocalExecutor"}},
+     "AirflowConfigurationOptions key core.executor cannot be set: the environment always runs the CeleryExecutor. "
+     "AirflowConfigurationOptions key triggerer.queues_enabled cannot be set: MWAA does not support triggerer "
+     "queues."),
     ({"MaxWebservers": 6}, "MaxWebservers must be between 1 and 5; got 6."),
     ({"MinWebservers": 3, "MaxWebservers": 2}, "MinWebservers (3) must not be greater than MaxWebservers (2)."),
     ({"DagS3Path": "/dags"}, "DagS3Path must be a key inside the bucket (no leading '/' or '..'); got /dags."),
