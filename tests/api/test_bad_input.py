@@ -145,3 +145,28 @@ def test_tag_and_untag_validate(raw_mwaa):
                             "must have length less than or equal to 50")
     code, text = error(raw_mwaa.list_tags_for_resource, ResourceArn="arn:aws:s3:::bucket")
     assert code == "ValidationException" and "at 'resourceArn'" in text
+
+
+def test_bundles_are_pinned_when_accepted(raw_mwaa, settings):
+    bucket = settings.buckets_dir / "my-bucket"
+    (bucket / "requirements.txt").write_text("pyjokes\n")
+    raw_mwaa.create_environment(**minimal(RequirementsS3Path="requirements.txt"))
+    pinned = raw_mwaa.get_environment(Name="dev")["Environment"]["RequirementsS3ObjectVersion"]
+    assert pinned == __import__("hashlib").md5(b"pyjokes\n").hexdigest()
+    (bucket / "requirements.txt").write_text("pyjokes==0.8.3\n")  # a later change does not move the pin
+    assert raw_mwaa.get_environment(Name="dev")["Environment"]["RequirementsS3ObjectVersion"] == pinned
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    ({"PluginsS3Path": "plugins.zip"}, "PluginsS3Path s3://my-bucket/plugins.zip does not exist; upload it first, "
+                                       "then retry."),
+    ({"StartupScriptS3Path": "startup.sh", "StartupScriptS3ObjectVersion": "v1"},
+     "StartupScriptS3ObjectVersion v1 of s3://my-bucket/startup.sh does not exist"),
+    ({"RequirementsS3ObjectVersion": "v1"}, "RequirementsS3ObjectVersion was given without RequirementsS3Path; "
+                                            "give both."),
+])
+def test_missing_bundles_are_refused(raw_mwaa, settings, members, message):
+    (settings.buckets_dir / "my-bucket" / "startup.sh").write_text("echo hi\n")
+    code, text = error(raw_mwaa.create_environment, **minimal(**members))
+    assert code == "ValidationException" and text.startswith(message), text
+    assert raw_mwaa.list_environments()["Environments"] == []

@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
+from aerodrome.bundles.base import Bucket
 from aerodrome.domain import spec as specs
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
 from aerodrome.runtimes import ports
+from aerodrome.services import pinning
 from aerodrome.settings import Settings
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
@@ -51,7 +53,7 @@ class EnvironmentService:
 
     # --- writes ------------------------------------------------------------------------------
     def create(self, spec: EnvironmentSpec, *, tags: dict[str, str]) -> str:
-        self._check_bucket(spec.source_bucket_arn)
+        spec = pinning.pin(spec, self._check_bucket(spec.source_bucket_arn))
         now = time.time()
         with self._store.session() as session:
             existing = {r.name: r for r in rows.all_records(session=session)}
@@ -69,8 +71,7 @@ class EnvironmentService:
         return arn
 
     def update(self, name: str, *, changes: dict[str, object]) -> str:
-        if "source_bucket_arn" in changes:
-            self._check_bucket(str(changes["source_bucket_arn"]))
+        changes = pinning.unpin_moved(changes)
         now = time.time()
         with self._store.session() as session:
             record = rows.get(name, session=session)
@@ -79,6 +80,8 @@ class EnvironmentService:
                     f"Environment {name} is {record.status.value}; it can be updated when it is "
                     f"{', '.join(sorted(s.value for s in UPDATABLE))}. Wait for the current operation to finish.")
             desired = record.spec.replace(**changes)
+            if "source_bucket_arn" in changes or pinning.has_bundles(desired):
+                desired = pinning.pin(desired, self._check_bucket(desired.source_bucket_arn))
             last_update = LastUpdate(status="PENDING", created_at=now, source="USER",
                                      worker_replacement_strategy=desired.worker_replacement_strategy)
             generation = rows.set_desired(name, desired, last_update=last_update, session=session)
@@ -137,13 +140,14 @@ class EnvironmentService:
             tags=record.tags,
         )
 
-    def _check_bucket(self, source_bucket_arn: str) -> None:
+    def _check_bucket(self, source_bucket_arn: str) -> Bucket:
         bucket = resolve.open_bucket(self._settings, source_bucket_arn)
         if not bucket.exists():
             where = self._settings.s3_endpoint_url or str(self._settings.buckets_dir)
             raise errors.Invalid(
                 f"Unable to access the bucket {specs.bucket_name(source_bucket_arn)} ({where}). "
                 "Create it first (for a local bucket: a directory of that name), then retry.")
+        return bucket
 
     def _place(self, existing: list[rows.EnvironmentRecord]) -> dict:
         env_id = secrets.token_hex(4)
