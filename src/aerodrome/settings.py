@@ -45,6 +45,10 @@ class Settings:
     venv_root: Path | None = None
     # How long components may take to become healthy before a create fails or an update rolls back.
     health_timeout: float = 300.0
+    # plugins.zip limits (bytes once extracted, entries) and the startup script's time limit (seconds).
+    plugins_max_bytes: int = 1 << 30
+    plugins_max_files: int = 10_000
+    startup_script_timeout: float = 300.0
 
     @property
     def buckets_dir(self) -> Path:

@@ -60,10 +60,10 @@ class Airflow:
         self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=10)
+        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=30)
 
     def post(self, path: str, body: dict) -> httpx.Response:
-        return httpx.post(f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=10)
+        return httpx.post(f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=30)
 
     def run_states(self, dag_id: str) -> list[str]:
         reply = self.get(f"/dags/{dag_id}/dagRuns")

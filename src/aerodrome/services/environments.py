@@ -80,8 +80,9 @@ class EnvironmentService:
                     f"Environment {name} is {record.status.value}; it can be updated when it is "
                     f"{', '.join(sorted(s.value for s in UPDATABLE))}. Wait for the current operation to finish.")
             desired = record.spec.replace(**changes)
-            if "source_bucket_arn" in changes or pinning.has_bundles(desired):
-                desired = pinning.pin(desired, self._check_bucket(desired.source_bucket_arn))
+            if "source_bucket_arn" in changes or pinning.names_bundles(changes):
+                desired = pinning.pin(desired, self._check_bucket(desired.source_bucket_arn),
+                                      only=None if "source_bucket_arn" in changes else set(changes))
             last_update = LastUpdate(status="PENDING", created_at=now, source="USER",
                                      worker_replacement_strategy=desired.worker_replacement_strategy)
             generation = rows.set_desired(name, desired, last_update=last_update, session=session)

@@ -25,14 +25,17 @@ def unpin_moved(changes: dict[str, object]) -> dict[str, object]:
     return out
 
 
-def has_bundles(spec: EnvironmentSpec) -> bool:
-    return any(getattr(spec, path_field) for path_field, _, _, _ in BUNDLES)
+def names_bundles(changes: dict[str, object]) -> bool:
+    return any({path_field, version_field} & set(changes) for path_field, version_field, _, _ in BUNDLES)
 
 
-def pin(spec: EnvironmentSpec, bucket: Bucket) -> EnvironmentSpec:
-    """`spec` with every bundle's version filled in; errors.Invalid names a missing object or version."""
+def pin(spec: EnvironmentSpec, bucket: Bucket, *, only: set[str] | None = None) -> EnvironmentSpec:
+    """`spec` with every bundle's version filled in; errors.Invalid names a missing object or version.
+    `only` limits the check to the bundles whose fields an update names (what runs stays pinned)."""
     changes: dict[str, object] = {}
     for path_field, version_field, path_member, version_member in BUNDLES:
+        if only is not None and not {path_field, version_field} & only:
+            continue
         key, version = getattr(spec, path_field), getattr(spec, version_field)
         if not key:
             if version:

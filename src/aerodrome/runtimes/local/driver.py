@@ -17,7 +17,7 @@ import httpx
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, files, venvs
+from aerodrome.runtimes.local import airflow_env, contents, files, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
@@ -38,6 +38,13 @@ class LocalDriver:
     # --- RuntimeDriver -----------------------------------------------------------------------
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
         self._prepare(spec.airflow_version, progress)
+
+    def stage(self, spec: EnvironmentSpec, placement: Placement, fetch: contents.Fetch, *,
+              progress: Progress | None = None) -> None:
+        """Fetch and check the spec's plugins, requirements and startup script (the pre-flight)."""
+        venv, _ = self._prepare(spec.airflow_version, progress)
+        contents.stage(spec, placement, fetch, venvs_dir=self._settings.venvs_dir, venv=venv, progress=progress,
+                       limits=plugins.Limits(self._settings.plugins_max_bytes, self._settings.plugins_max_files))
 
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
         venv, template = self._prepare(spec.airflow_version, progress)
@@ -151,6 +158,7 @@ class LocalDriver:
     def _process(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring, venv: Path,
                  name: str, component: str) -> ProcessSpec:
         env = airflow_env.component_env(spec, placement, wiring, component=component, base=_base_env(venv))
+        env.update(_staged(spec, placement).env())
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
@@ -189,6 +197,13 @@ def _parallel(function, names: list[str]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def _staged(spec: EnvironmentSpec, placement: Placement) -> contents.Staged:
+    staged = contents.staged(spec, placement)
+    if staged is None:
+        raise errors.Temporary("the environment's plugins, requirements and startup script are not staged yet")
+    return staged
 
 
 def _base_env(venv: Path) -> dict[str, str]:
