@@ -34,10 +34,18 @@ def check():
     assert os.environ["AIRFLOW__CUSTOM__COLOR"] == "teal"
     assert conf.get("custom", "color") == "teal"
     assert os.environ["MWAA_AIRFLOW_COMPONENT"] == "worker"
+    assert os.environ["STARTUP_MARKER"] == "set-by-worker"  # exported by the startup script
+    assert os.environ["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"  # reserved: the script's value is ignored
 
 with DAG("contents_probe", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
     PythonOperator(task_id="check", python_callable=check) >> ShoutOperator(task_id="shout", word="hi")
 '''
+STARTUP = b"""
+echo "startup for $MWAA_AIRFLOW_COMPONENT"
+export STARTUP_MARKER="set-by-$MWAA_AIRFLOW_COMPONENT"
+export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+export AIRFLOW__CUSTOM__COLOR=red
+"""
 OPERATOR = b'''
 from airflow.models.baseoperator import BaseOperator
 
@@ -79,11 +87,12 @@ def env(tmp_path_factory):
         s3.put_object(Bucket=BUCKET, Key="dags/probe.py", Body=DAG)
         s3.put_object(Bucket=BUCKET, Key="requirements.txt", Body=b"pyjokes==0.8.3\n")
         s3.put_object(Bucket=BUCKET, Key="plugins.zip", Body=zipped({"aerodrome_e2e_ops.py": OPERATOR}))
+        s3.put_object(Bucket=BUCKET, Key="startup.sh", Body=STARTUP)
         mwaa.create_environment(
             Name="contents", ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
             SourceBucketArn=f"arn:aws:s3:::{BUCKET}", DagS3Path="dags", MaxWorkers=2,
             NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-            RequirementsS3Path="requirements.txt", PluginsS3Path="plugins.zip",
+            RequirementsS3Path="requirements.txt", PluginsS3Path="plugins.zip", StartupScriptS3Path="startup.sh",
             AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False", "custom.color": "teal"})
         wait_for(lambda: status(mwaa) != "CREATING", timeout=600, interval=1, what="create to finish")
         yield plane, mwaa, s3
@@ -118,6 +127,11 @@ def test_requirements_plugins_and_options_reach_the_task(env):
     assert described["Status"] == "AVAILABLE", described["LastUpdate"]
     assert described["RequirementsS3ObjectVersion"] and described["PluginsS3ObjectVersion"]
     assert probe(plane) == "success"
+    logs = Airflow(plane, "contents").placement.logs_dir / "startup_script_execution"
+    assert "startup for scheduler" in (logs / "scheduler-1.log").read_text()
+    worker_log = (logs / "worker-1.log").read_text()
+    assert "startup for worker" in worker_log
+    assert "the startup script set AIRFLOW__CORE__EXECUTOR, a variable the environment reserves" in worker_log
 
 
 def test_unresolvable_requirements_fail_fast_and_keep_serving(env):
@@ -146,4 +160,18 @@ def test_bad_plugins_fail_and_keep_previous_plugins(env, archive, why):
     _, message = failed_update(mwaa, PluginsS3Path="plugins-bad.zip")
     assert why in message and "keeps running its previous plugins" in message
     assert mwaa.get_environment(Name="contents")["Environment"]["PluginsS3Path"] == "plugins.zip"
+    assert probe(plane) == "success"
+
+
+def test_failing_startup_script_rolls_back(env):
+    plane, mwaa, s3 = env
+    s3.put_object(Bucket=BUCKET, Key="startup-bad.sh", Body=b"echo 'no such repository' >&2\nexit 4\n")
+    mwaa.update_environment(Name="contents", StartupScriptS3Path="startup-bad.sh")
+    wait_for(lambda: status(mwaa) in ("UPDATE_FAILED", "AVAILABLE", "UNAVAILABLE"), timeout=240, interval=1,
+             what="the update to settle")
+    described = mwaa.get_environment(Name="contents")["Environment"]
+    assert described["Status"] == "UPDATE_FAILED", described["LastUpdate"]
+    message = described["LastUpdate"]["Error"]["ErrorMessage"]
+    assert "the startup script exited with code 4" in message and "startup_script_execution" in message
+    assert described["StartupScriptS3Path"] == "startup.sh"
     assert probe(plane) == "success"

@@ -16,7 +16,8 @@ from pathlib import Path
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Placement
-from aerodrome.runtimes.local import overlays, plugins
+from aerodrome.domain import classes
+from aerodrome.runtimes.local import airflow_env, launcher, overlays, plugins
 
 Bundles = dict[str, bytes | None]  # "plugins" | "requirements" | "startup" -> content (None when not set)
 Fetch = Callable[[set[str]], Bundles]  # fetch(kinds) -> the pinned bytes of those kinds
@@ -33,6 +34,22 @@ class Staged:
         if self.overlay is not None:
             env["PYTHONPATH"] = str(overlays.site(self.overlay))
         return env
+
+
+def wrap_startup(staged: Staged, spec: EnvironmentSpec, argv: list[str], env: dict[str, str], *, python: Path,
+                 log: Path, timeout: float) -> list[str]:
+    """`argv` run after the startup script (when there is one); sets in `env` what the script may not change.
+
+    MWAA's precedence: defaults < startup-script exports < AirflowConfigurationOptions < reserved variables."""
+    if staged.startup_script is None:
+        return argv
+    user = {airflow_env.option_var(k) for k in spec.airflow_configuration_options}
+    overridable = {airflow_env.option_var(k) for k in airflow_env.DEFAULTS} - user
+    base = {"PATH", "HOME", "LANG", "LC_ALL"}
+    keep = (set(env) - overridable - base) | classes.RESERVED_VARIABLES
+    env[launcher.KEEP_VAR] = ",".join(sorted(keep))
+    return [str(python), launcher.__file__, "--script", str(staged.startup_script), "--timeout", str(timeout),
+            "--log", str(log), "--", *argv]
 
 
 def identity(spec: EnvironmentSpec, kind: str) -> str | None:

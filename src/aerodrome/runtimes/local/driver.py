@@ -158,8 +158,12 @@ class LocalDriver:
     def _process(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring, venv: Path,
                  name: str, component: str) -> ProcessSpec:
         env = airflow_env.component_env(spec, placement, wiring, component=component, base=_base_env(venv))
-        env.update(_staged(spec, placement).env())
+        staged = _staged(spec, placement)
+        env.update(staged.env())
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
+        argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
+                                     log=placement.logs_dir / "startup_script_execution" / f"{name}.log",
+                                     timeout=self._settings.startup_script_timeout)
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=self._log(placement, name),
