@@ -6,6 +6,7 @@ import base64
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
@@ -14,7 +15,7 @@ from aerodrome.domain import spec as specs
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
-from aerodrome.runtimes import ports
+from aerodrome.runtimes import endpoints, ports
 from aerodrome.services import pinning
 from aerodrome.settings import Settings
 from aerodrome.store import environments as rows
@@ -91,6 +92,16 @@ class EnvironmentService:
         self._wake(name)
         return record.arn
 
+    def confirm_endpoints(self, name: str) -> None:
+        """EndpointManagement=CUSTOMER: the customer's endpoints exist; the create may go on."""
+        with self._store.session() as session:
+            record = rows.get(name, session=session)
+            if record.status != Status.PENDING:
+                raise errors.Conflict(f"Environment {name} is {record.status.value}, not PENDING; there are no "
+                                      "endpoints to confirm.")
+            rows.transition(name, Status.CREATING, session=session, expected=Status.PENDING)
+        self._wake(name)
+
     def delete(self, name: str) -> None:
         with self._store.session() as session:
             record = rows.get(name, session=session)
@@ -122,6 +133,7 @@ class EnvironmentService:
     def view(self, record: rows.EnvironmentRecord) -> EnvironmentView:
         region, account = self._settings.region, self._settings.account
         spec = record.spec
+        addresses = endpoints.read(Path(record.placement["root"]))
         groups = {
             log_type: f"arn:aws:logs:{region}:{account}:log-group:airflow-{spec.name}-{log_type[:-4]}"
             for log_type in specs.LOG_TYPES
@@ -133,8 +145,8 @@ class EnvironmentService:
             created_at=record.created_at,
             last_update=record.last_update,
             webserver_url=f"localhost:{record.placement['web_port']}",
-            celery_executor_queue=f"arn:aws:sqs:{region}:{account}:airflow-celery-{record.env_id}",
-            database_vpc_endpoint_service=None,
+            celery_executor_queue=addresses.get("broker"),
+            database_vpc_endpoint_service=addresses.get("database"),
             service_role_arn=(f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
                               "AWSServiceRoleForAmazonMWAA"),
             log_group_arns=groups,

@@ -16,6 +16,7 @@ import httpx
 
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
 from aerodrome.runtimes.local import airflow_env, contents, files, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
@@ -145,6 +146,7 @@ class LocalDriver:
         database_url = self.postgres.create_env_database(placement.env_id, template, secrets_dir / "db.secret")
         passwords = secrets_dir / "passwords.json"
         files.secret(passwords, make=lambda: json.dumps({"admin": base64.urlsafe_b64encode(os.urandom(12)).decode()}))
+        endpoints.write(placement.root, broker_url=self.redis.url(placement.broker_db), database_url=database_url)
         return airflow_env.Wiring(
             database_url=database_url,
             broker_url=self.redis.url(placement.broker_db),

@@ -71,29 +71,35 @@ def ensure_overlay(venvs_dir: Path, version: str, venv: Path, text: str, *, plug
     return target
 
 
-def _build(staging: Path, version: str, venv: Path, text: str, *, plugins_dir: Path,
-           say: Callable[[str], None]) -> None:
+def resolve(folder: Path, version: str, venv: Path, text: str, *, plugins_dir: Path,
+            say: Callable[[str], None]) -> str:
+    """The pre-flight: resolve `text` against the version's constraints (files go to `folder`);
+    the resolved pins, or errors.Permanent with the resolver's message."""
     local = text.replace(MWAA_PLUGINS, str(plugins_dir))
-    (staging / "requirements.txt").write_text(local)
-    (staging / "essential-constraints.txt").write_text(f"apache-airflow=={version}\n")
-    args = ["-c", str(staging / "essential-constraints.txt")]
+    (folder / "requirements.txt").write_text(local)
+    (folder / "essential-constraints.txt").write_text(f"apache-airflow=={version}\n")
+    args = ["-c", str(folder / "essential-constraints.txt")]
     if not has_constraint(text):
         say("requirements.txt names no constraints; adding the Airflow version's (as MWAA does)")
         args += ["-c", str(venv / venvs.CONSTRAINTS)]
-    uv, python = str(binaries.uv()), str(venv / "bin" / "python")
     say("resolving requirements.txt")
-    resolved = _uv([uv, "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python", python,
-                    str(staging / "requirements.txt"), *args], timeout=RESOLVE_TIMEOUT,
-                   what="requirements.txt could not be resolved")
+    return _uv([str(binaries.uv()), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--python",
+                str(venv / "bin" / "python"), str(folder / "requirements.txt"), *args], timeout=RESOLVE_TIMEOUT,
+               what="requirements.txt could not be resolved")
+
+
+def _build(staging: Path, version: str, venv: Path, text: str, *, plugins_dir: Path,
+           say: Callable[[str], None]) -> None:
+    resolved = resolve(staging, version, venv, text, plugins_dir=plugins_dir, say=say)
     installed = base_packages(venv)
     extra = [line for line in requirement_lines(resolved) if _new(line, installed)]
-    options = [line for line in requirement_lines(local) if line.startswith(("--find-links", "-f ", "--index-url",
-                                                                            "-i ", "--extra-index-url", "--no-index"))]
+    options = [line for line in requirement_lines((staging / "requirements.txt").read_text())
+               if line.startswith(("--find-links", "-f ", "--index-url", "-i ", "--extra-index-url", "--no-index"))]
     (staging / "install.txt").write_text("\n".join(options + extra) + "\n")
     if extra:
         say(f"installing {len(extra)} package(s) from requirements.txt")
-        _uv([uv, "pip", "install", "--quiet", "--no-deps", "--python", python, "--target", str(staging / "site"),
-             "-r", str(staging / "install.txt")], timeout=INSTALL_TIMEOUT,
+        _uv([str(binaries.uv()), "pip", "install", "--quiet", "--no-deps", "--python", str(venv / "bin" / "python"),
+             "--target", str(staging / "site"), "-r", str(staging / "install.txt")], timeout=INSTALL_TIMEOUT,
             what="installing requirements.txt failed")
     (staging / "site").mkdir(exist_ok=True)
 
