@@ -103,6 +103,9 @@ class Settings:
             "AERODROME_S3_PORT": ("s3_port", int),
             "AERODROME_POSTGRES_URL": ("postgres_url", str),
             "AERODROME_REDIS_URL": ("redis_url", str),
+            "AERODROME_PLUGINS_MAX_BYTES": ("plugins_max_bytes", int),
+            "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),
+            "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

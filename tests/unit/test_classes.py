@@ -32,3 +32,16 @@ def test_blocked_options_are_named():
     assert classes.option_problems({"core.multi_team": "True", "core.parallelism": "4"}) == [
         "AirflowConfigurationOptions key core.multi_team cannot be set: MWAA does not support multi-team deployments."]
     assert classes.option_problems({"foo.bar": "1", "secrets.backend": "x"}) == []
+
+
+def test_log_levels_follow_logging_configuration():
+    from aerodrome.domain.spec import ModuleLogging
+    from aerodrome.runtimes.local import log_levels
+
+    s = spec(logging={"SchedulerLogs": ModuleLogging(enabled=True, log_level="DEBUG"),
+                      "WorkerLogs": ModuleLogging(enabled=False, log_level="ERROR")})
+    assert log_levels.level_env(s, "scheduler") == {"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"}
+    assert log_levels.level_env(s, "triggerer") == {"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"}
+    assert log_levels.level_env(s, "worker") == {}  # disabled: Airflow's default
+    assert log_levels.level_env(s.replace(airflow_configuration_options={"logging.logging_level": "WARNING"}),
+                                "scheduler") == {}

@@ -18,7 +18,7 @@ from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, contents, files, plugins, venvs
+from aerodrome.runtimes.local import airflow_env, contents, files, log_levels, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
@@ -162,6 +162,7 @@ class LocalDriver:
         env = airflow_env.component_env(spec, placement, wiring, component=component, base=_base_env(venv))
         staged = _staged(spec, placement)
         env.update(staged.env())
+        env.update(log_levels.level_env(spec, component))
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
         argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
                                      log=placement.logs_dir / "startup_script_execution" / f"{name}.log",
