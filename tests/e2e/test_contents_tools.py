@@ -64,3 +64,23 @@ def test_private_wheel_from_plugins_with_find_links(tmp_path):
                             env={"PYTHONPATH": str(overlays.site(overlay))}, capture_output=True, text=True)
     assert result.stdout.strip() == "42", result.stderr
     assert not (overlays.site(overlay) / "airflow").exists()  # the venv's packages are not copied
+
+
+def test_package_requirements_makes_an_installable_plugins_zip(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("AERODROME_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AERODROME_VENVS_DIR", str(VENVS))
+    source, private = tmp_path / "source", tmp_path / "private"
+    source.mkdir(), private.mkdir()
+    (source / "requirements.txt").write_text("pyjokes==0.8.3\n")
+    assert main(["package-requirements", str(source), "--output", str(private / "plugins.zip")]) == 0
+    printed = capsys.readouterr().out
+    with zipfile.ZipFile(private / "plugins.zip") as zf:
+        assert zf.namelist() == ["pyjokes-0.8.3-py3-none-any.whl"]
+    # the printed requirements.txt resolves from the archive alone
+    (private / "requirements.txt").write_text(printed.split("requirements.txt:\n", 1)[1])
+    assert "--no-index" in (private / "requirements.txt").read_text()
+    assert main(["test-requirements", str(private)]) == 0
+    assert "it adds: pyjokes==0.8.3" in capsys.readouterr().out
+    (source / "requirements.txt").write_text("aerodrome-no-such-package-e2e==1.0\n")
+    assert main(["package-requirements", str(source), "--output", str(tmp_path / "x.zip")]) == 1
+    assert not (tmp_path / "x.zip").exists()

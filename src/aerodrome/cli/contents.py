@@ -26,6 +26,13 @@ def register(commands) -> None:
     test_req.add_argument("--airflow-version", default=None)
     test_req.set_defaults(handler=test_requirements)
 
+    package = commands.add_parser("package-requirements",
+                                  help="download requirements.txt's new packages as wheels into a plugins.zip")
+    package.add_argument("source", help="a folder or local bucket name holding requirements.txt (and plugins.zip)")
+    package.add_argument("--output", default="plugins.zip", help="the plugins.zip to write (default ./plugins.zip)")
+    package.add_argument("--airflow-version", default=None)
+    package.set_defaults(handler=package_requirements)
+
     test_script = commands.add_parser("test-startup-script", help="run a startup script as a component would")
     test_script.add_argument("source", help="the script, or a folder or local bucket name holding startup.sh")
     test_script.add_argument("--component", default="worker")
@@ -60,29 +67,75 @@ def _fail(message: str) -> int:
     return 1
 
 
-def test_requirements(args, settings: Settings) -> int:
+def _resolve_new(settings: Settings, source: str, version: str | None) -> tuple[Path, str, list[str]]:
+    """(requirements.txt, Airflow version, the pins it adds to the version's venv); errors.Permanent."""
     from aerodrome.domain.spec import DEFAULT_AIRFLOW_VERSION
     from aerodrome.runtimes.local import overlays, plugins, venvs
 
-    requirements = _source_file(settings, args.source, "requirements.txt")
+    requirements = _source_file(settings, source, "requirements.txt")
     if not requirements.is_file():
-        return _fail(f"no requirements.txt at {requirements}")
-    version = args.airflow_version or DEFAULT_AIRFLOW_VERSION
+        raise errors.Permanent(f"no requirements.txt at {requirements}")
+    version = version or DEFAULT_AIRFLOW_VERSION
+    venv = venvs.ensure_venv(settings.venvs_dir, version, progress=print)
+    with tempfile.TemporaryDirectory() as work:
+        plugins_dir = Path(work) / "plugins"
+        archive = requirements.with_name("plugins.zip")
+        if archive.is_file():
+            plugins.extract(archive.read_bytes(), plugins_dir)
+        else:
+            plugins_dir.mkdir()
+        try:
+            text = requirements.read_text()
+        except UnicodeDecodeError as exc:
+            raise errors.Permanent(f"{requirements} is not UTF-8 text") from exc
+        resolved = overlays.resolve(Path(work), version, venv, text, plugins_dir=plugins_dir, say=print)
+    installed = overlays.base_packages(venv)
+    return requirements, version, [line for line in overlays.requirement_lines(resolved)
+                                   if overlays._new(line, installed)]
+
+
+def test_requirements(args, settings: Settings) -> int:
     try:
-        venv = venvs.ensure_venv(settings.venvs_dir, version, progress=print)
-        with tempfile.TemporaryDirectory() as work:
-            plugins_dir = Path(work) / "plugins"
-            archive = requirements.with_name("plugins.zip")
-            if archive.is_file():
-                plugins.extract(archive.read_bytes(), plugins_dir)
-            else:
-                plugins_dir.mkdir()
-            resolved = overlays.resolve(Path(work), version, venv, requirements.read_text(), plugins_dir=plugins_dir,
-                                        say=print)
-    except (errors.Permanent, UnicodeDecodeError) as exc:
+        _, version, new = _resolve_new(settings, args.source, args.airflow_version)
+    except errors.Permanent as exc:
         return _fail(str(exc))
-    new = [line for line in overlays.requirement_lines(resolved) if overlays._new(line, overlays.base_packages(venv))]
     print(f"requirements.txt resolves for Airflow {version}; it adds: {', '.join(new) or 'nothing'}")
+    return 0
+
+
+def package_requirements(args, settings: Settings) -> int:
+    """Wheels for what requirements.txt adds, for this host's platform, in a plugins.zip (plus its old content)."""
+    import zipfile
+
+    from aerodrome.runtimes.local import binaries, venvs
+
+    try:
+        requirements, version, new = _resolve_new(settings, args.source, args.airflow_version)
+    except errors.Permanent as exc:
+        return _fail(str(exc))
+    python = venvs.venv_path(settings.venvs_dir, version) / "bin" / "python"
+    output = Path(args.output).resolve()
+    with tempfile.TemporaryDirectory() as work:
+        wheels = Path(work) / "wheels"
+        if new:
+            result = subprocess.run([str(binaries.uv()), "tool", "run", "--quiet", "--from", "pip", "--python",
+                                     str(python), "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                                     "--dest", str(wheels), *new], capture_output=True, text=True)
+            if result.returncode != 0:
+                return _fail("downloading wheels failed (a package without a wheel for this platform must be "
+                             f"built first): {' '.join(result.stderr.split())[-1500:]}")
+        temp = output.with_name(f".{output.name}.tmp")
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            existing = requirements.with_name("plugins.zip")
+            if existing.is_file() and existing.resolve() != output:
+                with zipfile.ZipFile(existing) as old:
+                    for info in old.infolist():
+                        out.writestr(info, old.read(info))
+            for wheel in sorted(wheels.glob("*.whl")) if wheels.exists() else []:
+                out.write(wheel, wheel.name)
+        temp.replace(output)
+    print(f"wrote {output} with {len(new)} wheel(s); install them with this requirements.txt:")
+    print("--no-index\n--find-links /usr/local/airflow/plugins\n" + "\n".join(new))
     return 0
 
 
