@@ -33,11 +33,18 @@ def wheel(name: str, version: str, module: str, code: bytes) -> tuple[str, bytes
     return f"{dist}-py3-none-any.whl", buffer.getvalue()
 
 
-def test_test_requirements_exit_codes(monkeypatch, tmp_path, capsys):
+@pytest.fixture
+def folders(monkeypatch, tmp_path):
+    """Two empty folders, with the CLI pointed at a fresh home and the shared venvs."""
     monkeypatch.setenv("AERODROME_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AERODROME_VENVS_DIR", str(VENVS))
-    good, bad = tmp_path / "good", tmp_path / "bad"
-    good.mkdir(), bad.mkdir()
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir(), second.mkdir()
+    return first, second
+
+
+def test_test_requirements_exit_codes(folders, tmp_path, capsys):
+    good, bad = folders
     (good / "requirements.txt").write_text("pyjokes==0.8.3\napache-airflow-providers-amazon\n")
     (bad / "requirements.txt").write_text("apache-airflow==2.0.0\n")
     assert main(["test-requirements", str(good)]) == 0
@@ -66,11 +73,8 @@ def test_private_wheel_from_plugins_with_find_links(tmp_path):
     assert not (overlays.site(overlay) / "airflow").exists()  # the venv's packages are not copied
 
 
-def test_package_requirements_makes_an_installable_plugins_zip(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("AERODROME_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("AERODROME_VENVS_DIR", str(VENVS))
-    source, private = tmp_path / "source", tmp_path / "private"
-    source.mkdir(), private.mkdir()
+def test_package_requirements_makes_an_installable_plugins_zip(folders, tmp_path, capsys):
+    source, private = folders
     (source / "requirements.txt").write_text("pyjokes==0.8.3\n")
     assert main(["package-requirements", str(source), "--output", str(private / "plugins.zip")]) == 0
     printed = capsys.readouterr().out
