@@ -58,3 +58,4 @@ def test_refuses_too_many_files_and_non_zip(tmp_path):
                         limits=plugins.Limits(max_files=10))
     with pytest.raises(errors.Permanent, match="it is not a zip archive"):
         plugins.extract(b"not a zip", tmp_path / "p")
+

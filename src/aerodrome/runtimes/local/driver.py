@@ -107,6 +107,7 @@ class LocalDriver:
         venv, template = self._prepare(spec.airflow_version, None)
         env = airflow_env.component_env(spec, placement, self._wiring(placement, template),
                                         component="scheduler", base=_base_env(venv))
+        env.update((contents.staged(spec, placement) or contents.Staged(placement.root / "plugins")).env())
         return subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, capture_output=True,
                               text=True, timeout=timeout)
 

@@ -25,6 +25,7 @@ READY = ".aerodrome-ready"
 RESOLVE_TIMEOUT = 120.0
 INSTALL_TIMEOUT = 540.0  # MWAA's image allows 9 minutes
 _CONSTRAINT = re.compile(r"(^|\s)(-c|--constraint)(\s|=)")
+_CREDENTIALS = re.compile(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@")  # user:token@ in index URLs
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 
 
@@ -133,5 +134,6 @@ def _uv(argv: list[str], *, timeout: float, what: str) -> str:
         raise errors.Permanent(f"{what}: uv did not finish within {timeout:.0f} s.") from exc
     if result.returncode != 0:
         message = result.stderr.strip()[-1500:] or result.stdout.strip()[-1500:]
-        raise errors.Permanent(f"{what}: {' '.join(message.split())}")  # uv wraps lines to the terminal
+        message = _CREDENTIALS.sub(r"\1***@", " ".join(message.split()))  # uv wraps lines to the terminal
+        raise errors.Permanent(f"{what}: {message}")
     return result.stdout
