@@ -1,4 +1,5 @@
 import os
+import random
 import time
 from pathlib import Path
 
@@ -27,10 +28,16 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "c
         time.sleep(interval)
 
 
+def env_ports() -> dict:
+    """A port range for environments away from the default one other control planes on this host use."""
+    low = random.randrange(20000, 30000)
+    return {"env_port_min": low, "env_port_max": low + 50}
+
+
 @pytest.fixture
 def plane(tmp_path):
     settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                        resync_interval=2.0)
+                        resync_interval=2.0, **env_ports())
     control_plane = ControlPlane(settings)
     control_plane.start()
     try:

@@ -4,7 +4,6 @@ requirements, a zip-slip archive and a zip bomb each fail the update at once wit
 the environment keeps running what it had."""
 
 import io
-import random
 import time
 import zipfile
 
@@ -15,7 +14,7 @@ from botocore.config import Config
 from aerodrome.app import ControlPlane
 from aerodrome.settings import Settings
 from tests.api.conftest import free_port
-from tests.e2e.conftest import VENVS, Airflow, wait_for
+from tests.e2e.conftest import VENVS, Airflow, env_ports, wait_for
 from tests.e2e.test_environment_lifecycle import trigger_and_wait
 
 pytestmark = pytest.mark.e2e
@@ -71,9 +70,8 @@ def zipped(entries: dict[str, bytes]) -> bytes:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("contents") / "home"
-    low = random.randrange(20000, 30000)  # away from the default range other control planes on this host use
     settings = Settings(home=home, port=free_port(), s3_port=free_port(), venv_root=VENVS, resync_interval=2.0,
-                        plugins_max_bytes=4 << 20, env_port_min=low, env_port_max=low + 50)
+                        plugins_max_bytes=4 << 20, **env_ports())
     plane = ControlPlane(settings)
     plane.start()
     try:
