@@ -71,7 +71,7 @@ def zipped(entries: dict[str, bytes]) -> bytes:
 def env(tmp_path_factory):
     home = tmp_path_factory.mktemp("contents") / "home"
     settings = Settings(home=home, port=free_port(), s3_port=free_port(), venv_root=VENVS, resync_interval=2.0,
-                        plugins_max_bytes=4 << 20, **env_ports())
+                        plugins_max_bytes=4 << 20, startup_script_timeout=6.0, **env_ports())
     plane = ControlPlane(settings)
     plane.start()
     try:
@@ -161,15 +161,19 @@ def test_bad_plugins_fail_and_keep_previous_plugins(env, archive, why):
     assert probe(plane) == "success"
 
 
-def test_failing_startup_script_rolls_back(env):
+@pytest.mark.parametrize(("script", "why"), [
+    (b"echo 'no such repository' >&2\nexit 4\n", "the startup script exited with code 4"),
+    (b"echo 'waiting for a lock'\nsleep 600\n", "the startup script did not finish within 6 s and was stopped"),
+])
+def test_failing_or_hanging_startup_script_rolls_back(env, script, why):
     plane, mwaa, s3 = env
-    s3.put_object(Bucket=BUCKET, Key="startup-bad.sh", Body=b"echo 'no such repository' >&2\nexit 4\n")
+    s3.put_object(Bucket=BUCKET, Key="startup-bad.sh", Body=script)
     mwaa.update_environment(Name="contents", StartupScriptS3Path="startup-bad.sh")
     wait_for(lambda: status(mwaa) in ("UPDATE_FAILED", "AVAILABLE", "UNAVAILABLE"), timeout=240, interval=1,
              what="the update to settle")
     described = mwaa.get_environment(Name="contents")["Environment"]
     assert described["Status"] == "UPDATE_FAILED", described["LastUpdate"]
     message = described["LastUpdate"]["Error"]["ErrorMessage"]
-    assert "the startup script exited with code 4" in message and "startup_script_execution" in message
+    assert why in message and "startup_script_execution" in message
     assert described["StartupScriptS3Path"] == "startup.sh"
     assert probe(plane) == "success"
