@@ -6,6 +6,7 @@ The local-development tools exit non-zero on any failure, so they fit CI pipelin
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def register(commands) -> None:
     logs.add_argument("--follow", action="store_true")
     logs.set_defaults(handler=show_logs)
 
+    # `env` may also be registered by another command module: add to its sub-commands when it is
     env = commands.choices.get("env") or commands.add_parser("env", help="environment operations beyond MWAA's")
     group = next((a for a in env._actions if isinstance(a, argparse._SubParsersAction)), None) \
         or env.add_subparsers(dest="env_command", required=True)
@@ -91,7 +93,7 @@ def _resolve_new(settings: Settings, source: str, version: str | None) -> tuple[
         resolved = overlays.resolve(Path(work), version, venv, text, plugins_dir=plugins_dir, say=print)
     installed = overlays.base_packages(venv)
     return requirements, version, [line for line in overlays.requirement_lines(resolved)
-                                   if overlays._new(line, installed)]
+                                   if overlays.is_new(line, installed)]
 
 
 def test_requirements(args, settings: Settings) -> int:
@@ -157,8 +159,6 @@ def test_startup_script(args, settings: Settings) -> int:
         print(log.read_text() if log.exists() else "", end="")
     if result.returncode != 0:
         return _fail(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "the script failed")
-    import json
-
     exported = {k: v for k, v in json.loads(result.stdout).items() if env.get(k) != v and k != "PWD"}
     for key in sorted(exported):
         print(f"exports {key}")

@@ -93,7 +93,7 @@ def _build(staging: Path, version: str, venv: Path, text: str, *, plugins_dir: P
            say: Callable[[str], None]) -> None:
     resolved = resolve(staging, version, venv, text, plugins_dir=plugins_dir, say=say)
     installed = base_packages(venv)
-    extra = [line for line in requirement_lines(resolved) if _new(line, installed)]
+    extra = [line for line in requirement_lines(resolved) if is_new(line, installed)]
     options = [line for line in requirement_lines((staging / "requirements.txt").read_text())
                if line.startswith(("--find-links", "-f ", "--index-url", "-i ", "--extra-index-url", "--no-index"))]
     (staging / "install.txt").write_text("\n".join(options + extra) + "\n")
@@ -118,7 +118,7 @@ def base_packages(venv: Path) -> dict[str, str]:
     return pins
 
 
-def _new(line: str, installed: dict[str, str]) -> bool:
+def is_new(line: str, installed: dict[str, str]) -> bool:
     match = _PIN.match(line)
     return not match or installed.get(_normal(match.group(1))) != match.group(2)
 
