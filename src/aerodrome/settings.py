@@ -51,6 +51,10 @@ class Settings:
     web_tls: bool = True
     web_hostname: str = "localhost"
     web_public_host: str = "0.0.0.0"
+    # plugins.zip limits (bytes once extracted, entries) and the startup script's time limit (seconds).
+    plugins_max_bytes: int = 1 << 30
+    plugins_max_files: int = 10_000
+    startup_script_timeout: float = 300.0
 
     @property
     def buckets_dir(self) -> Path:
@@ -111,6 +115,9 @@ class Settings:
             "AERODROME_REDIS_URL": ("redis_url", str),
             "AERODROME_WEB_HOSTNAME": ("web_hostname", str),
             "AERODROME_WEB_PUBLIC_HOST": ("web_public_host", str),
+            "AERODROME_PLUGINS_MAX_BYTES": ("plugins_max_bytes", int),
+            "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),
+            "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

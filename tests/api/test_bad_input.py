@@ -57,7 +57,18 @@ RULE_CASES = [
     ({"EnvironmentClass": "mw1.huge"}, "EnvironmentClass mw1.huge is not valid; choose one of mw1.micro, mw1.small, "
                                        "mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge."),
     ({"MinWorkers": 5, "MaxWorkers": 2}, "MinWorkers (5) must not be greater than MaxWorkers (2)."),
-    ({"EnvironmentClass": "mw1.micro", "Schedulers": 2}, "An mw1.micro environment runs exactly 1 scheduler."),
+    ({"EnvironmentClass": "mw1.micro", "Schedulers": 2, "MaxWorkers": 1},
+     "Schedulers (2) is more than mw1.micro allows (1); lower it or choose a larger EnvironmentClass."),
+    ({"EnvironmentClass": "mw1.micro", "MaxWorkers": 2},
+     "MaxWorkers (2) is more than mw1.micro allows (1); lower it or choose a larger EnvironmentClass."),
+    ({"MaxWorkers": 26}, "MaxWorkers (26) is more than mw1.small allows (25); lower it or choose a larger "
+                         "EnvironmentClass."),
+    ({"AirflowConfigurationOptions": {"core.multi_team": "True"}},
+     "AirflowConfigurationOptions key core.multi_team cannot be set: MWAA does not support multi-team deployments."),
+    ({"AirflowConfigurationOptions": {"triggerer.queues_enabled": "True", "core.executor": "LocalExecutor"}},
+     "AirflowConfigurationOptions key core.executor cannot be set: the environment always runs the CeleryExecutor. "
+     "AirflowConfigurationOptions key triggerer.queues_enabled cannot be set: MWAA does not support triggerer "
+     "queues."),
     ({"MaxWebservers": 6}, "MaxWebservers must be between 1 and 5; got 6."),
     ({"MinWebservers": 3, "MaxWebservers": 2}, "MinWebservers (3) must not be greater than MaxWebservers (2)."),
     ({"DagS3Path": "/dags"}, "DagS3Path must be a key inside the bucket (no leading '/' or '..'); got /dags."),
@@ -134,3 +145,28 @@ def test_tag_and_untag_validate(raw_mwaa):
                             "must have length less than or equal to 50")
     code, text = error(raw_mwaa.list_tags_for_resource, ResourceArn="arn:aws:s3:::bucket")
     assert code == "ValidationException" and "at 'resourceArn'" in text
+
+
+def test_bundles_are_pinned_when_accepted(raw_mwaa, settings):
+    bucket = settings.buckets_dir / "my-bucket"
+    (bucket / "requirements.txt").write_text("pyjokes\n")
+    raw_mwaa.create_environment(**minimal(RequirementsS3Path="requirements.txt"))
+    pinned = raw_mwaa.get_environment(Name="dev")["Environment"]["RequirementsS3ObjectVersion"]
+    assert pinned == __import__("hashlib").md5(b"pyjokes\n").hexdigest()
+    (bucket / "requirements.txt").write_text("pyjokes==0.8.3\n")  # a later change does not move the pin
+    assert raw_mwaa.get_environment(Name="dev")["Environment"]["RequirementsS3ObjectVersion"] == pinned
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    ({"PluginsS3Path": "plugins.zip"}, "PluginsS3Path s3://my-bucket/plugins.zip does not exist; upload it first, "
+                                       "then retry."),
+    ({"StartupScriptS3Path": "startup.sh", "StartupScriptS3ObjectVersion": "v1"},
+     "StartupScriptS3ObjectVersion v1 of s3://my-bucket/startup.sh does not exist"),
+    ({"RequirementsS3ObjectVersion": "v1"}, "RequirementsS3ObjectVersion was given without RequirementsS3Path; "
+                                            "give both."),
+])
+def test_missing_bundles_are_refused(raw_mwaa, settings, members, message):
+    (settings.buckets_dir / "my-bucket" / "startup.sh").write_text("echo hi\n")
+    code, text = error(raw_mwaa.create_environment, **minimal(**members))
+    assert code == "ValidationException" and text.startswith(message), text
+    assert raw_mwaa.list_environments()["Environments"] == []

@@ -27,7 +27,7 @@ def test_create_get_list_update_delete_round_trip(mwaa, control_plane):
     assert env["NetworkConfiguration"] == {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}
     assert env["LastUpdate"]["Status"] == "PENDING"
     assert env["WebserverUrl"].startswith("localhost:")
-    assert env["CeleryExecutorQueue"].startswith("arn:aws:sqs:us-east-1:000000000000:")
+    assert "CeleryExecutorQueue" not in env  # the broker address appears once the runtime has wired it
     assert set(env["LoggingConfiguration"]) == {"DagProcessingLogs", "SchedulerLogs", "TaskLogs",
                                                  "WebserverLogs", "WorkerLogs"}
     assert mwaa.list_environments()["Environments"] == ["dev"]
@@ -133,3 +133,24 @@ def test_unsigned_request_is_refused(control_plane):
     reply = httpx.get(f"{control_plane['url']}/environments")
     assert reply.status_code == 403
     assert reply.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+def test_customer_endpoints_wait_for_confirmation(mwaa, control_plane, settings):
+    from pathlib import Path
+
+    from aerodrome.runtimes import endpoints
+
+    mwaa.create_environment(**minimal(EndpointManagement="CUSTOMER"))
+    assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "PENDING"
+    service = control_plane["environments"]
+    service.confirm_endpoints("dev")
+    assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "CREATING"
+    with pytest.raises(Exception, match="is CREATING, not PENDING"):
+        service.confirm_endpoints("dev")
+    root = Path(service.placement("dev")["root"])
+    root.mkdir(parents=True)
+    endpoints.write(root, broker_url="redis://:s3cret@127.0.0.1:6390/4",
+                    database_url="postgresql+psycopg2://env_x:pa55@127.0.0.1:15432/env_x")
+    env = mwaa.get_environment(Name="dev")["Environment"]
+    assert env["CeleryExecutorQueue"] == "redis://127.0.0.1:6390/4"
+    assert env["DatabaseVpcEndpointService"] == "postgresql://env_x@127.0.0.1:15432/env_x"

@@ -257,3 +257,21 @@ def _answers(server) -> bool:
     except Exception:  # noqa: BLE001 - not up yet
         return False
     return True
+
+
+def test_bundles_pinned_through_s3(server, bucket_dir):
+    import hashlib
+
+    from aerodrome.domain.spec import EnvironmentSpec
+    from aerodrome.services import pinning
+
+    client(server).put_object(Bucket=bucket_dir.name, Key="requirements.txt", Body=b"pyjokes\n")
+    spec = EnvironmentSpec(name="dev", execution_role_arn="arn:aws:iam::000000000000:role/r",
+                           source_bucket_arn=f"arn:aws:s3:::{bucket_dir.name}", dag_s3_path="dags",
+                           requirements_s3_path="requirements.txt")
+    pinned = pinning.pin(spec, s3_bucket(server, bucket_dir.name))
+    assert pinned.requirements_s3_object_version == hashlib.md5(b"pyjokes\n").hexdigest()
+    assert pinning.pin(pinned, s3_bucket(server, bucket_dir.name)) == pinned  # the pin checks out
+    with pytest.raises(errors.Invalid, match="RequirementsS3ObjectVersion nope of s3://.*/requirements.txt does "
+                                             "not exist"):
+        pinning.pin(pinned.replace(requirements_s3_object_version="nope"), s3_bucket(server, bucket_dir.name))

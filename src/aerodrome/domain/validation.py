@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from aerodrome import errors
+from aerodrome.domain import classes
 from aerodrome.domain.spec import SUPPORTED_AIRFLOW_VERSIONS, EnvironmentSpec
 
-ENVIRONMENT_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge")
+ENVIRONMENT_CLASSES = tuple(classes.CLASSES)
 MAX_SCHEDULERS = 5
 MAX_WEBSERVERS = 5
 
@@ -22,8 +23,10 @@ def problems(spec: EnvironmentSpec) -> list[str]:
         found.append(f"MinWorkers ({spec.min_workers}) must not be greater than MaxWorkers ({spec.max_workers}).")
     if not 1 <= spec.schedulers <= MAX_SCHEDULERS:
         found.append(f"Schedulers must be between 1 and {MAX_SCHEDULERS}; got {spec.schedulers}.")
-    if spec.environment_class == "mw1.micro" and spec.schedulers > 1:
-        found.append("An mw1.micro environment runs exactly 1 scheduler.")
+    found += classes.class_problems(spec.environment_class, min_workers=spec.min_workers,
+                                    max_workers=spec.max_workers, schedulers=spec.schedulers,
+                                    min_webservers=spec.min_webservers, max_webservers=spec.max_webservers)
+    found += classes.option_problems(spec.airflow_configuration_options)
     for label, value in (("MinWebservers", spec.min_webservers), ("MaxWebservers", spec.max_webservers)):
         if not 1 <= value <= MAX_WEBSERVERS:
             found.append(f"{label} must be between 1 and {MAX_WEBSERVERS}; got {value}.")

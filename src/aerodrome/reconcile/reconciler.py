@@ -33,6 +33,8 @@ class SyncLoops:
 
     def stop(self, name: str) -> None: ...
 
+    def fetch_bundles(self, spec: EnvironmentSpec, kinds: set[str]) -> dict[str, bytes | None]: ...
+
 
 @dataclass
 class _Ensured:
@@ -99,6 +101,10 @@ class Reconciler:
         match step:
             case Step.PREPARE:
                 self._driver.prepare(record.spec, progress=progress)
+                try:  # the pre-flight: a broken bundle fails here, before any process is touched
+                    self._stage(record.spec, placement, progress)
+                except errors.Permanent as exc:
+                    return self._preflight_failed(record, str(exc))
             case Step.START_SYNC:
                 self._syncs.start(name, self._running_spec(record), placement)
             case Step.ENSURE_DESIRED:
@@ -106,6 +112,7 @@ class Reconciler:
                 self._ensured[name] = _Ensured(("desired", record.generation), time.monotonic())
             case Step.ENSURE_APPLIED:
                 spec = record.applied_spec or record.spec
+                self._stage(spec, placement, progress)
                 self._driver.ensure(spec, placement, progress=progress)
                 self._ensured[name] = _Ensured(("applied", record.applied_generation), time.monotonic())
             case Step.WAIT:
@@ -125,6 +132,26 @@ class Reconciler:
             case Step.DELETE:
                 self._delete(record, placement)
         return None
+
+    def _stage(self, spec: EnvironmentSpec, placement: Placement, progress) -> None:
+        self._driver.stage(spec, placement, lambda kinds: self._syncs.fetch_bundles(spec, kinds), progress=progress)
+
+    def _preflight_failed(self, record: rows.EnvironmentRecord, message: str) -> float:
+        """A broken bundle: an update ends UPDATE_FAILED at once, the running spec untouched."""
+        if record.status != Status.UPDATING or record.applied_spec is None:
+            return self._fail(record, message)
+        message = redact(message, record.spec)
+        last = record.last_update
+        failed = LastUpdate(status="FAILED", created_at=last.created_at, source=last.source,
+                            error_code="UPDATE_FAILED", error_message=message,
+                            worker_replacement_strategy=last.worker_replacement_strategy)
+        with self._store.session() as session:
+            rows.restore_desired(record.name, record.applied_spec, session=session)
+            rows.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status,
+                            last_update=failed)
+        log.warning("%s: %s", record.name, message)
+        self._progress(record.name, f"UPDATING -> UPDATE_FAILED: {message}")
+        return 0.0
 
     def _succeed(self, record: rows.EnvironmentRecord) -> None:
         with self._store.session() as session:

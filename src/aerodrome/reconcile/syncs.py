@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from aerodrome import errors
 from aerodrome.bundles import resolve, sync
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Placement
@@ -41,6 +42,24 @@ class BucketSyncs:
         loop.start()
         with self._lock:
             self._loops[name] = (source, loop)
+
+    def fetch_bundles(self, spec: EnvironmentSpec, kinds: set[str]) -> dict[str, bytes | None]:
+        """The pinned bytes of `kinds` ("plugins", "requirements", "startup") of `spec` (None where not set)."""
+        bucket = resolve.open_bucket(self._settings, spec.source_bucket_arn)
+        out: dict[str, bytes | None] = {}
+        for kind, (key, version) in {
+            "plugins": (spec.plugins_s3_path, spec.plugins_s3_object_version),
+            "requirements": (spec.requirements_s3_path, spec.requirements_s3_object_version),
+            "startup": (spec.startup_script_s3_path, spec.startup_script_s3_object_version),
+        }.items():
+            if kind not in kinds:
+                continue
+            try:
+                out[kind] = bucket.get(key, version_id=version) if key else None
+            except errors.NotFound as exc:
+                raise errors.Permanent(f"{exc} The environment needs s3://{bucket.name}/{key} at version "
+                                       f"{version}; upload it again and update the environment.") from exc
+        return out
 
     def stop(self, name: str) -> None:
         with self._lock:

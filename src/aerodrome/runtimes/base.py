@@ -68,6 +68,13 @@ class RuntimeDriver(Protocol):
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
         """Make the Airflow version's venv and template database ready (idempotent, slow the first time)."""
 
+    def stage(self, spec: EnvironmentSpec, placement: Placement, fetch: Callable[[set[str]], dict[str, bytes | None]],
+              *,
+              progress: Progress | None = None) -> None:
+        """Make the spec's plugins, requirements and startup script ready without touching running
+        processes (`fetch(kinds)` returns the bytes of the kinds not staged yet). errors.Permanent
+        when one of them is broken: this is the pre-flight of a create or update."""
+
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
         """Create what is missing (database, broker namespace, config) and start/restart components
         so they run `spec`. Idempotent; re-attaches to processes that already run it."""

@@ -6,14 +6,17 @@ import base64
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
+from aerodrome.bundles.base import Bucket
 from aerodrome.domain import spec as specs
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
-from aerodrome.runtimes import ports
+from aerodrome.runtimes import endpoints, ports
+from aerodrome.services import pinning
 from aerodrome.settings import Settings
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
@@ -51,7 +54,7 @@ class EnvironmentService:
 
     # --- writes ------------------------------------------------------------------------------
     def create(self, spec: EnvironmentSpec, *, tags: dict[str, str]) -> str:
-        self._check_bucket(spec.source_bucket_arn)
+        spec = pinning.pin(spec, self._check_bucket(spec.source_bucket_arn))
         now = time.time()
         with self._store.session() as session:
             existing = {r.name: r for r in rows.all_records(session=session)}
@@ -69,8 +72,7 @@ class EnvironmentService:
         return arn
 
     def update(self, name: str, *, changes: dict[str, object]) -> str:
-        if "source_bucket_arn" in changes:
-            self._check_bucket(str(changes["source_bucket_arn"]))
+        changes = pinning.unpin_moved(changes)
         now = time.time()
         with self._store.session() as session:
             record = rows.get(name, session=session)
@@ -79,6 +81,9 @@ class EnvironmentService:
                     f"Environment {name} is {record.status.value}; it can be updated when it is "
                     f"{', '.join(sorted(s.value for s in UPDATABLE))}. Wait for the current operation to finish.")
             desired = record.spec.replace(**changes)
+            if "source_bucket_arn" in changes or pinning.names_bundles(changes):
+                desired = pinning.pin(desired, self._check_bucket(desired.source_bucket_arn),
+                                      only=None if "source_bucket_arn" in changes else set(changes))
             last_update = LastUpdate(status="PENDING", created_at=now, source="USER",
                                      worker_replacement_strategy=desired.worker_replacement_strategy)
             generation = rows.set_desired(name, desired, last_update=last_update, session=session)
@@ -86,6 +91,16 @@ class EnvironmentService:
                             generation=generation)
         self._wake(name)
         return record.arn
+
+    def confirm_endpoints(self, name: str) -> None:
+        """EndpointManagement=CUSTOMER: the customer's endpoints exist; the create may go on."""
+        with self._store.session() as session:
+            record = rows.get(name, session=session)
+            if record.status != Status.PENDING:
+                raise errors.Conflict(f"Environment {name} is {record.status.value}, not PENDING; there are no "
+                                      "endpoints to confirm.")
+            rows.transition(name, Status.CREATING, session=session, expected=Status.PENDING)
+        self._wake(name)
 
     def delete(self, name: str) -> None:
         with self._store.session() as session:
@@ -118,6 +133,7 @@ class EnvironmentService:
     def view(self, record: rows.EnvironmentRecord) -> EnvironmentView:
         region, account = self._settings.region, self._settings.account
         spec = record.spec
+        addresses = endpoints.read(Path(record.placement["root"]))
         groups = {
             log_type: f"arn:aws:logs:{region}:{account}:log-group:airflow-{spec.name}-{log_type[:-4]}"
             for log_type in specs.LOG_TYPES
@@ -129,21 +145,22 @@ class EnvironmentService:
             created_at=record.created_at,
             last_update=record.last_update,
             webserver_url=f"{self._settings.web_hostname}:{_web_port(record.placement)}",
-            celery_executor_queue=f"arn:aws:sqs:{region}:{account}:airflow-celery-{record.env_id}",
-            database_vpc_endpoint_service=None,
+            celery_executor_queue=addresses.get("broker"),
+            database_vpc_endpoint_service=addresses.get("database"),
             service_role_arn=(f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
                               "AWSServiceRoleForAmazonMWAA"),
             log_group_arns=groups,
             tags=record.tags,
         )
 
-    def _check_bucket(self, source_bucket_arn: str) -> None:
+    def _check_bucket(self, source_bucket_arn: str) -> Bucket:
         bucket = resolve.open_bucket(self._settings, source_bucket_arn)
         if not bucket.exists():
             where = self._settings.s3_endpoint_url or str(self._settings.buckets_dir)
             raise errors.Invalid(
                 f"Unable to access the bucket {specs.bucket_name(source_bucket_arn)} ({where}). "
                 "Create it first (for a local bucket: a directory of that name), then retry.")
+        return bucket
 
     def _place(self, existing: list[rows.EnvironmentRecord]) -> dict:
         env_id = secrets.token_hex(4)

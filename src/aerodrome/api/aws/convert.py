@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aerodrome.domain import classes
 from aerodrome.domain.environment import EnvironmentView
 from aerodrome.domain.spec import EnvironmentSpec, ModuleLogging
 
@@ -52,6 +53,9 @@ def changes_from_wire(members: dict) -> dict[str, object]:
 def spec_from_wire(name: str, members: dict) -> EnvironmentSpec:
     changes = changes_from_wire(members)
     required = {k: changes.pop(k) for k in ("execution_role_arn", "source_bucket_arn", "dag_s3_path")}
+    sizing = classes.CLASSES.get(str(changes.get("environment_class", "mw1.small")))
+    if sizing and "max_workers" not in changes:  # MWAA's default of 10, within what the class allows
+        changes["max_workers"] = min(10, sizing.max_workers)
     return EnvironmentSpec(name=name, **required, **changes)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aerodrome.domain import classes
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Placement
 
 # Celery concurrency per worker by environment class, as MWAA sizes them.
-WORKER_CONCURRENCY = {"mw1.micro": 3, "mw1.small": 5, "mw1.medium": 10, "mw1.large": 20,
-                      "mw1.xlarge": 40, "mw1.2xlarge": 80}
+WORKER_CONCURRENCY = {name: sizing.concurrency for name, sizing in classes.CLASSES.items()}
 
 # Opinionated defaults a user may override with AirflowConfigurationOptions.
 DEFAULTS = {
@@ -63,7 +63,11 @@ def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *
     """All variables for one component (`scheduler`, `worker`, `webserver`, `triggerer`, `dag-processor`)."""
     concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
     # idle workers shrink to one task process and grow to the class's concurrency under load
-    options = {**DEFAULTS, "celery.worker_autoscale": f"{concurrency},1", **spec.airflow_configuration_options}
+    capacity = classes.CLASSES[spec.environment_class].triggerer_capacity if spec.environment_class in \
+        classes.CLASSES else 60
+    sized = {"celery.worker_autoscale": f"{concurrency},1",
+             ("triggerer.capacity" if is_airflow3(spec.airflow_version) else "triggerer.default_capacity"): str(capacity)}
+    options = {**DEFAULTS, **sized, **spec.airflow_configuration_options}
     env = dict(base)
     env.update({option_var(k): v for k, v in options.items()})
     env.update(_essential(spec, placement, wiring))

@@ -16,8 +16,9 @@ import httpx
 
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, files, venvs
+from aerodrome.runtimes.local import airflow_env, contents, files, log_levels, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
@@ -38,6 +39,13 @@ class LocalDriver:
     # --- RuntimeDriver -----------------------------------------------------------------------
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
         self._prepare(spec.airflow_version, progress)
+
+    def stage(self, spec: EnvironmentSpec, placement: Placement, fetch: contents.Fetch, *,
+              progress: Progress | None = None) -> None:
+        """Fetch and check the spec's plugins, requirements and startup script (the pre-flight)."""
+        venv, _ = self._prepare(spec.airflow_version, progress)
+        contents.stage(spec, placement, fetch, venvs_dir=self._settings.venvs_dir, venv=venv, progress=progress,
+                       limits=plugins.Limits(self._settings.plugins_max_bytes, self._settings.plugins_max_files))
 
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
         venv, template = self._prepare(spec.airflow_version, progress)
@@ -99,6 +107,7 @@ class LocalDriver:
         venv, template = self._prepare(spec.airflow_version, None)
         env = airflow_env.component_env(spec, placement, self._wiring(placement, template),
                                         component="scheduler", base=_base_env(venv))
+        env.update((contents.staged(spec, placement) or contents.Staged(placement.root / "plugins")).env())
         return subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, capture_output=True,
                               text=True, timeout=timeout)
 
@@ -138,6 +147,7 @@ class LocalDriver:
         database_url = self.postgres.create_env_database(placement.env_id, template, secrets_dir / "db.secret")
         passwords = secrets_dir / "passwords.json"
         files.secret(passwords, make=lambda: json.dumps({"admin": base64.urlsafe_b64encode(os.urandom(12)).decode()}))
+        endpoints.write(placement.root, broker_url=self.redis.url(placement.broker_db), database_url=database_url)
         return airflow_env.Wiring(
             database_url=database_url,
             broker_url=self.redis.url(placement.broker_db),
@@ -151,7 +161,13 @@ class LocalDriver:
     def _process(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring, venv: Path,
                  name: str, component: str) -> ProcessSpec:
         env = airflow_env.component_env(spec, placement, wiring, component=component, base=_base_env(venv))
+        staged = _staged(spec, placement)
+        env.update(staged.env())
+        env.update(log_levels.level_env(spec, component))
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
+        argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
+                                     log=placement.logs_dir / "startup_script_execution" / f"{name}.log",
+                                     timeout=self._settings.startup_script_timeout)
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=self._log(placement, name),
@@ -189,6 +205,13 @@ def _parallel(function, names: list[str]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def _staged(spec: EnvironmentSpec, placement: Placement) -> contents.Staged:
+    staged = contents.staged(spec, placement)
+    if staged is None:
+        raise errors.Temporary("the environment's plugins, requirements and startup script are not staged yet")
+    return staged
 
 
 def _base_env(venv: Path) -> dict[str, str]:
