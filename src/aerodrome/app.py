@@ -17,12 +17,15 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
+        from aerodrome.api.ext.app import ExtApi, with_extensions
+        from aerodrome.events.webhooks import WebhookSender
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.syncs import BucketSyncs
         from aerodrome.runtimes.local.driver import LocalDriver
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
+        from aerodrome.services.events import EventService
         from aerodrome.store.db import Store
 
         self.settings = settings
@@ -39,8 +42,14 @@ class ControlPlane:
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
-        self.asgi = build_mwaa_app(environments=self.environments, credentials=self.credentials,
-                                   region=settings.region, account=settings.account)
+        self.events = EventService(store=self.store, settings=settings)
+        self._closing = threading.Event()
+        self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
+                         for url in settings.event_webhooks]
+        mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
+                              region=settings.region, account=settings.account)
+        self.asgi = with_extensions(mwaa, ExtApi(events=self.events, credentials=self.credentials,
+                                                 closing=self._closing))
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None
@@ -50,6 +59,8 @@ class ControlPlane:
         import uvicorn
 
         access_key, secret = self.credentials.admin()
+        for webhook in self.webhooks:
+            webhook.start()
         if self.settings.serve_s3 and not self.settings.s3_endpoint_url:
             from aerodrome.bundles.s3_server import S3Server
 
@@ -69,6 +80,9 @@ class ControlPlane:
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
         self.controller.stop()
+        self._closing.set()  # ends event streams, so the API server can stop
+        for webhook in self.webhooks:
+            webhook.stop()
         self.syncs.stop_all()
         self.driver.close()
         if self._s3 is not None:

@@ -45,6 +45,10 @@ class Settings:
     venv_root: Path | None = None
     # How long components may take to become healthy before a create fails or an update rolls back.
     health_timeout: float = 300.0
+    # Status events: webhook URLs that receive every event (JSON POST, at least once, in order),
+    # and the HMAC-SHA256 key that signs them (generated into home/webhook-secret when unset).
+    event_webhooks: tuple[str, ...] = ()
+    event_webhook_secret: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def buckets_dir(self) -> Path:
@@ -70,6 +74,10 @@ class Settings:
     def endpoint_file(self) -> Path:
         """Written by a running control plane so other commands find its endpoints."""
         return self.home / "endpoint.json"
+
+    @property
+    def webhook_secret_file(self) -> Path:
+        return self.home / "webhook-secret"
 
     @property
     def store_url(self) -> str:
@@ -99,12 +107,15 @@ class Settings:
             "AERODROME_S3_PORT": ("s3_port", int),
             "AERODROME_POSTGRES_URL": ("postgres_url", str),
             "AERODROME_REDIS_URL": ("redis_url", str),
+            "AERODROME_EVENT_WEBHOOK_SECRET": ("event_webhook_secret", str),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):
                 values[name] = kind(env[var])
         if env.get("AERODROME_VENVS_DIR"):
             values["venv_root"] = Path(env["AERODROME_VENVS_DIR"])
+        if env.get("AERODROME_EVENT_WEBHOOKS"):
+            values["event_webhooks"] = tuple(u.strip() for u in env["AERODROME_EVENT_WEBHOOKS"].split(",") if u.strip())
         if env.get("AERODROME_SERVE_S3"):
             values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
         values.update({k: v for k, v in overrides.items() if v is not None})

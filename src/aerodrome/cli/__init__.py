@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    return []
+    from aerodrome.cli import events
+
+    return [events]
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:

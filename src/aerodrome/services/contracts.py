@@ -36,3 +36,11 @@ class Environments(Protocol):
 class Credentials(Protocol):
     def secret_for(self, access_key_id: str) -> str | None:
         """The secret access key issued with `access_key_id`, or None if unknown."""
+
+
+class Events(Protocol):
+    def since(self, position: int, *, environment: str | None = None, limit: int = 100) -> list[tuple[int, dict]]:
+        """(sequence, EventBridge-shaped event) after `position`, oldest first."""
+
+    def latest(self) -> int:
+        """The newest event's sequence (0 when there is none)."""

@@ -49,4 +49,14 @@ class OutboxRow(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow"]
+class EventCursorRow(Base):
+    """How far one event sink has acknowledged the outbox (the last delivered outbox id)."""
+
+    __tablename__ = "event_cursors"
+
+    sink: Mapped[str] = mapped_column(String(256), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow"]

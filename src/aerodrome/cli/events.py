@@ -1,0 +1,58 @@
+"""`aerodrome events [--follow] [--json] [--env NAME]`: status events of the running control plane."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import httpx
+
+from aerodrome.settings import Settings
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("events", help="show status events (EventBridge-shaped); --follow to keep watching")
+    parser.add_argument("--follow", "-f", action="store_true", help="keep printing events as they happen")
+    parser.add_argument("--json", action="store_true", help="one event object (JSON) per line")
+    parser.add_argument("--env", help="only this environment's events")
+    parser.add_argument("--after", type=int, default=0,
+                        help="only events after this position (default: all; with --follow, from now on)")
+    parser.set_defaults(handler=run)
+
+
+def run(args, settings: Settings) -> int:
+    from aerodrome.cli.ext_client import ExtClient, ExtError
+
+    client = ExtClient(settings)
+    query = {"environment": args.env, "after": args.after}
+    try:
+        if not args.follow:
+            for event in client.request("GET", "/events", query=query)["events"]:
+                _print(event, as_json=args.json)
+            return 0
+        if not args.after:
+            query["after"] = client.request("GET", "/events", query={"environment": args.env})["latest"]
+        for _, data in client.stream("/events", query={**query, "follow": "true"}):
+            _print(json.loads(data), as_json=args.json)
+    except ExtError as exc:
+        print(f"aerodrome events: {exc}", file=sys.stderr)
+        return 1
+    except httpx.TransportError:
+        print(f"aerodrome events: no control plane answers at {client.base}; start one with `aerodrome up`.",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _print(event: dict, *, as_json: bool) -> None:
+    if as_json:
+        line = json.dumps(event, separators=(",", ":"))
+    else:
+        detail = event["detail"]
+        change = detail.get("status", "")
+        if detail.get("previousStatus"):
+            change = f"{detail['previousStatus']} -> {change}"
+        line = f"{event['time']}  {detail['name']:<24} {event['detail-type']:<32} {change}"
+    print(line, flush=True)

@@ -1,0 +1,24 @@
+"""Delivery cursors: how far each event sink (a webhook) has acknowledged the outbox.
+
+Revision ID: 0003
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "event_cursors",
+        sa.Column("sink", sa.String(256), primary_key=True),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("event_cursors")
