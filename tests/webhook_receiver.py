@@ -51,3 +51,14 @@ def receiver(*, fail_first: int = 0):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def has_client(pid: int, port: int) -> bool:
+    """Process `pid` (an event follower) holds an established connection to `port` on this host."""
+    import psutil
+
+    try:
+        connections = psutil.Process(pid).net_connections("tcp")
+    except psutil.Error:
+        return False
+    return any(c.raddr and c.raddr.port == port and c.status == "ESTABLISHED" for c in connections)

@@ -26,6 +26,7 @@ class ControlPlane:
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
+        from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.store.db import Store
 
         self.settings = settings
@@ -48,8 +49,9 @@ class ControlPlane:
                          for url in settings.event_webhooks]
         mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
                               region=settings.region, account=settings.account)
-        self.asgi = with_extensions(mwaa, ExtApi(events=self.events, credentials=self.credentials,
-                                                 closing=self._closing))
+        self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
+        self.asgi = with_extensions(mwaa, ExtApi(events=self.events, lifecycle=self.lifecycle,
+                                                 credentials=self.credentials, closing=self._closing))
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None

@@ -18,8 +18,9 @@ from aerodrome.events.webhooks import SIGNATURE_HEADER, WebhookSender, verify
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
+from aerodrome.services.lifecycle import LifecycleService
 from tests.api.conftest import Wakes, minimal, serve_asgi
-from tests.webhook_receiver import receiver
+from tests.webhook_receiver import has_client, receiver
 
 
 @pytest.fixture
@@ -29,17 +30,19 @@ def plane(settings, store):
     credentials = CredentialService(store=store)
     environments = EnvironmentService(store=store, settings=settings, wake=Wakes())
     events = EventService(store=store, settings=settings)
+    lifecycle = LifecycleService(store=store, wake=Wakes())
     closing = threading.Event()
     mwaa = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
                           account=settings.account)
-    app = with_extensions(mwaa, ExtApi(events=events, credentials=credentials, closing=closing))
+    app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
+                                       closing=closing))
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])
         settings = settings.replace(port=port)
         settings.endpoint_file.write_text(json.dumps({"endpoint_url": url, "region": settings.region}))
         try:
-            yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings}
+            yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings, "store": store}
         finally:
             closing.set()  # ends open streams so the server can stop
 
@@ -112,10 +115,18 @@ def test_cli_follow_prints_one_json_object_per_line_as_it_happens(plane, mwaa):
     with subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "events", "--follow", "--json"],
                           stdout=subprocess.PIPE, text=True, env=env) as follower:
         try:
-            time.sleep(2)  # let it connect
+            deadline = time.monotonic() + 30
+            while not has_client(follower.pid, plane["settings"].port):
+                assert time.monotonic() < deadline and follower.poll() is None, "the follower did not connect"
+                time.sleep(0.1)
+            time.sleep(0.5)  # the server takes its starting position as the request arrives
             mwaa.create_environment(**minimal(Name="after"))
-            line = follower.stdout.readline()  # arrives while the command keeps running
-            assert statuses([json.loads(line)]) == [("after", None, "CREATING")]
+            lines: list[str] = []
+            reader = threading.Thread(target=lambda: lines.append(follower.stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(20)
+            assert lines, "no line within 20 s"  # it arrives while the command keeps running
+            assert statuses([json.loads(lines[0])]) == [("after", None, "CREATING")]
         finally:
             follower.terminate()
     listing = subprocess.run([sys.executable, "-m", "aerodrome.cli", "events"], capture_output=True,

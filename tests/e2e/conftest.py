@@ -27,10 +27,17 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "c
         time.sleep(interval)
 
 
+def env_ports() -> dict:
+    """A port range of its own for the environments of one test, so control planes running side by
+    side never hand out the same port."""
+    first = free_port()
+    return {"env_port_min": first, "env_port_max": first + 40}
+
+
 @pytest.fixture
 def plane(tmp_path):
     settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                        resync_interval=2.0)
+                        resync_interval=2.0, **env_ports())
     control_plane = ControlPlane(settings)
     control_plane.start()
     try:
@@ -60,10 +67,10 @@ class Airflow:
         self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=10)
+        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=30)
 
     def post(self, path: str, body: dict) -> httpx.Response:
-        return httpx.post(f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=10)
+        return httpx.post(f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=30)
 
     def run_states(self, dag_id: str) -> list[str]:
         reply = self.get(f"/dags/{dag_id}/dagRuns")

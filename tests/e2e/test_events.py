@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -12,8 +13,8 @@ from aerodrome.app import ControlPlane
 from aerodrome.events.webhooks import SIGNATURE_HEADER, verify
 from aerodrome.settings import Settings
 from tests.api.conftest import free_port
-from tests.e2e.conftest import VENVS, wait_for
-from tests.webhook_receiver import receiver
+from tests.e2e.conftest import VENVS, env_ports, wait_for
+from tests.webhook_receiver import has_client, receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +29,8 @@ def changes(events):
 def test_webhook_and_cli_follow_see_create_update_delete_in_order(tmp_path):
     with receiver(fail_first=1) as hook:
         settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                            resync_interval=2.0, event_webhooks=(hook.url,), event_webhook_secret="hook-key")
+                            resync_interval=2.0, event_webhooks=(hook.url,), event_webhook_secret="hook-key",
+                            **env_ports())
         plane = ControlPlane(settings)
         plane.start()
         try:
@@ -55,7 +57,8 @@ def _exercise(plane, hook):
                               daemon=True)
     reader.start()
     try:
-        wait_for(lambda: _connected(plane), timeout=20, what="the follower to connect")
+        wait_for(lambda: has_client(follower.pid, plane.settings.port), timeout=20, what="the follower to connect")
+        time.sleep(0.5)  # the server takes its starting position as the request arrives
         mwaa.create_environment(
             Name="evt", ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
             SourceBucketArn="arn:aws:s3:::events-bucket", DagS3Path="dags",
@@ -86,10 +89,3 @@ def _exercise(plane, hook):
         follower.terminate()
         follower.wait(10)
 
-
-def _connected(plane) -> bool:
-    import psutil
-
-    port = plane.settings.port
-    return any(c.laddr and c.laddr.port == port and c.status == "ESTABLISHED"
-               for c in psutil.net_connections("tcp"))

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    from aerodrome.cli import events
+    from aerodrome.cli import events, hibernate
 
-    return [events]
+    return [events, hibernate]
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-
-import httpx
 
 from aerodrome.settings import Settings
 
@@ -21,29 +18,22 @@ def register(commands) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from aerodrome.cli.ext_client import ExtClient, ExtError
+    from aerodrome.cli.ext_client import ExtClient, reporting
 
     client = ExtClient(settings)
-    query = {"environment": args.env, "after": args.after}
-    try:
+
+    def work() -> int:
+        query = {"environment": args.env, "after": args.after}
         if not args.follow:
             for event in client.request("GET", "/events", query=query)["events"]:
                 _print(event, as_json=args.json)
             return 0
-        if not args.after:
-            query["after"] = client.request("GET", "/events", query={"environment": args.env})["latest"]
+        query["after"] = args.after or "now"
         for _, data in client.stream("/events", query={**query, "follow": "true"}):
             _print(json.loads(data), as_json=args.json)
-    except ExtError as exc:
-        print(f"aerodrome events: {exc}", file=sys.stderr)
-        return 1
-    except httpx.TransportError:
-        print(f"aerodrome events: no control plane answers at {client.base}; start one with `aerodrome up`.",
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
         return 0
-    return 0
+
+    return reporting("events", client, work)
 
 
 def _print(event: dict, *, as_json: bool) -> None:

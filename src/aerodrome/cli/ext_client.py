@@ -4,7 +4,8 @@ admin credentials (as boto3 signs MWAA requests)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 import httpx
@@ -67,3 +68,17 @@ class ExtError(Exception):
     def __init__(self, message: str, *, code: str = ""):
         super().__init__(message)
         self.code = code
+
+
+def reporting(command: str, client: ExtClient, work: Callable[[], int]) -> int:
+    """Run `work()`; API errors and an absent control plane become one line on stderr and exit 1."""
+    try:
+        return work()
+    except ExtError as exc:
+        print(f"aerodrome {command}: {exc}", file=sys.stderr)
+    except httpx.TransportError:
+        print(f"aerodrome {command}: no control plane answers at {client.base}; start one with `aerodrome up`.",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        return 0
+    return 1

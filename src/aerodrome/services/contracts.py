@@ -44,3 +44,11 @@ class Events(Protocol):
 
     def latest(self) -> int:
         """The newest event's sequence (0 when there is none)."""
+
+
+class Lifecycle(Protocol):
+    def hibernate(self, name: str, *, force: bool = False) -> dict:
+        """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not in a status that may hibernate)."""
+
+    def resume(self, name: str) -> dict:
+        """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not HIBERNATED)."""

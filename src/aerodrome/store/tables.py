@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -59,4 +59,14 @@ class EventCursorRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
 
 
-__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow"]
+class HibernationRow(Base):
+    """A hibernation in progress or done: whether running tasks may be stopped instead of drained."""
+
+    __tablename__ = "hibernations"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    force: Mapped[bool] = mapped_column(Boolean)
+    requested_at: Mapped[float] = mapped_column(Float)
+
+
+__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow", "HibernationRow"]

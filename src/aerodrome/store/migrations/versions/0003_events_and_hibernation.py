@@ -1,4 +1,4 @@
-"""Delivery cursors: how far each event sink (a webhook) has acknowledged the outbox.
+"""Delivery cursors (how far each event sink has acknowledged the outbox) and hibernation requests.
 
 Revision ID: 0003
 Revises: 0001
@@ -18,7 +18,14 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("updated_at", sa.Float, nullable=False),
     )
+    op.create_table(
+        "hibernations",
+        sa.Column("name", sa.String(80), primary_key=True),
+        sa.Column("force", sa.Boolean, nullable=False),
+        sa.Column("requested_at", sa.Float, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("hibernations")
     op.drop_table("event_cursors")
