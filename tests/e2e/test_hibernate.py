@@ -86,4 +86,4 @@ def test_hibernate_drains_then_resume_keeps_history(plane, clients):
         env={**os.environ, "AERODROME_HOME": str(plane.settings.home)}, check=True).stdout.splitlines()]
     changes = [line.split()[-1] for line in listing if "Status Change" in line]
     assert changes[-4:] == ["HIBERNATING", "HIBERNATED", "RESUMING", "AVAILABLE"]
-    assert any("Hibernation" in line for line in listing)
+    assert any("Hibernation" in line and "draining: 1 task(s) queued or running" in line for line in listing)

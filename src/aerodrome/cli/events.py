@@ -44,5 +44,7 @@ def _print(event: dict, *, as_json: bool) -> None:
         change = detail.get("status", "")
         if detail.get("previousStatus"):
             change = f"{detail['previousStatus']} -> {change}"
+        elif "activeTasks" in detail:
+            change = f"{detail.get('phase', '')}: {detail['activeTasks']} task(s) queued or running"
         line = f"{event['time']}  {detail['name']:<24} {event['detail-type']:<32} {change}"
     print(line, flush=True)
