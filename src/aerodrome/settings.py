@@ -47,7 +47,7 @@ class Settings:
     health_timeout: float = 300.0
     # Status events: webhook URLs that receive every event (JSON POST, at least once, in order),
     # and the HMAC-SHA256 key that signs them (generated into home/webhook-secret when unset).
-    event_webhooks: tuple[str, ...] = ()
+    event_webhooks: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # URLs may hold tokens
     event_webhook_secret: str | None = dataclasses.field(default=None, repr=False)
 
     @property
