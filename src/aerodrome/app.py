@@ -17,16 +17,20 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
+        from aerodrome.api.ext.app import ExtApi, with_extensions
+        from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
-        from aerodrome.services.access import AccessService
-        from aerodrome.services.principals import PrincipalService
-        from aerodrome.services.tokens import Tokens
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.syncs import BucketSyncs
         from aerodrome.runtimes.local.driver import LocalDriver
+        from aerodrome.services.access import AccessService
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
+        from aerodrome.services.events import EventService
+        from aerodrome.services.lifecycle import LifecycleService
+        from aerodrome.services.principals import PrincipalService
+        from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
         self.settings = settings
@@ -48,9 +52,16 @@ class ControlPlane:
         self.access = AccessService(environments=self.environments, driver=self.driver,
                                     principals=self.principals, tokens=Tokens())
         self.gateways = Gateways(settings, environments=self.environments, access=self.access)
-        self.asgi = build_mwaa_app(environments=self.environments, credentials=self.credentials,
-                                   region=settings.region, account=settings.account,
-                                   authorizer=self.principals, access=self.access)
+        self.events = EventService(store=self.store, settings=settings)
+        self._closing = threading.Event()
+        self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
+                         for url in settings.event_webhooks]
+        mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
+                              region=settings.region, account=settings.account,
+                              authorizer=self.principals, access=self.access)
+        self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
+        self.asgi = with_extensions(mwaa, ExtApi(events=self.events, lifecycle=self.lifecycle,
+                                                 credentials=self.credentials, closing=self._closing))
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None
@@ -60,6 +71,8 @@ class ControlPlane:
         import uvicorn
 
         access_key, secret = self.credentials.admin()
+        for webhook in self.webhooks:
+            webhook.start()
         if self.settings.serve_s3 and not self.settings.s3_endpoint_url:
             from aerodrome.bundles.s3_server import S3Server
 
@@ -81,6 +94,9 @@ class ControlPlane:
         """Stop the loops and every process this control plane started."""
         self.controller.stop()
         self.gateways.close()
+        self._closing.set()  # ends event streams, so the API server can stop
+        for webhook in self.webhooks:
+            webhook.stop()
         self.syncs.stop_all()
         self.driver.close()
         if self._s3 is not None:

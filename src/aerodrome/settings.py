@@ -55,6 +55,10 @@ class Settings:
     plugins_max_bytes: int = 1 << 30
     plugins_max_files: int = 10_000
     startup_script_timeout: float = 300.0
+    # Status events: webhook URLs that receive every event (JSON POST, at least once, in order),
+    # and the HMAC-SHA256 key that signs them (generated into home/webhook-secret when unset).
+    event_webhooks: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # URLs may hold tokens
+    event_webhook_secret: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def buckets_dir(self) -> Path:
@@ -84,6 +88,8 @@ class Settings:
     @property
     def tls_dir(self) -> Path:
         return self.home / "tls"
+    def webhook_secret_file(self) -> Path:
+        return self.home / "webhook-secret"
 
     @property
     def store_url(self) -> str:
@@ -118,12 +124,15 @@ class Settings:
             "AERODROME_PLUGINS_MAX_BYTES": ("plugins_max_bytes", int),
             "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),
             "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),
+            "AERODROME_EVENT_WEBHOOK_SECRET": ("event_webhook_secret", str),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):
                 values[name] = kind(env[var])
         if env.get("AERODROME_VENVS_DIR"):
             values["venv_root"] = Path(env["AERODROME_VENVS_DIR"])
+        if env.get("AERODROME_EVENT_WEBHOOKS"):
+            values["event_webhooks"] = tuple(u.strip() for u in env["AERODROME_EVENT_WEBHOOKS"].split(",") if u.strip())
         if env.get("AERODROME_SERVE_S3"):
             values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
         if env.get("AERODROME_WEB_TLS"):

@@ -79,3 +79,32 @@ def test_errors_never_repeat_configuration_values():
     spec = EnvironmentSpec(name="x", execution_role_arn="r", source_bucket_arn="b", dag_s3_path="d",
                            airflow_configuration_options={"secrets.backend_kwargs": "hunter2-token"})
     assert redact('Current value: "hunter2-token".', spec) == 'Current value: "***".'
+
+
+def test_hibernating_waits_for_running_tasks_with_scheduling_stopped():
+    busy = Situation(status=Status.HIBERNATING, generation=1, applied_generation=1, ensured=("applied", 1),
+                     running=True, healthy=True, waited=5, health_timeout=300, active_tasks=2)
+    assert plan(busy) == [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
+
+
+def test_hibernating_stops_everything_once_idle_or_when_forced():
+    idle = Situation(status=Status.HIBERNATING, generation=1, applied_generation=1, ensured=("applied", 1),
+                     running=True, healthy=True, waited=5, health_timeout=300, active_tasks=0)
+    assert plan(idle) == [Step.STOP_SYNC, Step.STOP, Step.HIBERNATED]
+    forced = Situation(status=Status.HIBERNATING, generation=1, applied_generation=1, ensured=("applied", 1),
+                       running=True, healthy=True, waited=5, health_timeout=300, active_tasks=3, force_stop=True)
+    assert plan(forced) == [Step.STOP_SYNC, Step.STOP, Step.HIBERNATED]
+
+
+def test_hibernated_keeps_processes_stopped():
+    assert plan(situation(Status.HIBERNATED, applied=1)) == []
+    assert plan(situation(Status.HIBERNATED, applied=1, running=True)) == [Step.STOP_SYNC, Step.STOP]
+
+
+def test_resuming_starts_the_applied_spec_and_reports_available_or_unavailable():
+    assert plan(situation(Status.RESUMING, applied=1)) == [Step.PREPARE, Step.START_SYNC, Step.ENSURE_APPLIED,
+                                                          Step.WAIT]
+    up = situation(Status.RESUMING, applied=1, ensured=("applied", 1), running=True, healthy=True)
+    assert plan(up) == [Step.RESUMED]
+    late = situation(Status.RESUMING, applied=1, ensured=("applied", 1), running=True, waited=301)
+    assert plan(late) == [Step.RESUME_FAILED]

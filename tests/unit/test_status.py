@@ -23,3 +23,15 @@ def test_update_and_delete_rules():
     assert Status.AVAILABLE in UPDATABLE
     assert Status.CREATE_FAILED in DELETABLE and Status.UPDATING in DELETABLE
     assert Status.ROLLING_BACK not in DELETABLE
+
+
+def test_hibernation_path_and_rules():
+    from aerodrome.domain.status import HIBERNATABLE
+
+    path = [Status.AVAILABLE, Status.HIBERNATING, Status.HIBERNATED, Status.RESUMING, Status.AVAILABLE]
+    for current, following in zip(path, path[1:]):
+        assert can_transition(current, following), (current, following)
+    assert Status.HIBERNATED not in UPDATABLE  # resume first
+    assert Status.HIBERNATED in DELETABLE and Status.HIBERNATING in DELETABLE
+    assert Status.CREATING not in HIBERNATABLE and Status.AVAILABLE in HIBERNATABLE
+    assert not can_transition(Status.HIBERNATED, Status.AVAILABLE)  # only through RESUMING

@@ -33,8 +33,9 @@ def test_transition_writes_status_and_an_event_in_one_transaction(store):
     with store.session() as session:
         record = rows.transition("dev", Status.AVAILABLE, session=session, expected=Status.CREATING)
     assert record.status == Status.AVAILABLE
-    assert events(store) == [("dev", {"status": "CREATING", "previousStatus": None}),
-                             ("dev", {"status": "AVAILABLE", "previousStatus": "CREATING"})]
+    arn = "arn:aws:airflow:us-east-1:000000000000:environment/dev"
+    assert events(store) == [("dev", {"status": "CREATING", "previousStatus": None, "arn": arn}),
+                             ("dev", {"status": "AVAILABLE", "previousStatus": "CREATING", "arn": arn})]
 
 
 def test_transition_refuses_moves_outside_the_table(store):

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    from aerodrome.cli import contents, principals
+    from aerodrome.cli import contents, events, hibernate, principals
 
-    return [principals, contents]
+    return [principals, events, hibernate, contents]
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:

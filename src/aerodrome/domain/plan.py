@@ -24,6 +24,10 @@ class Step(StrEnum):
     STOP = "stop"  # stop processes, keep data
     STOP_SYNC = "stop_sync"
     DELETE = "delete"  # remove everything, then forget the environment
+    QUIESCE = "quiesce"  # stop scheduling new tasks; workers finish the running ones
+    HIBERNATED = "hibernated"  # -> HIBERNATED (every process stopped, database and files kept)
+    RESUMED = "resumed"  # -> AVAILABLE
+    RESUME_FAILED = "resume_failed"  # -> UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Situation:
     waited: float  # seconds since that ensure
     health_timeout: float
     crashing: bool = False  # a component keeps exiting: waiting longer will not help
+    active_tasks: int = 0  # task instances queued or running (observed while hibernating)
+    force_stop: bool = False  # hibernate without waiting for running tasks
 
 
 def plan(s: Situation) -> list[Step]:
@@ -49,6 +55,15 @@ def plan(s: Situation) -> list[Step]:
         return _converge(s, ("desired", s.generation), Step.ENSURE_DESIRED, Step.SUCCEED,
                          Step.FAIL_CREATE if s.status == S.CREATING else Step.ROLL_BACK,
                          prepare=True)
+    if s.status == S.HIBERNATING:
+        if s.running and s.active_tasks and not s.force_stop:
+            return [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
+        return [Step.STOP_SYNC, Step.STOP, Step.HIBERNATED]
+    if s.status == S.HIBERNATED:
+        return [Step.STOP_SYNC, Step.STOP] if s.running else []
+    if s.status == S.RESUMING:
+        return _converge(s, ("applied", s.applied_generation), Step.ENSURE_APPLIED, Step.RESUMED,
+                         Step.RESUME_FAILED, prepare=True)
     if s.status == S.ROLLING_BACK:
         return _converge(s, ("applied", s.applied_generation), Step.ENSURE_APPLIED, Step.ROLLED_BACK,
                          Step.ROLLBACK_FAILED, prepare=False)

@@ -18,6 +18,10 @@ class Status(StrEnum):
     CREATING_SNAPSHOT = "CREATING_SNAPSHOT"
     PENDING = "PENDING"
     MAINTENANCE = "MAINTENANCE"
+    # Aerodrome's own (not in MWAA's enum; boto3 and the AWS CLI pass unknown status strings through)
+    HIBERNATING = "HIBERNATING"
+    HIBERNATED = "HIBERNATED"
+    RESUMING = "RESUMING"
 
 
 S = Status
@@ -27,13 +31,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.PENDING: frozenset({S.CREATING, S.CREATE_FAILED, S.DELETING}),
     S.CREATING: frozenset({S.AVAILABLE, S.CREATE_FAILED, S.DELETING}),
     S.CREATE_FAILED: frozenset({S.DELETING}),
-    S.AVAILABLE: frozenset({S.UPDATING, S.DELETING, S.MAINTENANCE, S.UNAVAILABLE, S.CREATING_SNAPSHOT}),
+    S.AVAILABLE: frozenset({S.UPDATING, S.DELETING, S.MAINTENANCE, S.UNAVAILABLE, S.CREATING_SNAPSHOT,
+                            S.HIBERNATING}),
     S.UPDATING: frozenset({S.AVAILABLE, S.ROLLING_BACK, S.UPDATE_FAILED, S.DELETING}),
     S.CREATING_SNAPSHOT: frozenset({S.UPDATING, S.ROLLING_BACK, S.UPDATE_FAILED}),
     S.ROLLING_BACK: frozenset({S.UPDATE_FAILED, S.UNAVAILABLE}),
-    S.UPDATE_FAILED: frozenset({S.UPDATING, S.DELETING, S.UNAVAILABLE}),
+    S.UPDATE_FAILED: frozenset({S.UPDATING, S.DELETING, S.UNAVAILABLE, S.HIBERNATING}),
     S.UNAVAILABLE: frozenset({S.UPDATING, S.AVAILABLE, S.DELETING}),
     S.MAINTENANCE: frozenset({S.AVAILABLE, S.UNAVAILABLE}),
+    S.HIBERNATING: frozenset({S.HIBERNATED, S.UNAVAILABLE, S.DELETING}),
+    S.HIBERNATED: frozenset({S.RESUMING, S.DELETING}),
+    S.RESUMING: frozenset({S.AVAILABLE, S.UNAVAILABLE, S.DELETING}),
     S.DELETING: frozenset({S.DELETED}),
     S.DELETED: frozenset(),
 }
@@ -42,8 +50,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 UPDATABLE = frozenset({S.AVAILABLE, S.UPDATE_FAILED, S.UNAVAILABLE})
 # statuses in which DeleteEnvironment is accepted
 DELETABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.DELETING in nxt) | {S.DELETING}
+# statuses in which hibernation may start (processes stop, database and files stay)
+HIBERNATABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.HIBERNATING in nxt) | {S.HIBERNATING}
 # statuses in which the runtime should be running
-RUNNING = frozenset({S.AVAILABLE, S.UPDATING, S.UPDATE_FAILED, S.ROLLING_BACK, S.MAINTENANCE, S.CREATING_SNAPSHOT})
+RUNNING = frozenset({S.AVAILABLE, S.UPDATING, S.UPDATE_FAILED, S.ROLLING_BACK, S.MAINTENANCE, S.CREATING_SNAPSHOT,
+                     S.HIBERNATING, S.RESUMING})
 
 
 def can_transition(current: Status, to: Status) -> bool:

@@ -15,6 +15,7 @@ from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
 from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
 from aerodrome.store import environments as rows
+from aerodrome.store import hibernation
 from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Reconciler:
         self._progress = progress or (lambda name, line: log.info("%s: %s", name, line))
         self._health_timeout = health_timeout
         self._ensured: dict[str, _Ensured] = {}
+        self._drain_counts: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
@@ -61,6 +63,7 @@ class Reconciler:
         try:
             with self._store.session() as session:
                 record = rows.get(name, session=session)
+                force_stop = hibernation.forced(name, session=session)
         except errors.NotFound:
             self._ensured.pop(name, None)
             return SETTLED_DELAY
@@ -73,7 +76,9 @@ class Reconciler:
             applied_generation=record.applied_generation,
             ensured=ensured.target if ensured else None, running=observed.running,
             healthy=observed.healthy, waited=(time.monotonic() - ensured.at) if ensured else 0.0,
-            health_timeout=self._health_timeout, crashing=observed.crashing())
+            health_timeout=self._health_timeout, crashing=observed.crashing(), force_stop=force_stop,
+            active_tasks=self._draining(record, placement) if record.status == Status.HIBERNATING
+            and observed.running and not force_stop else 0)
         steps = plan(situation)
         if steps:
             log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])
@@ -125,8 +130,19 @@ class Reconciler:
                 self._finish_rollback(record)
             case Step.ROLLBACK_FAILED:
                 self._move(record, Status.UNAVAILABLE)
+            case Step.QUIESCE:
+                self._driver.quiesce(self._running_spec(record), placement)
+            case Step.HIBERNATED:
+                self._drain_counts.pop(name, None)
+                self._move(record, Status.HIBERNATED)
+            case Step.RESUMED:
+                self._move(record, Status.AVAILABLE)
+            case Step.RESUME_FAILED:
+                self._move(record, Status.UNAVAILABLE,
+                           error=redact(observed.detail or "Airflow did not become healthy in time.", record.spec))
             case Step.STOP:
                 self._driver.stop(placement)
+                self._ensured.pop(name, None)
             case Step.STOP_SYNC:
                 self._syncs.stop(name)
             case Step.DELETE:
@@ -152,6 +168,16 @@ class Reconciler:
         log.warning("%s: %s", record.name, message)
         self._progress(record.name, f"UPDATING -> UPDATE_FAILED: {message}")
         return 0.0
+    def _draining(self, record: rows.EnvironmentRecord, placement: Placement) -> int:
+        """Queued + running tasks while hibernating; a change in the count is a hibernate event."""
+        count = self._driver.active_tasks(placement)
+        if self._drain_counts.get(record.name) != count:
+            self._drain_counts[record.name] = count
+            with self._store.session() as session:
+                rows.append_event(record.name, "hibernate", {"phase": "draining", "activeTasks": count,
+                                                             "arn": record.arn}, session=session)
+            self._progress(record.name, f"draining: {count} task(s) queued or running")
+        return count
 
     def _succeed(self, record: rows.EnvironmentRecord) -> None:
         with self._store.session() as session:

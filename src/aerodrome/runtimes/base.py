@@ -84,6 +84,13 @@ class RuntimeDriver(Protocol):
     def stop(self, placement: Placement) -> None:
         """Stop every process of the environment; keep its database and files."""
 
+    def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
+        """Stop scheduling new tasks (schedulers stop); workers and the web server keep running so
+        running tasks finish and report. Idempotent."""
+
+    def active_tasks(self, placement: Placement) -> int:
+        """Task instances of the environment that are queued or running."""
+
     def delete(self, placement: Placement) -> None:
         """Stop processes and remove database, broker keys, directories. Idempotent."""
 

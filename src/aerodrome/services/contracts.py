@@ -55,3 +55,17 @@ class Authorizer(Protocol):
 
     def authorize(self, access_key_id: str, action: str, resource: str) -> str:
         """The caller's principal, or raises AccessDenied."""
+class Events(Protocol):
+    def since(self, position: int, *, environment: str | None = None, limit: int = 100) -> list[tuple[int, dict]]:
+        """(sequence, EventBridge-shaped event) after `position`, oldest first."""
+
+    def latest(self) -> int:
+        """The newest event's sequence (0 when there is none)."""
+
+
+class Lifecycle(Protocol):
+    def hibernate(self, name: str, *, force: bool = False) -> dict:
+        """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not in a status that may hibernate)."""
+
+    def resume(self, name: str) -> dict:
+        """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not HIBERNATED)."""

@@ -68,8 +68,8 @@ def insert(record: EnvironmentRecord, *, session: Session) -> None:
         created_at=record.created_at,
         last_update=json.dumps(dataclasses.asdict(record.last_update)),
     ))
-    append_event(record.name, "status", {"status": record.status.value, "previousStatus": None},
-                 session=session)
+    append_event(record.name, "status", {"status": record.status.value, "previousStatus": None,
+                                         "arn": record.arn}, session=session)
 
 
 def get(name: str, *, session: Session) -> EnvironmentRecord:
@@ -148,8 +148,8 @@ def transition(name: str, to: Status, *, session: Session, expected: Status | No
     if result.rowcount != 1:
         raise errors.Conflict(f"Environment {name} changed while moving to {to.value}; retry.")
     if current.status != to:
-        append_event(name, "status", {"status": to.value, "previousStatus": current.status.value},
-                     session=session)
+        append_event(name, "status", {"status": to.value, "previousStatus": current.status.value,
+                                      "arn": current.arn}, session=session)
     session.expire_all()
     return get(name, session=session)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -49,4 +49,24 @@ class OutboxRow(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
-__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow"]
+class EventCursorRow(Base):
+    """How far one event sink has acknowledged the outbox (the last delivered outbox id)."""
+
+    __tablename__ = "event_cursors"
+
+    sink: Mapped[str] = mapped_column(String(256), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class HibernationRow(Base):
+    """A hibernation in progress or done: whether running tasks may be stopped instead of drained."""
+
+    __tablename__ = "hibernations"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    force: Mapped[bool] = mapped_column(Boolean)
+    requested_at: Mapped[float] = mapped_column(Float)
+
+
+__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow", "HibernationRow"]

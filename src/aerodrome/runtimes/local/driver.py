@@ -83,6 +83,16 @@ class LocalDriver:
     def stop(self, placement: Placement) -> None:
         self._stop_env(placement)
 
+    def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
+        _parallel(self.supervisor.stop, [self._key(placement, n) for n, component in airflow_env.components(spec)
+                                         if component == "scheduler"])
+
+    def active_tasks(self, placement: Placement) -> int:
+        self.postgres.ensure_running()
+        count = self.postgres.sql("SELECT count(*) FROM task_instance WHERE state IN ('queued', 'running')",
+                                  database=f"env_{placement.env_id}")
+        return int(count or 0)
+
     def delete(self, placement: Placement) -> None:
         self._stop_env(placement)
         self.postgres.ensure_running()

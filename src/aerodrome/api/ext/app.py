@@ -1,0 +1,146 @@
+"""Aerodrome's own API (operations MWAA lacks): JSON over HTTP under PREFIX, verified with the
+same SigV4 credentials as the MWAA API, mounted beside it (MWAA's paths never start with PREFIX).
+
+    GET  /aerodrome/v1/events?after=N&environment=NAME  -> {"events": [...] (at most 1000),
+         "position": sequence of the last one returned, "latest": newest sequence}
+    GET  /aerodrome/v1/events?follow=true&after=N&environment=  -> text/event-stream, one event per
+         message (`id:` is the outbox sequence; a reconnect with Last-Event-ID resumes after it;
+         after=now: only events from the time of the request on)
+    POST /aerodrome/v1/environments/NAME/hibernate  {"Force": false} -> {"Name", "Status", "EventPosition"}
+    POST /aerodrome/v1/environments/NAME/resume                      -> {"Name", "Status", "EventPosition"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aerodrome import errors
+from aerodrome.api.aws import errors as aws_errors
+from aerodrome.api.aws.model import SIGNING_NAME
+from aerodrome.auth import sigv4
+from aerodrome.services.contracts import Credentials, Events, Lifecycle
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/aerodrome/v1"
+POLL = 0.2
+KEEPALIVE = 15.0
+_ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
+
+class ExtApi:
+    def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
+                 closing: threading.Event):
+        self._events = events
+        self._lifecycle = lifecycle
+        self._credentials = credentials
+        self._closing = closing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        request_id = str(uuid.uuid4())
+        try:
+            body = await request.body()
+            raw_path = scope.get("raw_path", request.url.path.encode()).decode()
+            sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
+                         headers=request.headers, body=body, secret_for=self._credentials.secret_for,
+                         service=SIGNING_NAME)
+            response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body)
+        except Exception as exc:
+            code, status, message = aws_errors.to_aws(exc)
+            if status >= 500:
+                log.exception("request %s failed", request_id)
+            response = reply(status, {"code": code, "message": message}, {"x-amzn-ErrorType": code})
+        response.headers["x-amzn-RequestId"] = request_id
+        await response(scope, receive, send)
+
+    async def _route(self, request: Request, path: str, body: bytes) -> Response:
+        if path == "/events" and request.method == "GET":
+            return await self.events(request)
+        found = _ENVIRONMENT_ACTION.match(path)
+        if found and request.method == "POST":
+            name, action = unquote(found.group(1)), found.group(2)
+            if action == "hibernate":
+                force = _json_object(body).get("Force", False)
+                if not isinstance(force, bool):
+                    raise errors.Invalid("Force must be true or false.")
+                return reply(200, await asyncio.to_thread(self._lifecycle.hibernate, name, force=force))
+            return reply(200, await asyncio.to_thread(self._lifecycle.resume, name))
+        raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
+
+    async def events(self, request: Request) -> Response:
+        query = request.query_params
+        after_text = request.headers.get("last-event-id") or query.get("after") or "0"
+        after = await asyncio.to_thread(self._events.latest) if after_text == "now" else _position(after_text)
+        environment = query.get("environment") or None
+        if query.get("follow", "").lower() in ("1", "true", "yes"):
+            return StreamingResponse(self._stream(after, environment), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache"})
+        found = await asyncio.to_thread(self._events.since, after, environment=environment, limit=1000)
+        latest = await asyncio.to_thread(self._events.latest)
+        position = found[-1][0] if found else min(after, latest)
+        return reply(200, {"events": [e for _, e in found], "position": position, "latest": latest})
+
+    async def _stream(self, after: int, environment: str | None) -> AsyncIterator[bytes]:
+        position, idle = after, 0.0
+        yield b": connected\n\n"
+        while not self._closing.is_set():
+            found = await asyncio.to_thread(self._events.since, position, environment=environment)
+            for sequence, event in found:
+                position = sequence
+                yield f"id: {sequence}\nevent: {event['detail-type']}\ndata: {json.dumps(event)}\n\n".encode()
+            if found:
+                idle = 0.0
+                continue
+            await asyncio.sleep(POLL)
+            idle += POLL
+            if idle >= KEEPALIVE:
+                idle = 0.0
+                yield b": keepalive\n\n"
+
+
+def with_extensions(mwaa: ASGIApp, ext: ASGIApp) -> ASGIApp:
+    """One ASGI app: PREFIX/... goes to the Aerodrome API, everything else to the MWAA API."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == PREFIX or path.startswith(PREFIX + "/")):
+            await ext(scope, receive, send)
+        else:
+            await mwaa(scope, receive, send)
+
+    return app
+
+
+def reply(status: int, data: dict, headers: dict | None = None) -> Response:
+    return Response(json.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def _json_object(body: bytes) -> dict:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise errors.Invalid("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise errors.Invalid("The request body must be a JSON object.")
+    return data
+
+
+def _position(value: str) -> int:
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise errors.Invalid(f"'{value}' is not an event position; use the `id` of the last event "
+                             "received (a whole number), 0 for all, or `now`.") from None
