@@ -60,8 +60,10 @@ class ControlPlane:
                               region=settings.region, account=settings.account,
                               authorizer=self.principals, access=self.access)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
-        self.asgi = with_extensions(mwaa, ExtApi(events=self.events, lifecycle=self.lifecycle,
-                                                 credentials=self.credentials, closing=self._closing))
+        self.asgi = with_extensions(mwaa, ExtApi(
+            events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
+            authorizer=self.principals, region=settings.region, account=settings.account,
+            closing=self._closing))
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None

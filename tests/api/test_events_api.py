@@ -19,6 +19,7 @@ from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
 from aerodrome.services.lifecycle import LifecycleService
+from aerodrome.services.principals import PrincipalService
 from tests.api.conftest import Wakes, minimal, serve_asgi
 from tests.webhook_receiver import has_client, receiver
 
@@ -32,17 +33,21 @@ def plane(settings, store):
     events = EventService(store=store, settings=settings)
     lifecycle = LifecycleService(store=store, wake=Wakes())
     closing = threading.Event()
+    principals = PrincipalService(store=store, region=settings.region, account=settings.account)
+    principals.ensure_admin()
     mwaa = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
-                          account=settings.account)
+                          account=settings.account, authorizer=principals)
     app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
-                                       closing=closing))
+                                       authorizer=principals, region=settings.region,
+                                       account=settings.account, closing=closing))
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])
         settings = settings.replace(port=port)
         settings.endpoint_file.write_text(json.dumps({"endpoint_url": url, "region": settings.region}))
         try:
-            yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings, "store": store}
+            yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings, "store": store,
+                   "principals": principals}
         finally:
             closing.set()  # ends open streams so the server can stop
 

@@ -62,3 +62,27 @@ def test_bad_hibernate_requests(plane, mwaa):  # noqa: F811
     with pytest.raises(ExtError, match="No Aerodrome operation"):
         client.request("GET", "/environments/dev/hibernate")
     assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "AVAILABLE"  # bad input harmed nothing
+
+
+def test_policies_decide_who_may_hibernate_resume_and_read_events(plane, mwaa):  # noqa: F811
+    mwaa.create_environment(**minimal(Name="dev"))
+    mwaa.create_environment(**minimal(Name="prod"))
+    for name in ("dev", "prod"):
+        force_status(plane["store"], name, Status.AVAILABLE)
+    principals = plane["principals"]
+    key = principals.create("operator")
+    principals.attach("operator", "p", json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": ["airflow:HibernateEnvironment", "airflow:ListEvents"],
+         "Resource": "arn:aws:airflow:*:*:environment/dev"}]}))
+    operator = ExtClient(plane["settings"], access_key=key)
+
+    assert operator.request("POST", "/environments/dev/hibernate")["Status"] == "HIBERNATING"
+    with pytest.raises(ExtError, match="operator is not authorized to perform: airflow:HibernateEnvironment") as denied:
+        operator.request("POST", "/environments/prod/hibernate")
+    assert denied.value.code == "AccessDeniedException"
+    with pytest.raises(ExtError, match="airflow:ResumeEnvironment"):
+        operator.request("POST", "/environments/dev/resume")
+    assert operator.request("GET", "/events", query={"environment": "dev"})["events"]
+    with pytest.raises(ExtError, match="airflow:ListEvents"):  # every environment's events need more
+        operator.request("GET", "/events")
+    assert mwaa.get_environment(Name="prod")["Environment"]["Status"] == "AVAILABLE"

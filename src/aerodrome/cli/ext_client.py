@@ -19,12 +19,14 @@ PREFIX = "/aerodrome/v1"
 
 
 class ExtClient:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, access_key: tuple[str, str] | None = None):
+        """Signs with `access_key` (id, secret), or the admin key `client-env` prints."""
         from aerodrome.cli import client_env_vars
 
         values = client_env_vars(settings)
         self.base = values["AWS_ENDPOINT_URL_MWAA"].rstrip("/")
-        self._credentials = Credentials(values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"])
+        key_id, secret = access_key or (values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"])
+        self._credentials = Credentials(key_id, secret)
         self._region = values["AWS_DEFAULT_REGION"]
 
     def request(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,

@@ -29,7 +29,8 @@ from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws.model import SIGNING_NAME
 from aerodrome.auth import sigv4
-from aerodrome.services.contracts import Credentials, Events, Lifecycle
+from aerodrome.domain.spec import environment_arn
+from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,13 @@ _ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
 
 class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
-                 closing: threading.Event):
+                 authorizer: Authorizer, region: str, account: str, closing: threading.Event):
         self._events = events
         self._lifecycle = lifecycle
         self._credentials = credentials
+        self._authorizer = authorizer
+        self._region = region
+        self._account = account
         self._closing = closing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,10 +56,11 @@ class ExtApi:
         try:
             body = await request.body()
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
-            sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
-                         headers=request.headers, body=body, secret_for=self._credentials.secret_for,
-                         service=SIGNING_NAME)
-            response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body)
+            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
+                                  headers=request.headers, body=body, secret_for=self._credentials.secret_for,
+                                  service=SIGNING_NAME)
+            response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body,
+                                         caller.access_key_id)
         except Exception as exc:
             code, status, message = aws_errors.to_aws(exc)
             if status >= 500:
@@ -64,12 +69,14 @@ class ExtApi:
         response.headers["x-amzn-RequestId"] = request_id
         await response(scope, receive, send)
 
-    async def _route(self, request: Request, path: str, body: bytes) -> Response:
+    async def _route(self, request: Request, path: str, body: bytes, access_key_id: str) -> Response:
         if path == "/events" and request.method == "GET":
+            await self._authorize(access_key_id, "ListEvents", request.query_params.get("environment") or "*")
             return await self.events(request)
         found = _ENVIRONMENT_ACTION.match(path)
         if found and request.method == "POST":
             name, action = unquote(found.group(1)), found.group(2)
+            await self._authorize(access_key_id, f"{action.capitalize()}Environment", name)
             if action == "hibernate":
                 force = _json_object(body).get("Force", False)
                 if not isinstance(force, bool):
@@ -77,6 +84,11 @@ class ExtApi:
                 return reply(200, await asyncio.to_thread(self._lifecycle.hibernate, name, force=force))
             return reply(200, await asyncio.to_thread(self._lifecycle.resume, name))
         raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
+
+    async def _authorize(self, access_key_id: str, operation: str, name: str) -> None:
+        """Aerodrome's own actions are `airflow:` actions too, so one policy language covers both APIs."""
+        resource = environment_arn(name, region=self._region, account=self._account)
+        await asyncio.to_thread(self._authorizer.authorize, access_key_id, f"airflow:{operation}", resource)
 
     async def events(self, request: Request) -> Response:
         query = request.query_params
