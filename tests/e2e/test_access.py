@@ -98,15 +98,17 @@ def client(plane, key, secret):
                         config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
 
 
-def available_environment(plane, env_vars, name, bucket, dag_file, dag, **extra):
-    """Create an environment from a bucket holding one DAG, as a user would; the admin's MWAA client."""
+def available_environment(plane, env_vars, name, bucket, dag_file, dag, *, uploads=None, **extra):
+    """Create an environment from a bucket holding one DAG (and any `uploads`, key -> bytes), as a user
+    would; the admin's MWAA client."""
     admin = client(plane, env_vars["AWS_ACCESS_KEY_ID"], env_vars["AWS_SECRET_ACCESS_KEY"])
     s3 = boto3.client("s3", endpoint_url=env_vars["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
                       aws_access_key_id=env_vars["AWS_ACCESS_KEY_ID"],
                       aws_secret_access_key=env_vars["AWS_SECRET_ACCESS_KEY"],
                       config=Config(s3={"addressing_style": "path"}))
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key=f"dags/{dag_file}", Body=dag)
+    for key, body in {f"dags/{dag_file}": dag, **(uploads or {})}.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
     admin.create_environment(
         Name=name, ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
         SourceBucketArn=f"arn:aws:s3:::{bucket}", DagS3Path="dags",

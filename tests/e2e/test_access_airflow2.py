@@ -1,11 +1,14 @@
 """Access on Airflow 2.11.2: the CLI bridge (MWAA's Airflow 2 command list), MwaaHook through
-InvokeRestApi and its local-token login (FAB session), and a browser SSO login as the granted role."""
+InvokeRestApi and its local-token login (FAB session), a browser SSO login as the granted role, and
+a plugins.zip whose hook and macro a task uses and whose Flask blueprint and FAB view answer
+through the environment's HTTPS endpoint."""
 
 import datetime
 import json
 import subprocess
 import uuid
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import VENVS, wait_for
@@ -18,7 +21,9 @@ from tests.e2e.test_access import (  # noqa: F401 - module-scoped fixtures share
     env_vars,
     fetch,
     plane,
+    trusting,
 )
+from tests.e2e.test_contents import zipped
 
 pytestmark = pytest.mark.e2e
 
@@ -39,10 +44,70 @@ reply = MwaaHook().invoke_rest_api(env_name=env, path="/dags/simple2/dagRuns", m
 print(json.dumps(reply))
 '''
 
+PLUGIN = b'''
+from airflow.hooks.base import BaseHook
+from airflow.plugins_manager import AirflowPlugin
+from flask import Blueprint
+from flask_appbuilder import BaseView, expose
+
+
+class ProbeHook(BaseHook):
+    def __init__(self, conn_id="aws_default"):
+        super().__init__()
+        self.conn_id = conn_id
+
+    def describe(self, word):
+        return f"{word} via {self.get_connection(self.conn_id).conn_type}"
+
+
+def shout(text):
+    return text.upper() + "!"
+
+
+probe_blueprint = Blueprint("aerodrome_probe", __name__, url_prefix="/aerodrome-probe")
+
+
+@probe_blueprint.route("/ping")
+def ping():
+    return "pong from the plugin blueprint"
+
+
+class ProbeView(BaseView):
+    route_base = "/aerodrome-probe-view"
+    default_view = "index"
+
+    @expose("/")
+    def index(self):
+        return "hello from the plugin view"
+
+
+class AerodromeProbePlugin(AirflowPlugin):
+    name = "aerodrome_probe"
+    hooks = [ProbeHook]
+    macros = [shout]
+    flask_blueprints = [probe_blueprint]
+    appbuilder_views = [{"name": "Plugin probe", "category": "Aerodrome", "view": ProbeView()}]
+'''
+PLUGIN_DAG = b'''
+import datetime
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from aerodrome_probe_plugin import ProbeHook  # from plugins.zip
+
+def use_hook(word, ti):
+    ti.xcom_push(key="out", value=ProbeHook().describe(word))
+
+with DAG("plug2", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
+    PythonOperator(task_id="use", python_callable=use_hook,
+                   op_kwargs={"word": "{{ macros.aerodrome_probe.shout(dag.dag_id) }}"})
+'''
+
 
 @pytest.fixture(scope="module")
 def mwaa2(plane, env_vars):
-    return available_environment(plane, env_vars, ENV, "af2-access", "simple2.py", DAG, AirflowVersion="2.11.2")
+    uploads = {"dags/plug2.py": PLUGIN_DAG, "plugins.zip": zipped({"aerodrome_probe_plugin.py": PLUGIN})}
+    return available_environment(plane, env_vars, ENV, "af2-access", "simple2.py", DAG, uploads=uploads,
+                                 AirflowVersion="2.11.2", PluginsS3Path="plugins.zip")
 
 
 def test_cli_bridge_on_airflow_2(mwaa2, env_vars):
@@ -97,8 +162,51 @@ def test_sso_on_airflow_2_grants_the_role(plane, mwaa2, browser):
         page.goto(f"https://{host}/aws_mwaa/aws-console-sso?login=true#{reply['WebToken']}")
         page.wait_for_url(f"https://{host}/home*", timeout=30000)
         assert "Airflow" in page.title()
+        if role == "Admin":  # the plugin's FAB view is in the menu (category "Aerodrome")
+            assert page.locator("a", has_text="Plugin probe").count() == 1
         assert fetch(page, "GET", "/api/v1/dags/simple2")["status"] == 200
         logical = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)).isoformat()
         triggered = fetch(page, "POST", "/api/v1/dags/simple2/dagRuns", {"logical_date": logical})
         assert triggered["status"] == expected, triggered
         context.close()
+
+
+def test_plugin_hook_and_macro_reach_the_task(mwaa2):
+    run_id = f"r-{uuid.uuid4().hex[:6]}"  # InvokeRestApi paths are at most 64 characters
+
+    def rest(path, method="GET", body=None):
+        extra = {"Body": body} if body is not None else {}
+        return mwaa2.invoke_rest_api(Name=ENV, Path=path, Method=method, **extra)["RestApiResponse"]
+
+    wait_for(lambda: _answers(mwaa2, "/dags/plug2"), timeout=90, interval=2, what="plug2 to be parsed")
+    loaded = {p["name"]: p for p in rest("/plugins")["plugins"]}["aerodrome_probe"]  # as the web server sees it
+    assert loaded["hooks"] == ["aerodrome_probe_plugin.ProbeHook"], loaded
+    assert loaded["macros"] == ["aerodrome_probe_plugin.shout"], loaded
+    assert loaded["flask_blueprints"] and loaded["appbuilder_views"], loaded
+    assert rest("/dags/plug2/dagRuns", "POST", {"dag_run_id": run_id})["dag_run_id"] == run_id
+
+    def finished():
+        state = rest(f"/dags/plug2/dagRuns/{run_id}")["state"]
+        return state in ("success", "failed") and state
+
+    assert wait_for(finished, timeout=180, interval=2, what="the plugin run") == "success"
+    xcom = rest(f"/dags/plug2/dagRuns/{run_id}/taskInstances/use/xcomEntries/out")
+    assert xcom["value"] == "PLUG2! via aws"  # the macro rendered the templated field, the hook read the connection
+
+
+def _answers(mwaa, path):
+    from botocore.exceptions import ClientError
+
+    try:
+        return mwaa.invoke_rest_api(Name=ENV, Path=path, Method="GET")["RestApiStatusCode"] == 200
+    except ClientError:
+        return False
+
+
+def test_plugin_blueprint_and_view_answer_through_the_web_endpoint(mwaa2, env_vars):
+    host = mwaa2.get_environment(Name=ENV)["Environment"]["WebserverUrl"]
+    with httpx.Client(verify=trusting(env_vars), timeout=30) as http:
+        blueprint = http.get(f"https://{host}/aerodrome-probe/ping")
+        assert (blueprint.status_code, blueprint.text) == (200, "pong from the plugin blueprint")
+        view = http.get(f"https://{host}/aerodrome-probe-view/")
+        assert (view.status_code, view.text) == (200, "hello from the plugin view")
