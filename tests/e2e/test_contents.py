@@ -35,6 +35,11 @@ def check():
     assert os.environ["MWAA_AIRFLOW_COMPONENT"] == "worker"
     assert os.environ["STARTUP_MARKER"] == "set-by-worker"  # exported by the startup script
     assert os.environ["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"  # reserved: the script's value is ignored
+    # what MWAA's images give user code
+    import airflow.providers.amazon, airflow.providers.ftp, airflow.providers.imap, airflow.providers.sqlite
+    assert os.environ["AIRFLOW_CONN_AWS_DEFAULT"] == "aws://"
+    assert os.environ["AWS_EXECUTION_ENV"] == "Amazon_MWAA_332"
+    assert conf.getfloat("scheduler", "task_queued_timeout") == 1800
 
 with DAG("contents_probe", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
     PythonOperator(task_id="check", python_callable=check) >> ShoutOperator(task_id="shout", word="hi")

@@ -15,12 +15,15 @@ from aerodrome.runtimes.local import binaries
 
 READY = ".aerodrome-ready"
 CONSTRAINTS = "aerodrome-constraints.txt"
+# Providers MWAA's images ship beside the ones Airflow's extras bring (celery, postgres, http, smtp, ...).
+PROVIDERS = ("amazon", "sqlite", "ftp", "imap", "http", "smtp", "common-sql", "common-io")
 
 
 def packages(version: str) -> list[str]:
     """What every environment of `version` gets, as MWAA pre-installs it."""
     # celery 5.7 dropped names the Celery provider imports (celery.backends.database.retry)
-    return [f"apache-airflow[celery,postgres]=={version}", "apache-airflow-providers-amazon", "celery<5.7"]
+    return [f"apache-airflow[celery,postgres]=={version}", "celery<5.7",
+            *(f"apache-airflow-providers-{name}" for name in PROVIDERS)]
 
 
 def venv_path(venvs_dir: Path, version: str) -> Path:
