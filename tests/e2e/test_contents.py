@@ -179,6 +179,8 @@ def test_failing_or_hanging_startup_script_rolls_back(env, script, why):
     described = mwaa.get_environment(Name="contents")["Environment"]
     assert described["Status"] == "UPDATE_FAILED", described["LastUpdate"]
     message = described["LastUpdate"]["Error"]["ErrorMessage"]
+    # the driver fails the update on the launcher's exit code, not after restarts or the health timeout
+    assert message.startswith("the startup script failed on "), message
     assert why in message and "startup_script_execution" in message
     assert described["StartupScriptS3Path"] == "startup.sh"
     assert probe(plane) == "success"

@@ -8,7 +8,7 @@ from aerodrome.bundles.local import LocalBucket
 from aerodrome.bundles.sync import DagSyncLoop
 
 
-def wait_until(condition, *, timeout=10.0, what="the condition"):
+def wait_until(condition, *, timeout=30.0, what="the condition"):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

@@ -68,3 +68,35 @@ def test_confirm_endpoints(monkeypatch, tmp_path, capsys):
     assert run(monkeypatch, home, "env", "confirm-endpoints", "dev") == 0
     assert run(monkeypatch, home, "env", "confirm-endpoints", "dev") == 1
     assert "not PENDING" in capsys.readouterr().err
+
+
+def test_logs_follow_prints_new_lines_and_new_files(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    home = tmp_path / "home"
+    _, root = make_env(home)
+    attempts = root / "logs" / "task" / "dag_id=d" / "run_id=r" / "task_id=t"
+    attempts.mkdir(parents=True)
+    (attempts / "attempt=1.log").write_text("first\n")
+    follower = subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "logs", "dev", "--component", "task",
+                                 "--follow"], env={**os.environ, "AERODROME_HOME": str(home)},
+                                stdout=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(30, follower.kill)  # a missing line ends the test instead of hanging it
+    watchdog.start()
+    try:
+        assert follower.stdout.readline().endswith("attempt=1.log: first\n")
+        with open(attempts / "attempt=1.log", "a") as handle:
+            handle.write("second\n")
+        assert follower.stdout.readline().endswith("attempt=1.log: second\n")
+        time.sleep(0.2)
+        (attempts / "attempt=2.log").write_text("retry\n")
+        assert follower.stdout.readline().endswith("attempt=2.log: retry\n")
+        assert follower.poll() is None  # still following
+    finally:
+        watchdog.cancel()
+        follower.kill()
+        follower.wait(10)

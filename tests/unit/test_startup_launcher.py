@@ -37,7 +37,7 @@ def test_exports_reach_the_component_and_reserved_ones_do_not(tmp_path):
 
 def test_failing_script_stops_the_component(tmp_path):
     result, log = launch(tmp_path, "echo installing\necho 'cannot reach the repository' >&2\nexit 3\n")
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == launcher.SCRIPT_FAILED and result.stdout == ""
     assert "the startup script exited with code 3; the component does not start" in result.stderr
     assert "cannot reach the repository" in result.stderr and "startup_script_execution" in result.stderr
     assert "cannot reach the repository" in log
@@ -47,6 +47,6 @@ def test_hanging_script_is_stopped_at_the_limit(tmp_path):
     started = time.monotonic()
     result, log = launch(tmp_path, "echo waiting\nsleep 600\n", timeout=1.5)
     assert time.monotonic() - started < 15
-    assert result.returncode == 1
+    assert result.returncode == launcher.SCRIPT_FAILED
     assert "did not finish within 1.5 s and was stopped" in result.stderr
     assert "waiting" in log

@@ -54,14 +54,15 @@ class Observed:
     healthy: bool = False  # web endpoint answers and the scheduler heartbeats
     detail: str = ""  # why not healthy, in words a person can act on
     extra: dict = field(default_factory=dict)
+    failed: bool = False  # a component cannot start (e.g. its startup script failed): waiting will not help
 
     @property
     def running(self) -> bool:
         return any(c.running for c in self.components)
 
     def crashing(self, *, restarts: int = 3) -> bool:
-        """Some component has exited `restarts` times and is down again."""
-        return any(not c.running and c.restarts >= restarts for c in self.components)
+        """A component cannot start, or has exited `restarts` times and is down again."""
+        return self.failed or any(not c.running and c.restarts >= restarts for c in self.components)
 
 
 class RuntimeDriver(Protocol):

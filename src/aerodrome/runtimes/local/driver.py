@@ -18,7 +18,7 @@ from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, contents, files, log_levels, plugins, venvs
+from aerodrome.runtimes.local import airflow_env, contents, files, launcher, log_levels, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
@@ -72,6 +72,11 @@ class LocalDriver:
             states.append(ComponentState(name=name, running=running, pid=pid, restarts=restarts,
                                          log=self._log(placement, name)))
         down = [s for s in states if not s.running]
+        for state in down:
+            if self.supervisor.recent_exits(self._key(placement, state.name))[-1:] == [launcher.SCRIPT_FAILED]:
+                script_log = self._startup_log(placement, state.name)
+                return Observed(tuple(states), healthy=False, failed=True,
+                                detail=f"the startup script failed on {state.name}: {_tail(script_log)}")
         if down:
             first = down[0]
             return Observed(tuple(states), healthy=False,
@@ -176,7 +181,7 @@ class LocalDriver:
         env.update(log_levels.level_env(spec, component))
         argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
         argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
-                                     log=placement.logs_dir / "startup_script_execution" / f"{name}.log",
+                                     log=self._startup_log(placement, name),
                                      timeout=self._settings.startup_script_timeout)
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
@@ -203,6 +208,10 @@ class LocalDriver:
     @staticmethod
     def _key(placement: Placement, name: str) -> str:
         return f"{placement.env_id}/{name}"
+
+    @staticmethod
+    def _startup_log(placement: Placement, name: str) -> Path:
+        return placement.logs_dir / "startup_script_execution" / f"{name}.log"
 
     @staticmethod
     def _log(placement: Placement, name: str) -> Path:

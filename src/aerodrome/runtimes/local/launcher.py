@@ -22,6 +22,9 @@ import tempfile
 import time
 
 KEEP_VAR = "AERODROME_STARTUP_KEEP"
+# exit code of a launcher whose startup script failed or timed out: the driver fails the
+# environment at once instead of waiting for restarts or the health timeout
+SCRIPT_FAILED = 78
 SHELL_NOISE = {"_", "SHLVL", "PWD", "OLDPWD", KEEP_VAR}
 RUN = 'trap \'env -0 > "$2"\' EXIT; source "$1"'
 
@@ -108,11 +111,11 @@ def main(argv: list[str]) -> int:
     if code is None:
         say(f"the startup script did not finish within {args.timeout:g} s and was stopped; the component does "
             f"not start (log: {args.log})")
-        return 1
+        return SCRIPT_FAILED
     if code != 0:
         say(f"the startup script exited with code {code}; the component does not start. Its last output: "
             f"{_tail(args.log, start)} (log: {args.log})")
-        return 1
+        return SCRIPT_FAILED
     env = merge(env, left, keep, say)
     say(f"the startup script finished in {time.monotonic() - started:.1f} s")
     os.execvpe(command[0], command, env)
