@@ -50,3 +50,27 @@ def test_hanging_script_is_stopped_at_the_limit(tmp_path):
     assert result.returncode == launcher.SCRIPT_FAILED
     assert "did not finish within 1.5 s and was stopped" in result.stderr
     assert "waiting" in log
+
+
+def test_the_driver_tells_a_component_still_in_its_startup_script(tmp_path):
+    from aerodrome.runtimes.local.driver import _in_startup_script
+
+    path = tmp_path / "startup.sh"
+    path.write_text("sleep 30\n")
+    log = tmp_path / "logs" / "startup_script_execution" / "worker-1.log"
+    waiting = subprocess.Popen([sys.executable, launcher.__file__, "--script", str(path), "--timeout", "20",
+                                "--log", str(log), "--", sys.executable, "-c", "pass"],
+                               env={"PATH": "/usr/bin:/bin"}, start_new_session=True)
+    plain = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _in_startup_script(waiting.pid)
+        assert not _in_startup_script(plain.pid)
+        assert not _in_startup_script(None)
+    finally:
+        import os
+        import signal
+
+        os.killpg(waiting.pid, signal.SIGKILL)
+        plain.kill()
+        waiting.wait(10)
+        plain.wait(10)

@@ -83,6 +83,10 @@ class LocalDriver:
                             detail=f"{first.name} is not running (restarted {first.restarts} times): "
                                    f"{_tail(first.log)} (log: {first.log})")
         healthy, detail = self._health(spec, placement)
+        scripted = [s.name for s in states if _in_startup_script(s.pid)]
+        if not healthy and scripted:
+            detail = (f"the startup script is still running on {', '.join(scripted)} "
+                      f"(log: {self._startup_log(placement, scripted[0])})")
         return Observed(tuple(states), healthy=healthy, detail=detail)
 
     def stop(self, placement: Placement) -> None:
@@ -255,6 +259,16 @@ def _tail(path: Path | None) -> str:
         handle.seek(max(0, path.stat().st_size - LOG_TAIL))
         lines = handle.read().decode(errors="replace").strip().splitlines()
     return " | ".join(lines[-3:]) if lines else "no output"
+
+
+def _in_startup_script(pid: int | None) -> bool:
+    """The process is still the launcher (it becomes Airflow once the startup script has finished)."""
+    import psutil
+
+    try:
+        return pid is not None and any(part.endswith("launcher.py") for part in psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return False
 
 
 def _kill_leftovers(placement: Placement) -> None:
