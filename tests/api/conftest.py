@@ -11,6 +11,7 @@ from botocore.config import Config
 from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
+from aerodrome.services.principals import PrincipalService
 
 
 def free_port() -> int:
@@ -49,8 +50,10 @@ def control_plane(settings, store):
     credentials = CredentialService(store=store)
     wakes = Wakes()
     environments = EnvironmentService(store=store, settings=settings, wake=wakes)
+    principals = PrincipalService(store=store, region=settings.region, account=settings.account)
+    principals.ensure_admin()
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
-                         account=settings.account)
+                         account=settings.account, authorizer=principals)
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments}

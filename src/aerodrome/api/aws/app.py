@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
-                   authorizer: Authorizer | None = None, access: Access | None = None) -> Starlette:
+                   authorizer: Authorizer, access: Access | None = None) -> Starlette:
     operations = MwaaOperations(environments, access)
 
     def resource_of(operation: str, payload: dict) -> str:
@@ -40,8 +40,6 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
         if operation in NOT_YET:
             return operations.not_available(operation)
         method = getattr(operations, _snake(operation))
-        if authorizer is None:
-            return method(payload)
         if operation in ROLE_SCOPED:  # the role resources decide, in the access service
             return method(payload, caller=access_key_id)
         principal = authorizer.authorize(access_key_id, f"airflow:{operation}", resource_of(operation, payload))
