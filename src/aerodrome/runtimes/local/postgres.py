@@ -148,6 +148,36 @@ class Postgres:
             self.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
         return self.url(name, user=name, password=password)
 
+    def dump_env_database(self, env_id: str, path: Path) -> None:
+        """A consistent copy of the environment's database (pg_dump custom format: one snapshot
+        taken in a single transaction, so running components may keep writing)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        self._client("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
+                     f"env_{env_id}", what="dumping the metadata database")
+        partial.rename(path)
+
+    def restore_env_database(self, env_id: str, path: Path, secret_file: Path) -> str:
+        """Replace the environment's database by a dump (of this or another environment): drop it
+        (connections forced out), create it empty for the environment's role, restore. Returns the URL."""
+        name = f"env_{env_id}"
+        password = files.secret(secret_file)
+        if not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
+            self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE template0 ENCODING 'UTF8'")
+        self.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
+        self._client("pg_restore", "--no-owner", "--no-privileges", f"--role={name}", "--exit-on-error",
+                     "--single-transaction", f"--dbname={name}", str(path), what="restoring the metadata database")
+        return self.url(name, user=name, password=password)
+
+    def _client(self, tool: str, *args: str, what: str) -> None:
+        result = subprocess.run([str(binaries.postgres_bin(tool)), "-h", self._host, "-p", str(self._port),
+                                 "-U", self._user, *args], capture_output=True, text=True,
+                                env={**os.environ, "PGPASSWORD": self._password})
+        if result.returncode != 0:
+            raise errors.Permanent(f"{what} failed: {result.stderr.strip()[-800:]}")
+
     def drop_env_database(self, env_id: str) -> None:
         name = f"env_{env_id}"
         self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

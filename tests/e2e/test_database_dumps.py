@@ -1,0 +1,49 @@
+"""The metadata database's dump and restore, on the embedded PostgreSQL server (no Airflow)."""
+
+import pytest
+
+from aerodrome.runtimes.local.postgres import Postgres
+from aerodrome.runtimes.local.supervisor import Supervisor
+from aerodrome.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    settings = Settings(home=tmp_path / "home", serve_s3=False)
+    supervisor = Supervisor()
+    server = Postgres(settings, supervisor)
+    server.ensure_running()
+    yield server, tmp_path
+    supervisor.close()
+
+
+def test_restore_brings_back_the_dumped_rows_for_the_same_and_another_environment(postgres):
+    server, tmp_path = postgres
+    template = server.ensure_template("0.0.0", migrate=lambda url: None)
+    url = server.create_env_database("aaaa1111", template, tmp_path / "a.secret")
+    assert url.startswith("postgresql+psycopg2://env_aaaa1111:")
+    server.sql("CREATE TABLE variable (key text PRIMARY KEY, val text)", database="env_aaaa1111")
+    server.sql("INSERT INTO variable VALUES ('kept', 'yes')", database="env_aaaa1111")
+    dump = tmp_path / "dumps" / "a.dump"
+    server.dump_env_database("aaaa1111", dump)
+    assert dump.stat().st_size > 0 and not dump.with_name("a.dump.partial").exists()
+
+    server.sql("DELETE FROM variable", database="env_aaaa1111")
+    server.sql("INSERT INTO variable VALUES ('later', 'no')", database="env_aaaa1111")
+    server.restore_env_database("aaaa1111", dump, tmp_path / "a.secret")
+    assert server.sql("SELECT string_agg(key, ',') FROM variable", database="env_aaaa1111") == "kept"
+
+    server.restore_env_database("bbbb2222", dump, tmp_path / "b.secret")  # into another environment
+    assert server.sql("SELECT val FROM variable", database="env_bbbb2222") == "yes"
+    owner = server.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'variable'", database="env_bbbb2222")
+    assert owner == "env_bbbb2222"
+
+
+def test_a_broken_dump_fails_with_the_tools_message(postgres):
+    server, tmp_path = postgres
+    bad = tmp_path / "bad.dump"
+    bad.write_bytes(b"not a dump")
+    with pytest.raises(Exception, match="restoring the metadata database failed"):
+        server.restore_env_database("cccc3333", bad, tmp_path / "c.secret")
