@@ -45,5 +45,12 @@ def test_a_broken_dump_fails_with_the_tools_message(postgres):
     server, tmp_path = postgres
     bad = tmp_path / "bad.dump"
     bad.write_bytes(b"not a dump")
+    template = server.ensure_template("0.0.0", migrate=lambda url: None)
+    server.create_env_database("cccc3333", template, tmp_path / "c.secret")
+    server.sql("CREATE TABLE pool (name text)", database="env_cccc3333")
+    server.sql("INSERT INTO pool VALUES ('still here')", database="env_cccc3333")
     with pytest.raises(Exception, match="restoring the metadata database failed"):
         server.restore_env_database("cccc3333", bad, tmp_path / "c.secret")
+    # the current database is untouched and no half-restored copy is left behind
+    assert server.sql("SELECT name FROM pool", database="env_cccc3333") == "still here"
+    assert not server.database_exists("env_cccc3333_restoring")

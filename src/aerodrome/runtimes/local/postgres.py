@@ -158,17 +158,25 @@ class Postgres:
         partial.rename(path)
 
     def restore_env_database(self, env_id: str, path: Path, secret_file: Path) -> str:
-        """Replace the environment's database by a dump (of this or another environment): drop it
-        (connections forced out), create it empty for the environment's role, restore. Returns the URL."""
-        name = f"env_{env_id}"
+        """Replace the environment's database by a dump (of this or another environment). The dump is
+        restored into a new database first, so a failing restore leaves the current one as it was; only
+        then is the current one dropped (connections forced out) and the new one renamed. Returns the URL."""
+        name, staging = f"env_{env_id}", f"env_{env_id}_restoring"
         password = files.secret(secret_file)
         if not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
             self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        self.sql(f"DROP DATABASE IF EXISTS {staging} WITH (FORCE)")
+        self.sql(f"CREATE DATABASE {staging} OWNER {name} TEMPLATE template0 ENCODING 'UTF8'")
+        self.sql(f"REVOKE ALL ON DATABASE {staging} FROM PUBLIC")
+        try:
+            self._client("pg_restore", "--no-owner", "--no-privileges", f"--role={name}", "--exit-on-error",
+                         "--single-transaction", f"--dbname={staging}", str(path),
+                         what="restoring the metadata database")
+        except errors.Permanent:
+            self.sql(f"DROP DATABASE IF EXISTS {staging} WITH (FORCE)")
+            raise
         self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE template0 ENCODING 'UTF8'")
-        self.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
-        self._client("pg_restore", "--no-owner", "--no-privileges", f"--role={name}", "--exit-on-error",
-                     "--single-transaction", f"--dbname={name}", str(path), what="restoring the metadata database")
+        self.sql(f"ALTER DATABASE {staging} RENAME TO {name}")
         return self.url(name, user=name, password=password)
 
     def _client(self, tool: str, *args: str, what: str) -> None:
