@@ -112,8 +112,8 @@ def _list(args, settings: Settings) -> int:
             print(json.dumps(found["Snapshots"], indent=1))
             return 0
         for item in found["Snapshots"]:
-            print(f"{item['id']}  {item['environment']:<20} {item['created'][:19]}  Airflow {item['airflowVersion']:<7} "
-                  f"{item['sizeBytes']:>10} B  s3://{item['bucket']}  {_counts(item['counts'])}")
+            print(f"{item['id']}  {item['environment']:<20} {item['created'][:19]}  "
+                  f"Airflow {item['airflowVersion']:<7} {item['sizeBytes']:>10} B  s3://{item['bucket']}  {_counts(item['counts'])}")
         return 0
 
     return reporting("snapshot list", client, work)

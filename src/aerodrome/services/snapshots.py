@@ -100,7 +100,9 @@ class SnapshotService:
     # --- load --------------------------------------------------------------------------------
     def target(self, snapshot_id: str, *, into: str | None = None, bucket: str | None = None) -> str:
         """The environment a load would change (for authorization before anything happens)."""
-        return snaps.check_name(into) if into is not None else self._locate(snapshot_id, bucket=bucket)[1]["environment"]
+        if into is not None:
+            return snaps.check_name(into)
+        return self._locate(snapshot_id, bucket=bucket)[1]["environment"]
 
     def load(self, snapshot_id: str, *, into: str | None = None, bucket: str | None = None) -> dict:
         """Verify every file, then load into a new environment `into` or back into the snapshot's own.
