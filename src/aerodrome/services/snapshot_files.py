@@ -75,8 +75,8 @@ class SnapshotFiles:
         """The manifest first, so a half-deleted snapshot is never listed."""
         folder = snaps.folder(manifest["environment"], manifest["id"])
         bucket.delete(folder + snaps.MANIFEST)
-        for info in bucket.list(folder):
-            bucket.delete(info.key)
+        for entry in manifest["files"]:
+            bucket.delete(folder + entry["name"])
 
 
 def _json(data: bytes, snapshot_id: str) -> object:
