@@ -30,6 +30,7 @@ class ControlPlane:
         from aerodrome.services.events import EventService
         from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.services.principals import PrincipalService
+        from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
@@ -60,10 +61,13 @@ class ControlPlane:
                               region=settings.region, account=settings.account,
                               authorizer=self.principals, access=self.access)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
+        self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver.snapshots,
+                                         environments=self.environments, wake=self.controller.wake)
         self.asgi = with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
-            closing=self._closing))
+            closing=self._closing, snapshots=self.snapshots))
+        self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None
@@ -88,6 +92,7 @@ class ControlPlane:
         self._wait_serving()
         self.gateways.start()
         self.controller.start()
+        self._reporter.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
@@ -97,6 +102,8 @@ class ControlPlane:
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
+        if self._reporter.is_alive():
+            self._reporter.join(10)
         for webhook in self.webhooks:
             webhook.stop()
         self.syncs.stop_all()
@@ -109,6 +116,14 @@ class ControlPlane:
                 self._server_thread.join(10)
         self.settings.endpoint_file.unlink(missing_ok=True)
         self.store.close()
+
+    def _report_loads(self) -> None:
+        """Snapshot loads the driver has restored become events (see SnapshotService.report_loads)."""
+        while not self._closing.wait(1.0):
+            try:
+                self.snapshots.report_loads()
+            except Exception:  # noqa: BLE001 - keep reporting; the next round retries
+                log.exception("reporting snapshot loads failed")
 
     def _wait_serving(self) -> None:
         import time

@@ -59,6 +59,8 @@ class Settings:
     # and the HMAC-SHA256 key that signs them (generated into home/webhook-secret when unset).
     event_webhooks: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # URLs may hold tokens
     event_webhook_secret: str | None = dataclasses.field(default=None, repr=False)
+    # Snapshots go to this bucket when set, else to each environment's source bucket.
+    snapshot_bucket: str | None = None
 
     @property
     def buckets_dir(self) -> Path:
@@ -90,6 +92,11 @@ class Settings:
         return self.home / "tls"
     def webhook_secret_file(self) -> Path:
         return self.home / "webhook-secret"
+
+    @property
+    def snapshot_key_file(self) -> Path:
+        """Seals the secrets snapshots carry; a snapshot loads only where this key is."""
+        return self.home / "snapshot.key"
 
     @property
     def store_url(self) -> str:
@@ -125,6 +132,7 @@ class Settings:
             "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),
             "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),
             "AERODROME_EVENT_WEBHOOK_SECRET": ("event_webhook_secret", str),
+            "AERODROME_SNAPSHOT_BUCKET": ("snapshot_bucket", str),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

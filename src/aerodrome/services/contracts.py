@@ -69,3 +69,21 @@ class Lifecycle(Protocol):
 
     def resume(self, name: str) -> dict:
         """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not HIBERNATED)."""
+
+
+class Snapshots(Protocol):
+    """Implemented by services.snapshots.SnapshotService."""
+
+    def save(self, name: str, *, bucket: str | None = None) -> dict:
+        """The new snapshot's summary ("id", "environment", "created", "files", "counts", ...)."""
+
+    def target(self, snapshot_id: str, *, into: str | None = None, bucket: str | None = None) -> str:
+        """The environment a load would change; raises NotFound, Invalid."""
+
+    def load(self, snapshot_id: str, *, into: str | None = None, bucket: str | None = None) -> dict:
+        """{"Name", "Status", "Snapshot", "EventPosition"}; raises NotFound, Invalid (corrupted), Conflict."""
+
+    def list(self, name: str | None = None, *, bucket: str | None = None) -> list[dict]: ...
+
+    def prune(self, name: str, *, keep: int, bucket: str | None = None) -> dict:
+        """{"Deleted": [ids], "Kept": [ids]}."""

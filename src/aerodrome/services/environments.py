@@ -53,7 +53,10 @@ class EnvironmentService:
             return rows.find_by_arn(arn, session=session).tags
 
     # --- writes ------------------------------------------------------------------------------
-    def create(self, spec: EnvironmentSpec, *, tags: dict[str, str]) -> str:
+    def create(self, spec: EnvironmentSpec, *, tags: dict[str, str],
+               before_start: Callable[..., None] | None = None) -> str:
+        """`before_start(placement, session=)` runs before the reconciler can see the environment (a snapshot
+        load stages its database there); if it raises, nothing is created."""
         spec = pinning.pin(spec, self._check_bucket(spec.source_bucket_arn))
         now = time.time()
         with self._store.session() as session:
@@ -68,6 +71,8 @@ class EnvironmentService:
                 applied_generation=0, spec=spec, applied_spec=None, placement=placement, tags=dict(tags),
                 created_at=now, last_update=LastUpdate(status="PENDING", created_at=now, source="USER"),
             ), session=session)
+            if before_start is not None:
+                before_start(placement, session=session)
         self._wake(spec.name)
         return arn
 

@@ -8,6 +8,7 @@ same SigV4 credentials as the MWAA API, mounted beside it (MWAA's paths never st
          after=now: only events from the time of the request on)
     POST /aerodrome/v1/environments/NAME/hibernate  {"Force": false} -> {"Name", "Status", "EventPosition"}
     POST /aerodrome/v1/environments/NAME/resume                      -> {"Name", "Status", "EventPosition"}
+    snapshots: see api/ext/snapshots.py
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws.model import SIGNING_NAME
+from aerodrome.api.ext import snapshots as snapshot_routes
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
-from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle
+from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle, Snapshots
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,10 @@ _ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
 
 class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
-                 authorizer: Authorizer, region: str, account: str, closing: threading.Event):
+                 authorizer: Authorizer, region: str, account: str, closing: threading.Event,
+                 snapshots: Snapshots | None = None):
         self._events = events
+        self._snapshots = snapshots
         self._lifecycle = lifecycle
         self._credentials = credentials
         self._authorizer = authorizer
@@ -73,6 +77,10 @@ class ExtApi:
         if path == "/events" and request.method == "GET":
             await self._authorize(access_key_id, "ListEvents", request.query_params.get("environment") or "*")
             return await self.events(request)
+        if self._snapshots is not None and snapshot_routes.matches(path):
+            return reply(200, await snapshot_routes.route(
+                self._snapshots, request.method, path, request.query_params, _json_object(body),
+                lambda operation, name: self._authorize(access_key_id, operation, name)))
         found = _ENVIRONMENT_ACTION.match(path)
         if found and request.method == "POST":
             name, action = unquote(found.group(1)), found.group(2)

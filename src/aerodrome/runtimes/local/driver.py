@@ -21,6 +21,7 @@ from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progres
 from aerodrome.runtimes.local import airflow_env, contents, files, launcher, log_levels, plugins, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
+from aerodrome.runtimes.local.snapshots import LocalSnapshots
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
@@ -33,6 +34,7 @@ class LocalDriver:
         self.supervisor = Supervisor()
         self.postgres = Postgres(settings, self.supervisor)
         self.redis = Redis(settings, self.supervisor)
+        self.snapshots = LocalSnapshots(postgres=self.postgres, redis=self.redis, stop=self._stop_env)
         self._prepared: dict[str, tuple[Path, str]] = {}  # version -> (venv, template database)
         self._lock = threading.Lock()
 
@@ -49,6 +51,7 @@ class LocalDriver:
 
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
         venv, template = self._prepare(spec.airflow_version, progress)
+        self.snapshots.apply_pending(placement, progress=progress)  # a loaded snapshot, before anything starts
         wiring = self._wiring(placement, template)
         if not airflow_env.is_airflow3(spec.airflow_version):
             self._ensure_fab_admin(spec, placement, wiring, venv)

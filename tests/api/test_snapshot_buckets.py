@@ -1,0 +1,52 @@
+"""Snapshot files in a bucket through both adapters: a local directory, and S3 (rclone serving
+that directory, driven by S3Bucket/boto3): write, list, find, verified read, delete."""
+
+import pytest
+
+from aerodrome import errors
+from aerodrome.bundles.local import LocalBucket
+from aerodrome.domain import snapshots as snaps
+from aerodrome.services.snapshot_files import SnapshotFiles
+from aerodrome.bundles import resolve
+from tests.api.test_s3_serve import s3_bucket, served, server  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(params=["local", "s3"])
+def bucket(request, served, server):  # noqa: F811
+    bucket_dir = resolve.ensure_local_bucket(served[1], f"snapshots-{request.param}")
+    if request.param == "local":
+        return LocalBucket(bucket_dir.parent, bucket_dir.name)
+    return s3_bucket(server, bucket_dir.name)
+
+
+def saved(bucket, environment, snapshot_id):
+    files = {snaps.DUMP: b"PGDMP dump bytes", snaps.SECRETS: b"sealed"}
+    manifest = snaps.manifest(snapshot_id=snapshot_id, environment=environment, arn="arn", created=0.0,
+                              spec={"airflow_version": "3.3.2"}, bucket=bucket.name,
+                              files=[snaps.file_entry(n, d) for n, d in files.items()],
+                              counts={"dagRuns": 0, "connections": 0, "variables": 0, "pools": 1})
+    SnapshotFiles.write(bucket, manifest, files)
+    return manifest
+
+
+def test_write_list_find_read_delete(bucket):
+    first = saved(bucket, "dev", "20260101T000000Z-aaaaaa")
+    second = saved(bucket, "dev", "20260102T000000Z-bbbbbb")
+    saved(bucket, "prod", "20260103T000000Z-cccccc")
+    bucket.put(f"{snaps.folder('dev', '20260104T000000Z-dddddd')}{snaps.DUMP}", b"unfinished: no manifest")
+    assert [m["id"] for m in SnapshotFiles.manifests(bucket, environment="dev")] == [first["id"], second["id"]]
+    assert len(SnapshotFiles.manifests(bucket)) == 3
+    assert SnapshotFiles.find(bucket, second["id"]) == second
+    assert SnapshotFiles.find(bucket, "20260104T000000Z-dddddd") is None
+    assert SnapshotFiles.read(bucket, second)[snaps.DUMP] == b"PGDMP dump bytes"
+
+    bucket.put(f"{snaps.folder('dev', second['id'])}{snaps.SECRETS}", b"sealeD")
+    with pytest.raises(errors.Invalid, match=f"{second['id']}: file secrets.sealed is corrupted"):
+        SnapshotFiles.read(bucket, second)
+    bucket.delete(f"{snaps.folder('dev', second['id'])}{snaps.DUMP}")
+    with pytest.raises(errors.Invalid, match="file metadata.dump is missing"):
+        SnapshotFiles.read(bucket, second)
+
+    SnapshotFiles.delete(bucket, first)
+    assert bucket.list(snaps.folder("dev", first["id"])) == []
+    assert [m["id"] for m in SnapshotFiles.manifests(bucket, environment="dev")] == [second["id"]]
