@@ -22,6 +22,7 @@ class ControlPlane:
         from aerodrome.gateway.server import Gateways
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
+        from aerodrome.reconcile.schedule_loop import ScheduleLoop
         from aerodrome.reconcile.syncs import BucketSyncs
         from aerodrome.runtimes.local.driver import LocalDriver
         from aerodrome.services.access import AccessService
@@ -30,6 +31,7 @@ class ControlPlane:
         from aerodrome.services.events import EventService
         from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.services.principals import PrincipalService
+        from aerodrome.services.schedules import ScheduleService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
@@ -60,10 +62,12 @@ class ControlPlane:
                               region=settings.region, account=settings.account,
                               authorizer=self.principals, access=self.access)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
+        self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle)
+        self.schedule_loop = ScheduleLoop(self.schedules.tick)
         self.asgi = with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
-            closing=self._closing))
+            closing=self._closing, schedules=self.schedules))
         self._s3 = None
         self._server = None
         self._server_thread: threading.Thread | None = None
@@ -88,12 +92,14 @@ class ControlPlane:
         self._wait_serving()
         self.gateways.start()
         self.controller.start()
+        self.schedule_loop.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
 
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
+        self.schedule_loop.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
