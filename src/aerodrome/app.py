@@ -43,7 +43,8 @@ class ControlPlane:
         self.store.migrate()
         self.credentials = CredentialService(store=self.store)
         self.driver = LocalDriver(settings)
-        self.syncs = BucketSyncs(settings)
+        self.events = EventService(store=self.store, settings=settings)
+        self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
                                      progress=progress, health_timeout=settings.health_timeout)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
@@ -54,7 +55,6 @@ class ControlPlane:
         self.access = AccessService(environments=self.environments, driver=self.driver,
                                     principals=self.principals, tokens=Tokens())
         self.gateways = Gateways(settings, environments=self.environments, access=self.access)
-        self.events = EventService(store=self.store, settings=settings)
         self._closing = threading.Event()
         self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
                          for url in settings.event_webhooks]
