@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
 LOG_TAIL = 1200
+log = logging.getLogger(__name__)
 
 
 class LocalDriver:
@@ -95,6 +97,18 @@ class LocalDriver:
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
         _parallel(self.supervisor.stop, [self._key(placement, n) for n, component in airflow_env.components(spec)
                                          if component == "scheduler"])
+
+    def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
+        """`airflow dags reserialize` parses every DAG and writes its next run computed from now: without
+        it the scheduler first creates the run that was next when it stopped, even for catchup=False."""
+        try:
+            done = self.airflow_cli(spec, placement, "dags", "reserialize", timeout=300)
+            failure = done.stderr.strip()[-LOG_TAIL:] if done.returncode != 0 else ""
+        except subprocess.TimeoutExpired:
+            failure = "it took longer than 300 s"
+        if failure:
+            log.warning("%s: refreshing next runs failed, so a catchup=False DAG may run one missed interval: %s",
+                        placement.env_id, failure)
 
     def active_tasks(self, placement: Placement) -> int:
         self.postgres.ensure_running()
