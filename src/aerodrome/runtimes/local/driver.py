@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
 LOG_TAIL = 1200
+WEB_WAIT = 120.0
 log = logging.getLogger(__name__)
 
 
@@ -55,8 +57,13 @@ class LocalDriver:
         if not airflow_env.is_airflow3(spec.airflow_version):
             self._ensure_fab_admin(spec, placement, wiring, venv)
         wanted = airflow_env.components(spec)
+        # Airflow 3's workers run tasks through the api-server: schedulers start once it answers, so
+        # the runs they queue at once (catchup after a resume, say) do not fail for want of it
+        last = {n for n, c in wanted if c == "scheduler"} if airflow_env.is_airflow3(spec.airflow_version) else set()
         started = []
-        for name, component in wanted:
+        for name, component in [w for w in wanted if w[0] not in last] + [w for w in wanted if w[0] in last]:
+            if name in last and "api-server" in started:
+                self._await_web(placement)
             if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
                 started.append(name)
         keep = {self._key(placement, n) for n, _ in wanted}
@@ -218,6 +225,16 @@ class LocalDriver:
         if unhealthy:
             return False, f"Airflow reports {', '.join(unhealthy)} unhealthy"
         return True, ""
+
+    def _await_web(self, placement: Placement) -> None:
+        """Until the web server answers HTTP at all (at most WEB_WAIT seconds; then go on regardless)."""
+        deadline = time.monotonic() + WEB_WAIT
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{placement.web_port}/api/v2/version", timeout=3)
+                return
+            except httpx.HTTPError:
+                time.sleep(1)
 
     def _stop_env(self, placement: Placement) -> None:
         _parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
