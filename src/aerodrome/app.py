@@ -22,6 +22,7 @@ class ControlPlane:
         from aerodrome.gateway.server import Gateways
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
+        from aerodrome.reconcile.schedule_loop import ScheduleLoop
         from aerodrome.reconcile.syncs import BucketSyncs
         from aerodrome.runtimes.local.driver import LocalDriver
         from aerodrome.services.access import AccessService
@@ -31,6 +32,7 @@ class ControlPlane:
         from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.services.principals import PrincipalService
         from aerodrome.services.snapshots import SnapshotService
+        from aerodrome.services.schedules import ScheduleService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
@@ -42,7 +44,8 @@ class ControlPlane:
         self.store.migrate()
         self.credentials = CredentialService(store=self.store)
         self.driver = LocalDriver(settings)
-        self.syncs = BucketSyncs(settings)
+        self.events = EventService(store=self.store, settings=settings)
+        self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
                                      progress=progress, health_timeout=settings.health_timeout)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
@@ -53,7 +56,6 @@ class ControlPlane:
         self.access = AccessService(environments=self.environments, driver=self.driver,
                                     principals=self.principals, tokens=Tokens())
         self.gateways = Gateways(settings, environments=self.environments, access=self.access)
-        self.events = EventService(store=self.store, settings=settings)
         self._closing = threading.Event()
         self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
                          for url in settings.event_webhooks]
@@ -63,10 +65,12 @@ class ControlPlane:
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
         self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver.snapshots,
                                          environments=self.environments, wake=self.controller.wake)
+        self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
+        self.schedule_loop = ScheduleLoop(self.schedules.tick)
         self.asgi = with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
-            closing=self._closing, snapshots=self.snapshots))
+            closing=self._closing, snapshots=self.snapshots, schedules=self.schedules))
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3 = None
         self._server = None
@@ -93,12 +97,14 @@ class ControlPlane:
         self.gateways.start()
         self.controller.start()
         self._reporter.start()
+        self.schedule_loop.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
 
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
+        self.schedule_loop.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
@@ -116,6 +122,11 @@ class ControlPlane:
                 self._server_thread.join(10)
         self.settings.endpoint_file.unlink(missing_ok=True)
         self.store.close()
+
+    def _scheduled_snapshot(self, name: str, keep: int) -> None:
+        """A snapshot schedule's firing: save one, then keep the newest `keep`."""
+        self.snapshots.save(name)
+        self.snapshots.prune(name, keep=keep)
 
     def _report_loads(self) -> None:
         """Snapshot loads the driver has restored become events (see SnapshotService.report_loads)."""

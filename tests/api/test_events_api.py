@@ -20,6 +20,7 @@ from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
 from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.principals import PrincipalService
+from aerodrome.services.schedules import ScheduleService
 from tests.api.conftest import Wakes, minimal, serve_asgi
 from tests.webhook_receiver import has_client, receiver
 
@@ -39,7 +40,8 @@ def plane(settings, store):
                           account=settings.account, authorizer=principals)
     app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
                                        authorizer=principals, region=settings.region,
-                                       account=settings.account, closing=closing))
+                                       account=settings.account, closing=closing,
+                                       schedules=ScheduleService(store=store, lifecycle=lifecycle)))
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -56,6 +57,16 @@ def normalize_prefix(prefix: str) -> str:
 
 def manifest_path(target_dir: Path) -> Path:
     return target_dir.parent / f".{target_dir.name}.sync.json"
+
+
+def mirror_hash(target_dir: Path) -> str:
+    """A version of what the folder mirrors: sha256 over each file's relative path and ETag, from the
+    manifest (so it names the bucket's contents, not local stat data)."""
+    manifest = _read_manifest(manifest_path(target_dir))
+    digest = hashlib.sha256()
+    for relative, entry in sorted(manifest.items()):
+        digest.update(f"{relative}\0{entry[0]}\n".encode())
+    return "sha256:" + digest.hexdigest()
 
 
 def sync_prefix(bucket: Bucket, prefix: str, target_dir: Path) -> SyncResult:

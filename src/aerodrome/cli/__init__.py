@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    from aerodrome.cli import contents, events, hibernate, principals, snapshots
+    from aerodrome.cli import contents, events, hibernate, principals, schedules, snapshots
 
-    return [principals, events, hibernate, contents, snapshots]
+    return [principals, events, hibernate, schedules, contents, snapshots]
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:

@@ -46,5 +46,7 @@ def _print(event: dict, *, as_json: bool) -> None:
             change = f"{detail['previousStatus']} -> {change}"
         elif "activeTasks" in detail:
             change = f"{detail.get('phase', '')}: {detail['activeTasks']} task(s) queued or running"
+        elif "schedule" in detail:
+            change = f"{detail['schedule']} schedule {detail.get('phase', '')}: {detail.get('reason', detail['cron'])}"
         line = f"{event['time']}  {detail['name']:<24} {event['detail-type']:<32} {change}"
     print(line, flush=True)

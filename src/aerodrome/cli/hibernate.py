@@ -65,6 +65,8 @@ def _wait(client, name: str, position: int, action: str, started: float) -> int:
             print(f"{name}: draining, {detail['activeTasks']} task(s) queued or running ({elapsed:.1f} s)", flush=True)
             continue
         status = detail.get("status")
+        if status is None:  # another kind of event (a schedule firing, ...)
+            continue
         print(f"{name}: {status} ({elapsed:.1f} s)", flush=True)
         if status == done:
             return 0

@@ -118,6 +118,9 @@ class Reconciler:
             case Step.ENSURE_APPLIED:
                 spec = record.applied_spec or record.spec
                 self._stage(spec, placement, progress)
+                if record.status == Status.RESUMING and not observed.running:
+                    progress("recomputing each DAG's next run from now (catchup decides what was missed)")
+                    self._driver.refresh_next_runs(spec, placement)
                 self._driver.ensure(spec, placement, progress=progress)
                 self._ensured[name] = _Ensured(("applied", record.applied_generation), time.monotonic())
             case Step.WAIT:

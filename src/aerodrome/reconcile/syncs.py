@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from aerodrome import errors
 from aerodrome.bundles import resolve, sync
-from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.domain.spec import EnvironmentSpec, bucket_name
 from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 
 log = logging.getLogger(__name__)
 
+OnSync = Callable[[str, dict], None]  # (environment name, summary of one sync that changed its DAG folder)
+
 
 class BucketSyncs:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, on_sync: OnSync | None = None):
+        """`on_sync(name, summary)` hears of every sync that changed a DAG folder: counts of files
+        added, changed and removed (and keys left out), the mirror's hash and the source."""
         self._settings = settings
+        self._on_sync = on_sync
         self._loops: dict[str, tuple[tuple[str, str], sync.DagSyncLoop]] = {}
         self._lock = threading.Lock()
 
@@ -35,13 +41,30 @@ class BucketSyncs:
             return resolve.open_bucket(settings, spec.source_bucket_arn)
 
         placement.dags_dir.mkdir(parents=True, exist_ok=True)
+        def changed(result: sync.SyncResult) -> None:
+            self._notify(name, spec, placement, result)
+
         result = sync.sync_prefix(open_bucket(), spec.dag_s3_path, placement.dags_dir)
         log.info("%s: first DAG sync %s", name, result)
+        if result.changes:
+            changed(result)
         loop = sync.DagSyncLoop(open_bucket, spec.dag_s3_path, placement.dags_dir,
-                                interval=settings.sync_interval)
+                                interval=settings.sync_interval, on_change=changed)
         loop.start()
         with self._lock:
             self._loops[name] = (source, loop)
+
+    def _notify(self, name: str, spec: EnvironmentSpec, placement: Placement, result: sync.SyncResult) -> None:
+        if self._on_sync is None:
+            return
+        source = f"s3://{bucket_name(spec.source_bucket_arn)}/{sync.normalize_prefix(spec.dag_s3_path)}"
+        summary = {"added": len(result.added), "changed": len(result.changed), "removed": len(result.removed),
+                   "skipped": len(result.errors), "bundleHash": sync.mirror_hash(placement.dags_dir),
+                   "source": source}
+        try:
+            self._on_sync(name, summary)
+        except Exception:  # noqa: BLE001 - a listener's failure must not stop the sync
+            log.exception("%s: recording a DAG sync failed", name)
 
     def fetch_bundles(self, spec: EnvironmentSpec, kinds: set[str]) -> dict[str, bytes | None]:
         """The pinned bytes of `kinds` ("plugins", "requirements", "startup") of `spec` (None where not set)."""

@@ -89,6 +89,10 @@ class RuntimeDriver(Protocol):
         """Stop scheduling new tasks (schedulers stop); workers and the web server keep running so
         running tasks finish and report. Idempotent."""
 
+    def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
+        """Before the schedulers start again after a stop: let Airflow recompute each DAG's next run
+        from now, so its catchup setting alone decides the runs missed meanwhile."""
+
     def active_tasks(self, placement: Placement) -> int:
         """Task instances of the environment that are queued or running."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from aerodrome.domain.environment import EnvironmentView
+from aerodrome.domain.schedules import Schedule
 from aerodrome.domain.spec import EnvironmentSpec
 
 
@@ -69,6 +70,16 @@ class Lifecycle(Protocol):
 
     def resume(self, name: str) -> dict:
         """{"Name", "Status", "EventPosition"}; raises NotFound, Conflict (not HIBERNATED)."""
+
+
+class Schedules(Protocol):
+    """Implemented by services.schedules.ScheduleService."""
+
+    def put(self, name: str, schedules: list[Schedule]) -> dict:
+        """Replace the environment's schedules; returns what `get` returns. Raises NotFound, Invalid."""
+
+    def get(self, name: str) -> dict:
+        """{"Name", "Schedules": [{"Kind", "Cron", "Timezone", "Keep"?, "LastFired", "NextFire"}]}."""
 
 
 class Snapshots(Protocol):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import secrets
 
+from aerodrome import errors
 from aerodrome.domain.events import OutboxEvent, to_eventbridge
 from aerodrome.settings import Settings
+from aerodrome.store import environments as rows
 from aerodrome.store import outbox
 from aerodrome.store.db import Store
 
@@ -28,6 +30,15 @@ class EventService:
 
     def shape(self, event: OutboxEvent) -> dict:
         return to_eventbridge(event, region=self._settings.region, account=self._settings.account)
+
+    def record_sync(self, name: str, summary: dict) -> None:
+        """A DAG sync changed the environment's folder: a `sync` event ("Aerodrome Bundle Sync")."""
+        with self._store.session() as session:
+            try:
+                arn = rows.get(name, session=session).arn
+            except errors.NotFound:  # deleted meanwhile
+                return
+            rows.append_event(name, "sync", {**summary, "arn": arn}, session=session)
 
     # --- webhooks.EventSource ------------------------------------------------------------------
     def open_cursor(self, sink: str) -> None:

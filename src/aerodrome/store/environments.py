@@ -17,6 +17,7 @@ from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status, can_transition
+from aerodrome.store import schedules
 from aerodrome.store.tables import EnvironmentRow, OutboxRow
 
 
@@ -158,6 +159,7 @@ def remove(name: str, *, session: Session) -> None:
     row = session.get(EnvironmentRow, name)
     if row is not None:
         session.delete(row)
+    schedules.remove_environment(name, session=session)
 
 
 def append_event(environment: str, kind: str, payload: dict, *, session: Session) -> None:

@@ -69,4 +69,20 @@ class HibernationRow(Base):
     requested_at: Mapped[float] = mapped_column(Float)
 
 
-__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow", "HibernationRow"]
+class ScheduleRow(Base):
+    """One schedule of an environment: a cron expression (in `timezone`) for hibernate, resume or
+    snapshot. `since` is when it was set; `last_fired` the due time it last fired for."""
+
+    __tablename__ = "schedules"
+
+    environment: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cron: Mapped[str] = mapped_column(String(256))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    keep: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    since: Mapped[float] = mapped_column(Float)
+    last_fired: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+__all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow", "HibernationRow",
+           "ScheduleRow"]

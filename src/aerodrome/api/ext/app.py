@@ -9,6 +9,7 @@ same SigV4 credentials as the MWAA API, mounted beside it (MWAA's paths never st
     POST /aerodrome/v1/environments/NAME/hibernate  {"Force": false} -> {"Name", "Status", "EventPosition"}
     POST /aerodrome/v1/environments/NAME/resume                      -> {"Name", "Status", "EventPosition"}
     snapshots: see api/ext/snapshots.py
+    PUT|GET /aerodrome/v1/environments/NAME/schedules  (see api/ext/schedules.py)
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws.model import SIGNING_NAME
+from aerodrome.api.ext import schedules
 from aerodrome.api.ext import snapshots as snapshot_routes
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
-from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle, Snapshots
+from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle, Schedules, Snapshots
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +42,12 @@ PREFIX = "/aerodrome/v1"
 POLL = 0.2
 KEEPALIVE = 15.0
 _ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
+_SCHEDULES = re.compile(r"^/environments/([^/]+)/schedules$")
 
 class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
                  authorizer: Authorizer, region: str, account: str, closing: threading.Event,
-                 snapshots: Snapshots | None = None):
+                 snapshots: Snapshots | None = None, schedules: Schedules | None = None):
         self._events = events
         self._snapshots = snapshots
         self._lifecycle = lifecycle
@@ -53,6 +56,7 @@ class ExtApi:
         self._region = region
         self._account = account
         self._closing = closing
+        self._schedules = schedules
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -91,6 +95,10 @@ class ExtApi:
                     raise errors.Invalid("Force must be true or false.")
                 return reply(200, await asyncio.to_thread(self._lifecycle.hibernate, name, force=force))
             return reply(200, await asyncio.to_thread(self._lifecycle.resume, name))
+        if (found := _SCHEDULES.match(path)) and request.method in schedules.ACTIONS:
+            name = unquote(found.group(1))
+            await self._authorize(access_key_id, schedules.ACTIONS[request.method], name)
+            return reply(200, await schedules.handle(self._schedules, request.method, name, _json_object(body)))
         raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
 
     async def _authorize(self, access_key_id: str, operation: str, name: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,8 @@ from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
 LOG_TAIL = 1200
+WEB_WAIT = 120.0
+log = logging.getLogger(__name__)
 
 
 class LocalDriver:
@@ -56,8 +60,13 @@ class LocalDriver:
         if not airflow_env.is_airflow3(spec.airflow_version):
             self._ensure_fab_admin(spec, placement, wiring, venv)
         wanted = airflow_env.components(spec)
+        # Airflow 3's workers run tasks through the api-server: schedulers start once it answers, so
+        # the runs they queue at once (catchup after a resume, say) do not fail for want of it
+        last = {n for n, c in wanted if c == "scheduler"} if airflow_env.is_airflow3(spec.airflow_version) else set()
         started = []
-        for name, component in wanted:
+        for name, component in [w for w in wanted if w[0] not in last] + [w for w in wanted if w[0] in last]:
+            if name in last and "api-server" in started:
+                self._await_web(placement)
             if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
                 started.append(name)
         keep = {self._key(placement, n) for n, _ in wanted}
@@ -98,6 +107,18 @@ class LocalDriver:
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
         _parallel(self.supervisor.stop, [self._key(placement, n) for n, component in airflow_env.components(spec)
                                          if component == "scheduler"])
+
+    def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
+        """`airflow dags reserialize` parses every DAG and writes its next run computed from now: without
+        it the scheduler first creates the run that was next when it stopped, even for catchup=False."""
+        try:
+            done = self.airflow_cli(spec, placement, "dags", "reserialize", timeout=300)
+            failure = done.stderr.strip()[-LOG_TAIL:] if done.returncode != 0 else ""
+        except subprocess.TimeoutExpired:
+            failure = "it took longer than 300 s"
+        if failure:
+            log.warning("%s: refreshing next runs failed, so a catchup=False DAG may run one missed interval: %s",
+                        placement.env_id, failure)
 
     def active_tasks(self, placement: Placement) -> int:
         self.postgres.ensure_running()
@@ -207,6 +228,16 @@ class LocalDriver:
         if unhealthy:
             return False, f"Airflow reports {', '.join(unhealthy)} unhealthy"
         return True, ""
+
+    def _await_web(self, placement: Placement) -> None:
+        """Until the web server answers HTTP at all (at most WEB_WAIT seconds; then go on regardless)."""
+        deadline = time.monotonic() + WEB_WAIT
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{placement.web_port}/api/v2/version", timeout=3)
+                return
+            except httpx.HTTPError:
+                time.sleep(1)
 
     def _stop_env(self, placement: Placement) -> None:
         _parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
