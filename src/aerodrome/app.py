@@ -20,6 +20,7 @@ class ControlPlane:
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
+        from aerodrome.reconcile.autoscale import Autoscaler
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.syncs import BucketSyncs
@@ -44,6 +45,8 @@ class ControlPlane:
         self.syncs = BucketSyncs(settings)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
                                      progress=progress, health_timeout=settings.health_timeout)
+        self.autoscaler = Autoscaler(store=self.store, driver=self.driver, interval=settings.autoscale_interval,
+                                     scale_in_after=settings.scale_in_after, progress=progress)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
@@ -88,12 +91,14 @@ class ControlPlane:
         self._wait_serving()
         self.gateways.start()
         self.controller.start()
+        self.autoscaler.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
 
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
+        self.autoscaler.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop

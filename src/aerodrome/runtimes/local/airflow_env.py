@@ -28,6 +28,10 @@ DEFAULTS = {
     "api.workers": "1",
     "webserver.workers": "1",
     "core.lazy_load_plugins": "False",
+    # Airflow 3: a running task reaches the api-server through these retries; they outlast its restart
+    # during an update, so the task reports its end instead of failing.
+    "workers.execution_api_retries": "20",
+    "workers.execution_api_retry_wait_max": "20",
     # Airflow 2: let API clients log in with a user and password, not only a browser session
     "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
 }
@@ -119,12 +123,14 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
     return env
 
 
-def components(spec: EnvironmentSpec) -> list[tuple[str, str]]:
-    """(process name, MWAA component) for every process the spec asks for."""
+def components(spec: EnvironmentSpec, *, workers: int | None = None) -> list[tuple[str, str]]:
+    """(process name, MWAA component) for every process the spec asks for (`workers` Celery
+    workers, by default the spec's minimum)."""
     web = "api-server" if is_airflow3(spec.airflow_version) else "webserver"
     names = [(web, "webserver"), ("dag-processor", "dag-processor"), ("triggerer", "triggerer")]
     names += [(f"scheduler-{i}", "scheduler") for i in range(1, spec.schedulers + 1)]
-    names += [(f"worker-{i}", "worker") for i in range(1, spec.min_workers + 1)]
+    count = spec.min_workers if workers is None else workers
+    names += [(f"worker-{i}", "worker") for i in range(1, count + 1)]
     return names
 
 
