@@ -70,7 +70,9 @@ class LocalDriver:
                         if progress:
                             progress(f"started {name}")
 
-            self._converge_workers(spec, placement, wiring, venv, progress=progress, meanwhile=replace_others)
+            forced = spec.worker_replacement_strategy == "FORCED"  # MWAA's: replace without waiting for tasks
+            self._converge_workers(spec, placement, wiring, venv, progress=progress, meanwhile=replace_others,
+                                   drain_limit=0.0 if forced else None)
             keep = {self._key(placement, n) for n, _ in others}
             for name in self.supervisor.names(f"{placement.env_id}/"):
                 if name not in keep and not workers.NAME.match(name.rsplit("/", 1)[-1]):
@@ -99,12 +101,13 @@ class LocalDriver:
         return [p for p in serving if p], self.workers.draining(placement.env_id)
 
     def _converge_workers(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
-                          venv: Path, *, progress: Progress | None, meanwhile=None) -> None:
+                          venv: Path, *, progress: Progress | None, meanwhile=None,
+                          drain_limit: float | None = None) -> None:
         run_dir = placement.root / "run"
         names = self.workers.converge(
             placement.env_id, run_dir, workers.count(spec, run_dir),
             lambda name: self._process(spec, placement, wiring, venv, name, "worker"),
-            progress=progress, meanwhile=meanwhile)
+            progress=progress, meanwhile=meanwhile, drain_limit=drain_limit)
         self._worker_names[placement.env_id] = names
 
     def _workers_of(self, placement: Placement) -> list[str]:

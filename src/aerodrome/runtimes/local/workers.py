@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.local import processes
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def consuming(pid: int | None) -> bool:
     """The worker has forked its pool: Celery is past start-up (not in a startup script or import)."""
     try:
         main = psutil.Process(pid)
-        return any(child.cmdline() == main.cmdline() for child in main.children())
+        return not processes.in_startup_script(pid) and bool(main.children())
     except (psutil.Error, TypeError, ValueError):
         return False
 
@@ -74,10 +75,12 @@ class WorkerPool:
 
     def converge(self, env_id: str, run_dir: Path, workers: int, make: Callable[[str], ProcessSpec], *,
                  progress: Callable[[str], None] | None = None,
-                 meanwhile: Callable[[], None] | None = None) -> list[str]:
+                 meanwhile: Callable[[], None] | None = None, drain_limit: float | None = None) -> list[str]:
         """Run `workers` workers of `make`'s configuration; returns their names. `meanwhile` runs
-        after replacements have started and before old workers are drained."""
+        after replacements have started and before old workers are drained (for at most
+        `drain_limit` seconds, by default the pool's)."""
         say = progress or (lambda line: None)
+        limit = self._drain_limit if drain_limit is None else drain_limit
         self._supervisor.drains.adopt(run_dir / "draining")
         names = sorted(set(self.names(env_id)) | set(recorded_names(run_dir)), key=_number)
         current = [n for n in names if self._supervisor.attach(make(n))]
@@ -91,14 +94,14 @@ class WorkerPool:
         if fresh:
             say(f"started {', '.join(fresh)}")
         for name in extra:
-            self._drain(env_id, run_dir, name, say)
+            self._drain(env_id, run_dir, name, say, limit=self._drain_limit)
         if meanwhile is not None:
             meanwhile()
         if outdated and fresh and not self._ready(env_id, fresh):
             say(f"{', '.join(fresh)} did not start consuming; {', '.join(outdated)} keep running")
             return sorted(kept + fresh, key=_number)
         for name in outdated:
-            self._drain(env_id, run_dir, name, say)
+            self._drain(env_id, run_dir, name, say, limit=limit)
         return sorted(kept + fresh, key=_number)
 
     def names(self, env_id: str) -> list[str]:
@@ -109,10 +112,11 @@ class WorkerPool:
         return self._supervisor.drains.pids(f"{env_id}/worker-")
 
     # --- internals ---------------------------------------------------------------------------
-    def _drain(self, env_id: str, run_dir: Path, name: str, say: Callable[[str], None]) -> None:
+    def _drain(self, env_id: str, run_dir: Path, name: str, say: Callable[[str], None], *, limit: float) -> None:
         self._supervisor.drain(f"{env_id}/{name}", pid_file=run_dir / f"{name}.pid", into=run_dir / "draining",
-                               limit=self._drain_limit)
-        say(f"draining {name}: it takes no new tasks and exits when its running tasks finish")
+                               limit=limit)
+        say(f"draining {name}: it takes no new tasks and exits when its running tasks finish" if limit else
+            f"stopping {name} (WorkerReplacementStrategy FORCED)")
 
     def _ready(self, env_id: str, names: list[str]) -> bool:
         """Wait until every new worker consumes; False if one is not running or the wait runs out."""
