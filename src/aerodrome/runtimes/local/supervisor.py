@@ -250,17 +250,23 @@ def _kill_recorded(pid_file: Path) -> None:
 
 
 def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
-    """Signal the process group (and stray children), wait, then SIGKILL what is left."""
+    """Signal the main process (it stops its own children), wait, signal the rest of its process
+    group (and stray children), then SIGKILL what is left."""
     try:
         members = [process] + process.children(recursive=True)
         pgid = os.getpgid(process.pid)
     except (psutil.Error, ProcessLookupError):
         return
     try:
+        process.send_signal(sig)
+    except psutil.Error:
+        pass
+    _wait_gone([process], timeout=grace)
+    try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
-    alive = _wait_gone(members, timeout=grace)
+    alive = _wait_gone(members, timeout=2)
     for leftover in alive:
         try:
             leftover.kill()
