@@ -121,3 +121,41 @@ def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, cl
     assert run_and_wait(connect(plane, "roll"), "show") == "success"
     assert failed_task_instances(airflow) == 0
     print(f"config update -> AVAILABLE in {took:.1f} s")
+
+
+PAIR = b'''
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("pair", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
+    BashOperator(task_id="a", bash_command="sleep 45")
+    BashOperator(task_id="b", bash_command="sleep 45")
+'''
+
+
+def test_a_drained_worker_hands_back_the_task_it_reserved(plane, clients):
+    """One pool process and a prefetch of 2: the worker runs one task and holds the other reserved.
+    Drained (warm shutdown), it finishes the first but does not start the second; with acks_late,
+    that one goes back to the queue and the new worker runs it while the first still runs."""
+    mwaa, s3 = clients
+    slots = {**OPTIONS, "celery.worker_autoscale": "1,1", "celery.worker_prefetch_multiplier": "2"}
+    env = create(mwaa, s3, "pair", "pair-bucket", PAIR, AirflowConfigurationOptions=slots)
+    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
+    airflow = connect(plane, "pair")
+    wait_for(ask(lambda: airflow.get("/dags/pair").status_code == 200), timeout=180, what="the DAG")
+    run = airflow.post("/dags/pair/dagRuns", {"logical_date": None}).json()["dag_run_id"]
+    path = f"/dags/pair/dagRuns/{run}/taskInstances"
+    states = lambda: {t: state(airflow, f"{path}/{t}") for t in ("a", "b")}  # noqa: E731
+    wait_for(ask(lambda: sorted(states().values()) == ["queued", "running"]), timeout=180,
+             what="one task running and one queued on the single slot")
+    first = next(t for t, s in states().items() if s == "running")
+    second = "b" if first == "a" else "a"
+    mwaa.update_environment(Name="pair", AirflowConfigurationOptions={**slots, "aerodrome.marker": "v2"})
+    status, _ = settle(mwaa, "pair")
+    assert status == "AVAILABLE"
+    airflow = connect(plane, "pair")
+    wait_for(ask(lambda: state(airflow, f"/dags/pair/dagRuns/{run}") in ("success", "failed")), timeout=400,
+             what="both tasks to finish")
+    ran = {t: airflow.get(f"{path}/{t}").json() for t in ("a", "b")}
+    assert [(t["state"], t["try_number"]) for t in ran.values()] == [("success", 1), ("success", 1)], ran
+    assert ran[second]["start_date"] < ran[first]["end_date"]  # not run after the first on the draining worker
