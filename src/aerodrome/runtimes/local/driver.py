@@ -275,6 +275,7 @@ class LocalDriver:
         processes.parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
         self.supervisor.drains.stop(f"{placement.env_id}/")
         self._worker_names.pop(placement.env_id, None)
+        workers.forget_count(placement.root / "run")  # a stopped environment starts again at MinWorkers
         processes.kill_leftovers(placement)
 
     @staticmethod

@@ -45,6 +45,10 @@ def record_count(run_dir: Path, workers: int) -> None:
     temporary.replace(run_dir / "scale.json")
 
 
+def forget_count(run_dir: Path) -> None:
+    (run_dir / "scale.json").unlink(missing_ok=True)
+
+
 def recorded_names(run_dir: Path) -> list[str]:
     """Workers an earlier control plane started (their pid files)."""
     return [p.stem for p in run_dir.glob("worker-*.pid") if NAME.match(p.stem)]
