@@ -135,8 +135,10 @@ with DAG("pair", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchu
 
 def test_a_drained_worker_hands_back_the_task_it_reserved(plane, clients):
     """One pool process and a prefetch of 2: the worker runs one task and holds the other reserved.
-    Drained (warm shutdown), it finishes the first but does not start the second; with acks_late,
-    that one goes back to the queue and the new worker runs it while the first still runs."""
+    Drained (warm shutdown), it finishes the first and does not start the second; with acks_late,
+    Celery hands the reserved message back when the drained worker closes its connection, and the
+    new worker runs it. (So a reserved task waits for the drain: the default pool is fixed, with a
+    prefetch of one per process, so no worker holds a task it cannot start at once.)"""
     mwaa, s3 = clients
     slots = {**OPTIONS, "celery.worker_autoscale": "1,1", "celery.worker_prefetch_multiplier": "2"}
     env = create(mwaa, s3, "pair", "pair-bucket", PAIR, AirflowConfigurationOptions=slots)
@@ -158,4 +160,9 @@ def test_a_drained_worker_hands_back_the_task_it_reserved(plane, clients):
              what="both tasks to finish")
     ran = {t: airflow.get(f"{path}/{t}").json() for t in ("a", "b")}
     assert [(t["state"], t["try_number"]) for t in ran.values()] == [("success", 1), ("success", 1)], ran
-    assert ran[second]["start_date"] < ran[first]["end_date"]  # not run after the first on the draining worker
+    logs = airflow.placement.logs_dir
+    assert "Restoring 1 unacknowledged message(s)" in (logs / "worker-1.log").read_text()
+    started_on_new = [line for line in (logs / "worker-2.log").read_text().splitlines()
+                      if "Executing workload" in line and f"task_id='{second}'" in line]
+    assert started_on_new, "the reserved task did not run on the new worker"
+    assert ran[second]["start_date"] >= ran[first]["end_date"]  # it waited for the drain to end

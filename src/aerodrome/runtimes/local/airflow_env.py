@@ -66,10 +66,12 @@ def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *
                   base: dict[str, str]) -> dict[str, str]:
     """All variables for one component (`scheduler`, `worker`, `webserver`, `triggerer`, `dag-processor`)."""
     concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
-    # idle workers shrink to one task process and grow to the class's concurrency under load
-    capacity = classes.CLASSES[spec.environment_class].triggerer_capacity if spec.environment_class in \
-        classes.CLASSES else 60
-    sized = {"celery.worker_autoscale": f"{concurrency},1",
+    # A fixed pool (MWAA's default, "5,5" on mw1.small): with acks_late and a prefetch of one per
+    # process, a worker holds no task it cannot start at once. A pool that shrinks would keep
+    # messages reserved, and a draining worker hands those back only when it exits.
+    sizing = classes.CLASSES.get(spec.environment_class)
+    capacity = sizing.triggerer_capacity if sizing else 60
+    sized = {"celery.worker_autoscale": f"{concurrency},{concurrency}",
              ("triggerer.capacity" if is_airflow3(spec.airflow_version) else "triggerer.default_capacity"): str(capacity)}
     options = {**DEFAULTS, **sized, **spec.airflow_configuration_options}
     env = dict(base)

@@ -26,6 +26,9 @@ from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
 LOG_TAIL = processes.LOG_TAIL
+# The api-server finishes its requests within a second of SIGTERM but lingers on after; it holds
+# the port running tasks report to, so it is not given the full grace.
+WEB_STOP_GRACE = 4.0
 
 
 class LocalDriver:
@@ -256,7 +259,8 @@ class LocalDriver:
                                       else described).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=self._log(placement, name),
-                           pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint)
+                           pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint,
+                           stop_grace=WEB_STOP_GRACE if component == "webserver" else None)
 
     def _health(self, spec: EnvironmentSpec, placement: Placement) -> tuple[bool, str]:
         path = "/api/v2/monitor/health" if airflow_env.is_airflow3(spec.airflow_version) else "/health"

@@ -38,6 +38,7 @@ class ProcessSpec:
     user: str | None = None
     fingerprint: str = ""  # changes when the configuration changes; a running process with another is replaced
     stop_signal: int = signal.SIGTERM
+    stop_grace: float | None = None  # at most this long between the stop signal and SIGKILL
 
     def __repr__(self) -> str:  # env may hold secrets
         return f"ProcessSpec(name={self.name!r}, argv0={self.argv[0]!r})"
@@ -162,7 +163,8 @@ class Supervisor:
 
     def _terminate(self, entry: _Supervised, *, grace: float = 10.0) -> None:
         if entry.process is not None:
-            _kill_group(entry.process, grace=grace, sig=entry.spec.stop_signal)
+            limit = entry.spec.stop_grace
+            _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal)
         if entry.popen is not None:
             try:
                 entry.popen.wait(1)
