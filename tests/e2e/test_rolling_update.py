@@ -31,7 +31,7 @@ def ask(question):
     def asked():
         try:
             return question()
-        except (httpx.TransportError, ValueError, KeyError):
+        except (httpx.TransportError, ValueError, KeyError, OSError):
             return None
     return asked
 
@@ -47,7 +47,7 @@ def run_and_wait(airflow, dag_id):
 
 
 def state(airflow, path):
-    return airflow.get(path).json().get("state")
+    return airflow.get(path).json().get("state") or ""
 
 
 def pids(airflow):
