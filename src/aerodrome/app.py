@@ -20,6 +20,7 @@ class ControlPlane:
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
+        from aerodrome.reconcile.autoscale import Autoscaler
         from aerodrome.reconcile.controller import Controller
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.schedule_loop import ScheduleLoop
@@ -48,6 +49,8 @@ class ControlPlane:
         self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
                                      progress=progress, health_timeout=settings.health_timeout)
+        self.autoscaler = Autoscaler(store=self.store, driver=self.driver, interval=settings.autoscale_interval,
+                                     scale_in_after=settings.scale_in_after, progress=progress)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
@@ -98,6 +101,7 @@ class ControlPlane:
         self.controller.start()
         self._reporter.start()
         self.schedule_loop.start()
+        self.autoscaler.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
@@ -105,6 +109,7 @@ class ControlPlane:
     def close(self) -> None:
         """Stop the loops and every process this control plane started."""
         self.schedule_loop.stop()
+        self.autoscaler.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop

@@ -45,6 +45,13 @@ class Settings:
     venv_root: Path | None = None
     # How long components may take to become healthy before a create fails or an update rolls back.
     health_timeout: float = 300.0
+    # A worker being replaced or scaled in drains (finishes its running tasks, takes no new ones) for
+    # at most this long before it is stopped hard. Autoscaling looks at each environment's queued and
+    # running tasks every autoscale_interval seconds and removes a worker only after the load has
+    # stayed lower for scale_in_after seconds.
+    worker_drain_timeout: float = 43200.0
+    autoscale_interval: float = 2.0
+    scale_in_after: float = 60.0
     # Each environment's web endpoint (gateway): HTTPS with a locally generated CA unless web_tls is
     # off; the hostname clients are given (WebServerHostname = web_hostname:port); where PUBLIC_ONLY
     # environments listen (PRIVATE_ONLY ones listen on loopback only).
@@ -133,6 +140,9 @@ class Settings:
             "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),
             "AERODROME_EVENT_WEBHOOK_SECRET": ("event_webhook_secret", str),
             "AERODROME_SNAPSHOT_BUCKET": ("snapshot_bucket", str),
+            "AERODROME_WORKER_DRAIN_TIMEOUT": ("worker_drain_timeout", float),
+            "AERODROME_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
+            "AERODROME_SCALE_IN_AFTER": ("scale_in_after", float),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

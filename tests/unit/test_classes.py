@@ -14,7 +14,7 @@ def spec(**extra):
 def test_class_sets_worker_concurrency_and_triggerer_capacity():
     env = env_of(spec(environment_class="mw1.large"))
     assert env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "20"
-    assert env["AIRFLOW__CELERY__WORKER_AUTOSCALE"] == "20,1"
+    assert env["AIRFLOW__CELERY__WORKER_AUTOSCALE"] == "20,20"  # a fixed pool: a draining worker holds no reserved task
     assert env["AIRFLOW__TRIGGERER__CAPACITY"] == "250"
     assert env_of(spec(environment_class="mw1.micro"))["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "3"
 

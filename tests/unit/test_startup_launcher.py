@@ -53,7 +53,7 @@ def test_hanging_script_is_stopped_at_the_limit(tmp_path):
 
 
 def test_the_driver_tells_a_component_still_in_its_startup_script(tmp_path):
-    from aerodrome.runtimes.local.driver import _in_startup_script
+    from aerodrome.runtimes.local.processes import in_startup_script as _in_startup_script
 
     path = tmp_path / "startup.sh"
     path.write_text("sleep 30\n")

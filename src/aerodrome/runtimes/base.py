@@ -96,6 +96,17 @@ class RuntimeDriver(Protocol):
     def active_tasks(self, placement: Placement) -> int:
         """Task instances of the environment that are queued or running."""
 
+    def task_counts(self, placement: Placement) -> tuple[int, int]:
+        """(queued, running) task instances of the environment: one cheap query."""
+
+    def worker_count(self, spec: EnvironmentSpec, placement: Placement) -> int:
+        """The Celery workers the environment runs now (the autoscaler's choice within the spec's bounds)."""
+
+    def scale(self, spec: EnvironmentSpec, placement: Placement, count: int, *,
+              progress: Progress | None = None) -> bool:
+        """Run `count` workers, keeping the count across restarts; a worker removed is drained (it
+        finishes its running tasks and exits), never killed. False if the environment is busy."""
+
     def delete(self, placement: Placement) -> None:
         """Stop processes and remove database, broker keys, directories. Idempotent."""
 

@@ -28,6 +28,10 @@ DEFAULTS = {
     "api.workers": "1",
     "webserver.workers": "1",
     "core.lazy_load_plugins": "False",
+    # Airflow 3: a running task reaches the api-server through these retries; they outlast its restart
+    # during an update, so the task reports its end instead of failing.
+    "workers.execution_api_retries": "20",
+    "workers.execution_api_retry_wait_max": "20",
     # Airflow 2: let API clients log in with a user and password, not only a browser session
     "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
 }
@@ -62,10 +66,12 @@ def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *
                   base: dict[str, str]) -> dict[str, str]:
     """All variables for one component (`scheduler`, `worker`, `webserver`, `triggerer`, `dag-processor`)."""
     concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
-    # idle workers shrink to one task process and grow to the class's concurrency under load
-    capacity = classes.CLASSES[spec.environment_class].triggerer_capacity if spec.environment_class in \
-        classes.CLASSES else 60
-    sized = {"celery.worker_autoscale": f"{concurrency},1",
+    # A fixed pool (MWAA's default, "5,5" on mw1.small): with acks_late and a prefetch of one per
+    # process, a worker holds no task it cannot start at once. A pool that shrinks would keep
+    # messages reserved, and a draining worker hands those back only when it exits.
+    sizing = classes.CLASSES.get(spec.environment_class)
+    capacity = sizing.triggerer_capacity if sizing else 60
+    sized = {"celery.worker_autoscale": f"{concurrency},{concurrency}",
              ("triggerer.capacity" if is_airflow3(spec.airflow_version) else "triggerer.default_capacity"): str(capacity)}
     options = {**DEFAULTS, **sized, **spec.airflow_configuration_options}
     env = dict(base)
@@ -119,12 +125,14 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
     return env
 
 
-def components(spec: EnvironmentSpec) -> list[tuple[str, str]]:
-    """(process name, MWAA component) for every process the spec asks for."""
+def components(spec: EnvironmentSpec, *, workers: int | None = None) -> list[tuple[str, str]]:
+    """(process name, MWAA component) for every process the spec asks for (`workers` Celery
+    workers, by default the spec's minimum)."""
     web = "api-server" if is_airflow3(spec.airflow_version) else "webserver"
     names = [(web, "webserver"), ("dag-processor", "dag-processor"), ("triggerer", "triggerer")]
     names += [(f"scheduler-{i}", "scheduler") for i in range(1, spec.schedulers + 1)]
-    names += [(f"worker-{i}", "worker") for i in range(1, spec.min_workers + 1)]
+    count = spec.min_workers if workers is None else workers
+    names += [(f"worker-{i}", "worker") for i in range(1, count + 1)]
     return names
 
 

@@ -20,15 +20,19 @@ from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, contents, files, launcher, log_levels, plugins, venvs
+from aerodrome.runtimes.local import (airflow_env, contents, files, launcher, log_levels, plugins, processes, venvs,
+                                      workers)
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.snapshots import LocalSnapshots
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
-LOG_TAIL = 1200
+LOG_TAIL = processes.LOG_TAIL
 WEB_WAIT = 120.0
+# The api-server finishes its requests within a second of SIGTERM but lingers on after; it holds
+# the port running tasks report to, so it is not given the full grace.
+WEB_STOP_GRACE = 4.0
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +45,10 @@ class LocalDriver:
         self.snapshots = LocalSnapshots(postgres=self.postgres, redis=self.redis, stop=self._stop_env)
         self._prepared: dict[str, tuple[Path, str]] = {}  # version -> (venv, template database)
         self._lock = threading.Lock()
+        self.workers = workers.WorkerPool(self.supervisor, drain_limit=settings.worker_drain_timeout)
+        self._worker_names: dict[str, list[str]] = {}  # env id -> the workers last converged on
+        self._env_locks: dict[str, threading.Lock] = {}
+        self._env_locks_lock = threading.Lock()
 
     # --- RuntimeDriver -----------------------------------------------------------------------
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
@@ -54,31 +62,83 @@ class LocalDriver:
                        limits=plugins.Limits(self._settings.plugins_max_bytes, self._settings.plugins_max_files))
 
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
+        """Replace only what changed: workers surge (new ones start, old ones drain once the new ones
+        consume); every other changed component restarts, one at a time."""
         venv, template = self._prepare(spec.airflow_version, progress)
-        self.snapshots.apply_pending(placement, progress=progress)  # a loaded snapshot, before anything starts
-        wiring = self._wiring(placement, template)
-        if not airflow_env.is_airflow3(spec.airflow_version):
-            self._ensure_fab_admin(spec, placement, wiring, venv)
-        wanted = airflow_env.components(spec)
-        # Airflow 3's workers run tasks through the api-server: schedulers start once it answers, so
-        # the runs they queue at once (catchup after a resume, say) do not fail for want of it
-        last = {n for n, c in wanted if c == "scheduler"} if airflow_env.is_airflow3(spec.airflow_version) else set()
-        started = []
-        for name, component in [w for w in wanted if w[0] not in last] + [w for w in wanted if w[0] in last]:
-            if name in last and "api-server" in started:
-                self._await_web(placement)
-            if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
-                started.append(name)
-        keep = {self._key(placement, n) for n, _ in wanted}
-        for name in self.supervisor.names(f"{placement.env_id}/"):
-            if name not in keep:
-                self.supervisor.stop(name)
-        if started and progress:
-            progress(f"started {', '.join(started)}")
+        with self._env_lock(placement.env_id):
+            self.snapshots.apply_pending(placement, progress=progress)  # a loaded snapshot, before anything starts
+            wiring = self._wiring(placement, template)
+            if not airflow_env.is_airflow3(spec.airflow_version):
+                self._ensure_fab_admin(spec, placement, wiring, venv)
+            others = airflow_env.components(spec, workers=0)
+            # Airflow 3's workers run tasks through the api-server: schedulers start once it answers, so
+            # the runs they queue at once (catchup after a resume, say) do not fail for want of it
+            last = {n for n, c in others if c == "scheduler"} if airflow_env.is_airflow3(spec.airflow_version) \
+                else set()
+            ordered = [o for o in others if o[0] not in last] + [o for o in others if o[0] in last]
+            started = []
+
+            def replace_others() -> None:
+                for name, component in ordered:
+                    if name in last and "api-server" in started:
+                        self._await_web(placement)
+                    if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
+                        started.append(name)
+                        if progress:
+                            progress(f"started {name}")
+
+            forced = spec.worker_replacement_strategy == "FORCED"  # MWAA's: replace without waiting for tasks
+            self._converge_workers(spec, placement, wiring, venv, progress=progress, meanwhile=replace_others,
+                                   drain_limit=0.0 if forced else None)
+            keep = {self._key(placement, n) for n, _ in others}
+            for name in self.supervisor.names(f"{placement.env_id}/"):
+                if name not in keep and not workers.NAME.match(name.rsplit("/", 1)[-1]):
+                    self.supervisor.stop(name)
+
+    def scale(self, spec: EnvironmentSpec, placement: Placement, count: int, *,
+              progress: Progress | None = None) -> bool:
+        """Run `count` workers (scale-in drains); False if the environment is busy with an ensure."""
+        lock = self._env_lock(placement.env_id)
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            workers.record_count(placement.root / "run", count)
+            venv, template = self._prepare(spec.airflow_version, progress)
+            self._converge_workers(spec, placement, self._wiring(placement, template), venv, progress=progress)
+            return True
+        finally:
+            lock.release()
+
+    def worker_count(self, spec: EnvironmentSpec, placement: Placement) -> int:
+        return workers.count(spec, placement.root / "run")
+
+    def worker_pids(self, placement: Placement) -> tuple[list[int], list[int]]:
+        """(pids of serving workers, pids of draining workers)."""
+        serving = [self.supervisor.state(self._key(placement, n))[1] for n in self._workers_of(placement)]
+        return [p for p in serving if p], self.workers.draining(placement.env_id)
+
+    def _converge_workers(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
+                          venv: Path, *, progress: Progress | None, meanwhile=None,
+                          drain_limit: float | None = None) -> None:
+        run_dir = placement.root / "run"
+        names = self.workers.converge(
+            placement.env_id, run_dir, workers.count(spec, run_dir),
+            lambda name: self._process(spec, placement, wiring, venv, name, "worker"),
+            progress=progress, meanwhile=meanwhile, drain_limit=drain_limit)
+        self._worker_names[placement.env_id] = names
+
+    def _workers_of(self, placement: Placement) -> list[str]:
+        known = self._worker_names.get(placement.env_id)
+        return known if known is not None else sorted(workers.recorded_names(placement.root / "run"))
+
+    def _env_lock(self, env_id: str) -> threading.Lock:
+        with self._env_locks_lock:
+            return self._env_locks.setdefault(env_id, threading.Lock())
 
     def observe(self, spec: EnvironmentSpec, placement: Placement) -> Observed:
         states = []
-        for name, _ in airflow_env.components(spec):
+        names = [n for n, _ in airflow_env.components(spec, workers=0)] + self._workers_of(placement)
+        for name in names:
             key = self._key(placement, name)
             running, pid, restarts = self.supervisor.state(key)
             states.append(ComponentState(name=name, running=running, pid=pid, restarts=restarts,
@@ -88,14 +148,14 @@ class LocalDriver:
             if self.supervisor.recent_exits(self._key(placement, state.name))[-1:] == [launcher.SCRIPT_FAILED]:
                 script_log = self._startup_log(placement, state.name)
                 return Observed(tuple(states), healthy=False, failed=True,
-                                detail=f"the startup script failed on {state.name}: {_tail(script_log)}")
+                                detail=f"the startup script failed on {state.name}: {processes.tail(script_log)}")
         if down:
             first = down[0]
             return Observed(tuple(states), healthy=False,
                             detail=f"{first.name} is not running (restarted {first.restarts} times): "
-                                   f"{_tail(first.log)} (log: {first.log})")
+                                   f"{processes.tail(first.log)} (log: {first.log})")
         healthy, detail = self._health(spec, placement)
-        scripted = [s.name for s in states if _in_startup_script(s.pid)]
+        scripted = [s.name for s in states if processes.in_startup_script(s.pid)]
         if not healthy and scripted:
             detail = (f"the startup script is still running on {', '.join(scripted)} "
                       f"(log: {self._startup_log(placement, scripted[0])})")
@@ -105,7 +165,7 @@ class LocalDriver:
         self._stop_env(placement)
 
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
-        _parallel(self.supervisor.stop, [self._key(placement, n) for n, component in airflow_env.components(spec)
+        processes.parallel(self.supervisor.stop, [self._key(placement, n) for n, component in airflow_env.components(spec)
                                          if component == "scheduler"])
 
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
@@ -126,6 +186,14 @@ class LocalDriver:
                                   database=f"env_{placement.env_id}")
         return int(count or 0)
 
+    def task_counts(self, placement: Placement) -> tuple[int, int]:
+        self.postgres.ensure_running()
+        counts = self.postgres.sql("SELECT count(*) FILTER (WHERE state = 'queued'), "
+                                   "count(*) FILTER (WHERE state = 'running') FROM task_instance "
+                                   "WHERE state IN ('queued', 'running')", database=f"env_{placement.env_id}")
+        queued, _, running = (counts or "0|0").partition("|")
+        return int(queued or 0), int(running or 0)
+
     def delete(self, placement: Placement) -> None:
         self._stop_env(placement)
         self.postgres.ensure_running()
@@ -136,7 +204,7 @@ class LocalDriver:
 
     def close(self) -> None:
         """Stop every environment's processes in parallel, then PostgreSQL and Redis."""
-        _parallel(self.supervisor.stop, [n for n in self.supervisor.names() if not n.startswith("host/")])
+        processes.parallel(self.supervisor.stop, [n for n in self.supervisor.names() if not n.startswith("host/")])
         self.supervisor.close()
 
     # --- extras for the CLI and tests --------------------------------------------------------
@@ -211,10 +279,14 @@ class LocalDriver:
         argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
                                      log=self._startup_log(placement, name),
                                      timeout=self._settings.startup_script_timeout)
-        fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
+        # a worker's fingerprint leaves out its own name, so a replacement matches its configuration
+        described = json.dumps([argv, sorted(env.items())])
+        fingerprint = hashlib.sha256((described.replace(name, "<worker>") if component == "worker"
+                                      else described).encode()).hexdigest()
         return ProcessSpec(name=self._key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=self._log(placement, name),
-                           pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint)
+                           pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint,
+                           stop_grace=WEB_STOP_GRACE if component == "webserver" else None)
 
     def _health(self, spec: EnvironmentSpec, placement: Placement) -> tuple[bool, str]:
         path = "/api/v2/monitor/health" if airflow_env.is_airflow3(spec.airflow_version) else "/health"
@@ -240,8 +312,11 @@ class LocalDriver:
                 time.sleep(1)
 
     def _stop_env(self, placement: Placement) -> None:
-        _parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
-        _kill_leftovers(placement)
+        processes.parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
+        self.supervisor.drains.stop(f"{placement.env_id}/")
+        self._worker_names.pop(placement.env_id, None)
+        workers.forget_count(placement.root / "run")  # a stopped environment starts again at MinWorkers
+        processes.kill_leftovers(placement)
 
     @staticmethod
     def _key(placement: Placement, name: str) -> str:
@@ -254,14 +329,6 @@ class LocalDriver:
     @staticmethod
     def _log(placement: Placement, name: str) -> Path:
         return placement.logs_dir / f"{name}.log"
-
-
-def _parallel(function, names: list[str]) -> None:
-    threads = [threading.Thread(target=function, args=(n,)) for n in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def _staged(spec: EnvironmentSpec, placement: Placement) -> contents.Staged:
@@ -284,35 +351,3 @@ def _migrate(venv: Path, url: str) -> None:
                                 capture_output=True, text=True)
     if result.returncode != 0:
         raise errors.Permanent(f"`airflow db migrate` failed: {result.stderr.strip()[-LOG_TAIL:]}")
-
-
-def _tail(path: Path | None) -> str:
-    if path is None or not path.exists():
-        return "no output"
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - LOG_TAIL))
-        lines = handle.read().decode(errors="replace").strip().splitlines()
-    return " | ".join(lines[-3:]) if lines else "no output"
-
-
-def _in_startup_script(pid: int | None) -> bool:
-    """The process is still the launcher (it becomes Airflow once the startup script has finished)."""
-    import psutil
-
-    try:
-        return pid is not None and any(part.endswith("launcher.py") for part in psutil.Process(pid).cmdline())
-    except psutil.Error:
-        return False
-
-
-def _kill_leftovers(placement: Placement) -> None:
-    """Processes of this environment the supervisor no longer knows (e.g. after a crash)."""
-    import psutil
-
-    root = str(placement.root)
-    for process in psutil.process_iter(["pid", "cwd"]):
-        try:
-            if process.info["cwd"] and process.info["cwd"].startswith(root):
-                process.kill()
-        except psutil.Error:
-            pass

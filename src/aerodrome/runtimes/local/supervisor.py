@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from aerodrome.runtimes.local.draining import Drains
+
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
@@ -36,6 +38,7 @@ class ProcessSpec:
     user: str | None = None
     fingerprint: str = ""  # changes when the configuration changes; a running process with another is replaced
     stop_signal: int = signal.SIGTERM
+    stop_grace: float | None = None  # at most this long between the stop signal and SIGKILL
 
     def __repr__(self) -> str:  # env may hold secrets
         return f"ProcessSpec(name={self.name!r}, argv0={self.argv[0]!r})"
@@ -58,6 +61,7 @@ class Supervisor:
         self._lock = threading.RLock()
         self._poll = poll_interval
         self._stop = threading.Event()
+        self.drains = Drains(kill_group=_kill_group)
         self._thread = threading.Thread(target=self._monitor, name="supervisor", daemon=True)
         self._thread.start()
 
@@ -81,6 +85,28 @@ class Supervisor:
             self._procs[spec.name] = entry
             self._start(entry)
             return True
+
+    def attach(self, spec: ProcessSpec) -> bool:
+        """True if a process runs `spec`'s fingerprint (re-attaching to one an earlier control plane
+        recorded); never starts or stops anything."""
+        with self._lock:
+            current = self._procs.get(spec.name)
+            if current is not None:
+                return current.spec.fingerprint == spec.fingerprint
+            attached = _reattach(spec)
+            if attached is None:
+                return False
+            self._procs[spec.name] = _Supervised(spec, process=attached, started_at=time.time())
+            return True
+
+    def drain(self, name: str, *, pid_file: Path, into: Path, limit: float) -> None:
+        """Stop supervising `name` and let it finish its work and exit (see draining.py)."""
+        with self._lock:
+            entry = self._procs.pop(name, None)
+        process = entry.process if entry else _recorded(pid_file)
+        pid_file.unlink(missing_ok=True)
+        if _alive(process):
+            self.drains.start(name, process, into=into, limit=limit, popen=entry.popen if entry else None)
 
     def stop(self, name: str, *, grace: float = 10.0) -> None:
         with self._lock:
@@ -116,6 +142,7 @@ class Supervisor:
             thread.start()
         for thread in threads:
             thread.join()
+        self.drains.stop()
 
     # --- internals ---------------------------------------------------------------------------
     def _start(self, entry: _Supervised) -> None:
@@ -136,7 +163,8 @@ class Supervisor:
 
     def _terminate(self, entry: _Supervised, *, grace: float = 10.0) -> None:
         if entry.process is not None:
-            _kill_group(entry.process, grace=grace, sig=entry.spec.stop_signal)
+            limit = entry.spec.stop_grace
+            _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal)
         if entry.popen is not None:
             try:
                 entry.popen.wait(1)
@@ -224,17 +252,23 @@ def _kill_recorded(pid_file: Path) -> None:
 
 
 def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
-    """Signal the process group (and stray children), wait, then SIGKILL what is left."""
+    """Signal the main process (it stops its own children), wait, signal the rest of its process
+    group (and stray children), then SIGKILL what is left."""
     try:
         members = [process] + process.children(recursive=True)
         pgid = os.getpgid(process.pid)
     except (psutil.Error, ProcessLookupError):
         return
     try:
+        process.send_signal(sig)
+    except psutil.Error:
+        pass
+    _wait_gone([process], timeout=grace)
+    try:
         os.killpg(pgid, sig)
     except ProcessLookupError:
         pass
-    _, alive = psutil.wait_procs(members, timeout=grace)
+    alive = _wait_gone(members, timeout=2)
     for leftover in alive:
         try:
             leftover.kill()
@@ -244,4 +278,14 @@ def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    psutil.wait_procs(alive, timeout=2)
+    _wait_gone(alive, timeout=2)
+
+
+def _wait_gone(processes: list[psutil.Process], *, timeout: float) -> list[psutil.Process]:
+    """Wait until the processes have exited (a zombie nobody reaps counts as exited); the rest."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in processes if _alive(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if _alive(p)]
+    return alive

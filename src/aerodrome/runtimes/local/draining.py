@@ -1,0 +1,143 @@
+"""Processes being drained: asked to finish their work and exit on their own.
+
+Draining a Celery worker is its warm shutdown: SIGTERM to the worker's main process only (not its
+process group, where the running task processes live). The worker stops taking tasks, waits for the
+running ones and exits; with Airflow's acks_late, messages it had reserved but not started go back
+to the queue. After `limit` seconds the process group is stopped hard, and that is logged.
+
+A drain is recorded in a pid file under the folder it was given (pid, start time, deadline), so a
+new control plane re-adopts it after a restart and keeps waiting instead of killing it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+HARD_GRACE = 10.0
+
+
+@dataclass
+class _Drain:
+    name: str
+    process: psutil.Process
+    record: Path
+    deadline: float  # wall clock
+    popen: subprocess.Popen | None = None
+    thread: threading.Thread | None = None
+    stop_now: threading.Event | None = None
+
+
+class Drains:
+    def __init__(self, *, kill_group):
+        self._kill_group = kill_group
+        self._drains: dict[str, _Drain] = {}  # by record path
+        self._lock = threading.Lock()
+
+    def start(self, name: str, process: psutil.Process, *, into: Path, limit: float,
+              popen: subprocess.Popen | None = None) -> None:
+        """Send the warm-shutdown signal to `process` and watch it until it exits."""
+        into.mkdir(parents=True, exist_ok=True)
+        record = into / f"{name.rsplit('/', 1)[-1]}-{process.pid}.pid"
+        deadline = time.time() + limit
+        record.write_text(json.dumps({"name": name, "pid": process.pid, "create_time": process.create_time(),
+                                      "deadline": deadline}))
+        try:
+            process.send_signal(signal.SIGTERM)
+        except psutil.Error:
+            pass
+        log.info("draining %s (pid %s) for at most %.0f s", name, process.pid, limit)
+        self._watch(_Drain(name, process, record, deadline, popen=popen))
+
+    def adopt(self, folder: Path) -> list[str]:
+        """Keep waiting for drains an earlier control plane started (their records in `folder`)."""
+        adopted = []
+        for record in sorted(folder.glob("*.pid")) if folder.is_dir() else []:
+            with self._lock:
+                if str(record) in self._drains:
+                    continue
+            try:
+                data = json.loads(record.read_text())
+                process = psutil.Process(data["pid"])
+                if abs(process.create_time() - data["create_time"]) >= 0.01:
+                    raise psutil.NoSuchProcess(data["pid"])
+            except (OSError, ValueError, KeyError, psutil.Error):
+                record.unlink(missing_ok=True)
+                continue
+            self._watch(_Drain(data["name"], process, record, data["deadline"]))
+            adopted.append(data["name"])
+        return adopted
+
+    def names(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return [d.name for d in self._drains.values() if d.name.startswith(prefix)]
+
+    def pids(self, prefix: str = "") -> list[int]:
+        with self._lock:
+            return [d.process.pid for d in self._drains.values() if d.name.startswith(prefix)]
+
+    def stop(self, prefix: str = "") -> None:
+        """Stop matching drains now (environment stop, control-plane shutdown)."""
+        with self._lock:
+            chosen = [d for d in self._drains.values() if d.name.startswith(prefix)]
+        for drain in chosen:
+            drain.stop_now.set()
+        for drain in chosen:
+            drain.thread.join()
+
+    # --- internals ---------------------------------------------------------------------------
+    def _watch(self, drain: _Drain) -> None:
+        drain.stop_now = threading.Event()
+        drain.thread = threading.Thread(target=self._wait, args=(drain,), name=f"drain {drain.name}", daemon=True)
+        with self._lock:
+            self._drains[str(drain.record)] = drain
+        drain.thread.start()
+
+    def _wait(self, drain: _Drain) -> None:
+        try:
+            while _running(drain.process):
+                if drain.stop_now.is_set():
+                    self._kill_group(drain.process, grace=HARD_GRACE, sig=signal.SIGTERM)
+                    break
+                if time.time() > drain.deadline:
+                    log.warning("%s did not finish draining in time; stopping it hard", drain.name)
+                    self._kill_group(drain.process, grace=HARD_GRACE, sig=signal.SIGTERM)
+                    break
+                drain.stop_now.wait(0.5)
+            _reap(drain)
+            log.info("%s drained", drain.name)
+        finally:
+            drain.record.unlink(missing_ok=True)
+            with self._lock:
+                self._drains.pop(str(drain.record), None)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _reap(drain: _Drain) -> None:
+    """Collect the exit status (our own child) and stray members of its process group."""
+    if drain.popen is not None:
+        try:
+            drain.popen.wait(1)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(drain.process.pid, signal.SIGKILL)  # the worker led its own session
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,87 @@
+"""Worker autoscaling with real Airflow: a burst of tasks on mw1.small (5 per worker) scales the
+workers out to MaxWorkers, and the lull after it drains them back to MinWorkers; no task fails."""
+
+import time
+
+import pytest
+
+from aerodrome.app import ControlPlane
+from aerodrome.runtimes.local import workers
+from aerodrome.settings import Settings
+from aerodrome.store import environments as rows
+from tests.api.conftest import free_port
+from tests.e2e.conftest import VENVS, env_ports, wait_for
+from tests.e2e.test_rollback_and_airflow2 import create
+from tests.e2e.test_rolling_update import ask, connect, failed_task_instances, state
+
+pytestmark = pytest.mark.e2e
+
+BURST = b'''
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False, max_active_tasks=32):
+    for index in range(12):
+        BashOperator(task_id=f"t{index}", bash_command="sleep 30")
+'''
+
+
+@pytest.fixture
+def plane(tmp_path):  # replaces conftest's: scale in after a 15 s lull
+    settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
+                        resync_interval=2.0, scale_in_after=15.0, **env_ports())
+    control_plane = ControlPlane(settings)
+    control_plane.start()
+    try:
+        yield control_plane
+    finally:
+        control_plane.close()
+
+
+def worker_count(plane, name, placement) -> int:
+    with plane.store.session() as session:
+        spec = rows.get(name, session=session).spec
+    return plane.driver.worker_count(spec, placement)
+
+
+def busy_workers(plane, placement) -> int:
+    serving, draining = plane.driver.worker_pids(placement)
+    return sum(1 for pid in serving + draining if workers.busy_slots(pid))
+
+
+def scale_events(plane, name):
+    return [e["detail"] for _, e in plane.events.since(0, environment=name, limit=1000)
+            if e["detail-type"] == "Aerodrome Environment Scaling"]
+
+
+def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
+    mwaa, s3 = clients
+    env = create(mwaa, s3, "auto", "auto-bucket", BURST, EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3,
+                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
+    airflow = connect(plane, "auto")
+    placement = airflow.placement
+    wait_for(ask(lambda: airflow.get("/dags/burst").status_code == 200), timeout=180, what="the DAG")
+    assert worker_count(plane, "auto", placement) == 1
+
+    spike = time.monotonic()
+    run = airflow.post("/dags/burst/dagRuns", {"logical_date": None}).json()["dag_run_id"]
+    wait_for(lambda: busy_workers(plane, placement) >= 2, timeout=300, interval=0.5,
+             what="a second worker running a task")
+    reaction = time.monotonic() - spike
+    wait_for(ask(lambda: state(airflow, f"/dags/burst/dagRuns/{run}") in ("success", "failed")), timeout=600,
+             what="the burst to finish")
+    assert state(airflow, f"/dags/burst/dagRuns/{run}") == "success"
+
+    wait_for(lambda: len(plane.driver.worker_pids(placement)[0]) == 1 and plane.driver.worker_pids(placement)[1] == [],
+             timeout=300, interval=1, what="the workers to drain back to MinWorkers")
+    events = scale_events(plane, "auto")
+    assert events[0]["from"] == 1 and events[0]["to"] > 1 and events[0]["queued"] + events[0]["running"] > 5
+    assert max(e["to"] for e in events) == 3
+    assert events[-1]["to"] == 1 and all(e["to"] == e["from"] - 1 for e in events if e["to"] < e["from"])
+    assert all(e["arn"] == env["Arn"] for e in events)
+    assert worker_count(plane, "auto", placement) == 1
+    assert failed_task_instances(airflow) == 0
+    instances = airflow.get(f"/dags/burst/dagRuns/{run}/taskInstances").json()["task_instances"]
+    assert sorted((t["state"], t["try_number"]) for t in instances) == [("success", 1)] * 12
+    print(f"autoscale reaction {reaction:.1f} s; events {[(e['from'], e['to']) for e in events]}")
