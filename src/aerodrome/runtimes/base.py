@@ -92,6 +92,19 @@ class RuntimeDriver(Protocol):
     def active_tasks(self, placement: Placement) -> int:
         """Task instances of the environment that are queued or running."""
 
+    def snapshot(self, placement: Placement, path: Path) -> None:
+        """A consistent copy of the environment's metadata database at `path`."""
+
+    def restore(self, placement: Placement, path: Path) -> None:
+        """Replace the environment's metadata database by the snapshot at `path`."""
+
+    def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
+        """Migrate (or downgrade) the stopped environment's database from Airflow `current`'s schema
+        to `target`'s; errors.Permanent naming `log` when that fails."""
+
+    def parse_report(self, placement: Placement, *, since: float):
+        """DAG files parsed since `since` (epoch seconds) and their import errors (`.parsed`, `.errors`)."""
+
     def delete(self, placement: Placement) -> None:
         """Stop processes and remove database, broker keys, directories. Idempotent."""
 

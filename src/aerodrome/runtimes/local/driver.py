@@ -18,7 +18,7 @@ from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import airflow_env, contents, files, launcher, log_levels, plugins, venvs
+from aerodrome.runtimes.local import airflow_env, contents, files, launcher, log_levels, plugins, schema, venvs
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
@@ -101,6 +101,27 @@ class LocalDriver:
         count = self.postgres.sql("SELECT count(*) FROM task_instance WHERE state IN ('queued', 'running')",
                                   database=f"env_{placement.env_id}")
         return int(count or 0)
+
+    # --- version changes (runtimes/local/schema.py) -------------------------------------------
+    def snapshot(self, placement: Placement, path: Path) -> None:
+        self.postgres.ensure_running()
+        self.postgres.dump_env_database(placement.env_id, path)
+
+    def restore(self, placement: Placement, path: Path) -> None:
+        self.postgres.ensure_running()
+        self.postgres.restore_env_database(placement.env_id, path, placement.root / "secrets" / "db.secret")
+
+    def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
+        (current_venv, _), (target_venv, _) = self._prepare(current, None), self._prepare(target, None)
+        url = self.postgres.url(f"env_{placement.env_id}", user=f"env_{placement.env_id}",
+                                password=files.secret(placement.root / "secrets" / "db.secret"))
+        schema.move(current=current, target=target, current_venv=current_venv, target_venv=target_venv,
+                    database_url=url, log=log)
+
+    def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:
+        self.postgres.ensure_running()
+        return schema.parse_report(lambda sql: self.postgres.sql(sql, database=f"env_{placement.env_id}"),
+                                   dags_dir=placement.dags_dir, since=since)
 
     def delete(self, placement: Placement) -> None:
         self._stop_env(placement)

@@ -1,0 +1,90 @@
+"""Moving an environment's metadata database between Airflow versions, and what the DAG processor saw.
+
+An upgrade runs `airflow db migrate` with the new version's venv; a downgrade runs `airflow db
+downgrade` with the current (newer) version's venv, before the older version starts, because only
+the newer version knows how to undo its own migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aerodrome import errors
+from aerodrome.domain import versions
+
+# Schema heads Airflow's own `_REVISION_HEADS_MAP` lacks (2.11 added no migration after 2.10.3)
+DOWNGRADE_REVISIONS = {"2.11": "5f2621c13b39"}
+MIGRATION_TIMEOUT = 1800.0
+LOG_TAIL = 1500
+
+
+@dataclass(frozen=True)
+class ParseReport:
+    """DAG files (relative to the DAG folder) the DAG processor parsed, and their import errors."""
+
+    parsed: frozenset[str] = frozenset()
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def move(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
+         log: Path) -> None:
+    """Bring the database from `current`'s schema to `target`'s; errors.Permanent with the log's tail."""
+    if versions.parse(target) > versions.parse(current):
+        _airflow(target_venv, database_url, log, "db", "migrate")
+        return
+    revision = DOWNGRADE_REVISIONS.get(".".join(target.split(".")[:2]))
+    to = ["--to-revision", revision] if revision else ["--to-version", target]
+    _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y")
+
+
+def _airflow(venv: Path, database_url: str, log: Path, *args: str) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as home, open(log, "a") as out:
+        out.write(f"$ airflow {' '.join(args)}  ({time.strftime('%Y-%m-%dT%H:%M:%S')})\n")
+        out.flush()
+        env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": home,
+               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "AIRFLOW_HOME": home,
+               "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        try:
+            result = subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, timeout=MIGRATION_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise errors.Permanent(f"`airflow {' '.join(args[:2])}` did not finish in {MIGRATION_TIMEOUT:.0f} s "
+                                   f"(log: {log})") from None
+    if result.returncode != 0:
+        raise errors.Permanent(f"`airflow {' '.join(args[:2])}` failed: {_last_line(log)} (log: {log})")
+
+
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace")[-LOG_TAIL:].splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+PARSED_SQL = ("SELECT fileloc FROM dag WHERE last_parsed_time >= to_timestamp({since}) "
+              "UNION SELECT filename FROM import_error WHERE timestamp >= to_timestamp({since})")
+ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace, ''), chr(10), ' '), chr(30), ' ') "
+              "|| chr(30) FROM import_error WHERE timestamp >= to_timestamp({since})")
+
+
+def parse_report(sql, *, dags_dir: Path, since: float) -> ParseReport:
+    """What the DAG processor recorded from `since` (epoch seconds); `sql(statement)` returns psql -tA text."""
+    parsed = {_relative(line, dags_dir) for line in sql(PARSED_SQL.format(since=since)).splitlines() if line}
+    found = {}
+    for row in sql(ERRORS_SQL.format(since=since)).split(chr(30)):
+        name, _, trace = row.strip("\n").partition(chr(31))
+        if name:
+            found[_relative(name, dags_dir)] = trace.strip()[-300:]
+    return ParseReport(parsed=frozenset(p for p in parsed if (dags_dir / p).exists()), errors=found)
+
+
+def _relative(name: str, dags_dir: Path) -> str:
+    path = Path(name)
+    try:
+        return str(path.relative_to(dags_dir)) if path.is_absolute() else name
+    except ValueError:
+        return name
