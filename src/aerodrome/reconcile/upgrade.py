@@ -65,6 +65,7 @@ class Upgrades:
         say = (lambda line: self._progress(record.name, line))
         match step:
             case Step.PREFLIGHTED:
+                self._driver.prepare_move(current, target, progress=say)
                 _write(placement, record.generation, stage=Stage.PREFLIGHTED, current=current, target=target,
                        started_at=time.time())
                 say(f"Airflow {target} is ready; draining and stopping Airflow {current}")

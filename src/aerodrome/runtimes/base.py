@@ -98,6 +98,9 @@ class RuntimeDriver(Protocol):
     def restore(self, placement: Placement, path: Path) -> None:
         """Replace the environment's metadata database by the snapshot at `path`."""
 
+    def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
+        """Make ready what moving the schema from `current` to `target` needs, before anything stops."""
+
     def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
         """Migrate (or downgrade) the stopped environment's database from Airflow `current`'s schema
         to `target`'s; errors.Permanent naming `log` when that fails."""

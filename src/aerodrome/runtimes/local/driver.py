@@ -111,12 +111,19 @@ class LocalDriver:
         self.postgres.ensure_running()
         self.postgres.restore_env_database(placement.env_id, path, placement.root / "secrets" / "db.secret")
 
+    def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
+        current_venv, _ = self._prepare(current, progress)
+        schema.tools(current=current, target=target, current_venv=current_venv,
+                     venvs_dir=self._settings.venvs_dir, progress=progress)
+
     def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
         (current_venv, _), (target_venv, _) = self._prepare(current, None), self._prepare(target, None)
         url = self.postgres.url(f"env_{placement.env_id}", user=f"env_{placement.env_id}",
                                 password=files.secret(placement.root / "secrets" / "db.secret"))
+        extra = schema.tools(current=current, target=target, current_venv=current_venv,
+                             venvs_dir=self._settings.venvs_dir)
         schema.move(current=current, target=target, current_venv=current_venv, target_venv=target_venv,
-                    database_url=url, log=log)
+                    database_url=url, log=log, extra_path=extra)
 
     def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:
         self.postgres.ensure_running()

@@ -16,11 +16,15 @@ from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.domain import versions
+from aerodrome.runtimes.local import overlays
 
 # Schema heads Airflow's own `_REVISION_HEADS_MAP` lacks (2.11 added no migration after 2.10.3)
 DOWNGRADE_REVISIONS = {"2.11": "5f2621c13b39"}
 MIGRATION_TIMEOUT = 1800.0
 LOG_TAIL = 1500
+# Downgrading below 3.0 puts back the FAB tables Airflow 2 needs; Airflow 3 does that through the FAB
+# provider, which the 3.x venv does not carry (it uses the simple auth manager): it comes as an overlay.
+FAB_PROVIDER = "apache-airflow-providers-fab\n"
 
 
 @dataclass(frozen=True)
@@ -31,25 +35,35 @@ class ParseReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, progress=None) -> Path | None:
+    """What the move needs beside the venvs (built once, shared): the FAB overlay for 3.x -> 2.x."""
+    if versions.parse(current)[0] < 3 or versions.parse(target)[0] >= 3:
+        return None
+    overlay = overlays.ensure_overlay(venvs_dir, current, current_venv, FAB_PROVIDER, plugins_dir=venvs_dir,
+                                      plugins_id=None, progress=progress)
+    return overlays.site(overlay) if overlay else None
+
+
 def move(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
-         log: Path) -> None:
+         log: Path, extra_path: Path | None = None) -> None:
     """Bring the database from `current`'s schema to `target`'s; errors.Permanent with the log's tail."""
     if versions.parse(target) > versions.parse(current):
         _airflow(target_venv, database_url, log, "db", "migrate")
         return
     revision = DOWNGRADE_REVISIONS.get(".".join(target.split(".")[:2]))
     to = ["--to-revision", revision] if revision else ["--to-version", target]
-    _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y")
+    _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y", extra_path=extra_path)
 
 
-def _airflow(venv: Path, database_url: str, log: Path, *args: str) -> None:
+def _airflow(venv: Path, database_url: str, log: Path, *args: str, extra_path: Path | None = None) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as home, open(log, "a") as out:
         out.write(f"$ airflow {' '.join(args)}  ({time.strftime('%Y-%m-%dT%H:%M:%S')})\n")
         out.flush()
         env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": home,
                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "AIRFLOW_HOME": home,
-               "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+               "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+               **({"PYTHONPATH": str(extra_path)} if extra_path else {})}
         try:
             result = subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, stdout=out,
                                     stderr=subprocess.STDOUT, timeout=MIGRATION_TIMEOUT)
