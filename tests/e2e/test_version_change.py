@@ -128,3 +128,20 @@ def test_an_upgrade_the_dags_cannot_take_rolls_back(plane, clients):
     airflow = Airflow2(plane, "rb2")
     assert_kept(airflow, [first_run])
     run_v2(airflow, "both")
+
+
+def test_an_environment_created_on_3_moves_down_to_2_11(plane, clients):
+    """No FAB tables exist yet: the downgrade needs the FAB provider to create them for Airflow 2."""
+    mwaa, s3 = clients
+    env = create(mwaa, s3, "down", "down-bucket", BOTH, AirflowConfigurationOptions=OPTIONS)
+    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
+    airflow = Airflow(plane, "down")
+    wait_for(lambda: airflow.get("/dags/both").status_code == 200, timeout=180, what="the DAG on 3.3.2")
+    first_run = run_v3(airflow, "both")
+
+    seen, env = change_version(mwaa, "down", "2.11.2")
+    assert env["Status"] == "AVAILABLE", (seen, env["LastUpdate"])
+    assert seen[:3] == ["CREATING_SNAPSHOT", "UPDATING", "AVAILABLE"], seen
+    airflow = Airflow2(plane, "down")
+    assert airflow.get(f"/dags/both/dagRuns/{first_run}").json()["state"] == "success"
+    run_v2(airflow, "both")
