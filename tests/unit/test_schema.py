@@ -21,3 +21,10 @@ def test_parse_report_reads_files_relative_to_the_dag_folder(tmp_path):
 def test_the_fab_overlay_is_only_for_moves_from_3_to_2(tmp_path):
     for current, target in (("2.11.2", "3.3.2"), ("3.3.2", "3.2.1"), ("2.11.2", "2.11.0")):
         assert schema.tools(current=current, target=target, current_venv=tmp_path, venvs_dir=tmp_path) is None
+
+
+def test_the_generated_config_is_set_aside(tmp_path):
+    (tmp_path / "airflow.cfg").write_text("[core]\n")
+    schema.set_aside_config(tmp_path, "airflow-3.3.2")
+    assert not (tmp_path / "airflow.cfg").exists() and (tmp_path / "airflow.cfg.airflow-3.3.2").exists()
+    schema.set_aside_config(tmp_path, "again")  # nothing to set aside

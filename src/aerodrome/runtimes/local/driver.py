@@ -110,6 +110,7 @@ class LocalDriver:
     def restore(self, placement: Placement, path: Path) -> None:
         self.postgres.ensure_running()
         self.postgres.restore_env_database(placement.env_id, path, placement.root / "secrets" / "db.secret")
+        schema.set_aside_config(placement.root / "airflow_home", "before-restore")
 
     def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
         current_venv, _ = self._prepare(current, progress)
@@ -124,6 +125,7 @@ class LocalDriver:
                              venvs_dir=self._settings.venvs_dir)
         schema.move(current=current, target=target, current_venv=current_venv, target_venv=target_venv,
                     database_url=url, log=log, extra_path=extra)
+        schema.set_aside_config(placement.root / "airflow_home", f"airflow-{current}")
 
     def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:
         self.postgres.ensure_running()

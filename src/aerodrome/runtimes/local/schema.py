@@ -55,6 +55,15 @@ def move(*, current: str, target: str, current_venv: Path, target_venv: Path, da
     _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y", extra_path=extra_path)
 
 
+def set_aside_config(airflow_home: Path, label: str) -> None:
+    """Airflow writes its defaults to airflow.cfg on first start, and another version would read them
+    (e.g. Airflow 3's auth manager on Airflow 2): keep it as airflow.cfg.<label>; the next start
+    writes the right version's defaults (everything Aerodrome sets comes through the environment)."""
+    config = airflow_home / "airflow.cfg"
+    if config.exists():
+        config.replace(airflow_home / f"airflow.cfg.{label}")
+
+
 def _airflow(venv: Path, database_url: str, log: Path, *args: str, extra_path: Path | None = None) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as home, open(log, "a") as out:
