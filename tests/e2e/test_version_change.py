@@ -15,7 +15,9 @@ BOTH = b'''
 import datetime
 from airflow import DAG
 from airflow.operators.bash import BashOperator
-with DAG("both", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
+# retries: on a loaded host a task may time out reaching Airflow 3's execution API
+with DAG("both", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False,
+         default_args={"retries": 2, "retry_delay": datetime.timedelta(seconds=5)}):
     BashOperator(task_id="t", bash_command="echo ok")
 '''
 ONLY_V2 = b'''
@@ -29,9 +31,9 @@ OPTIONS = {"core.dags_are_paused_at_creation": "False"}
 SETTLED = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE")
 
 
-def change_version(mwaa, name, version, timeout=900):
+def change_version(mwaa, name, version, timeout=900, **extra):
     """Update AirflowVersion; the statuses seen on the way (in order) and the environment at the end."""
-    mwaa.update_environment(Name=name, AirflowVersion=version)
+    mwaa.update_environment(Name=name, AirflowVersion=version, **extra)
     seen = []
 
     def settled():
@@ -58,10 +60,18 @@ def run_to_success(airflow, dag_id, body):
     run = airflow.post(f"/dags/{dag_id}/dagRuns", body)
     assert run.status_code == 200, run.text
     run_id = run.json()["dag_run_id"]
-    state = wait_for(lambda: (s := airflow.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
-                     in ("success", "failed") and s, timeout=240, what="the run")
+    state = wait_for(lambda: finished(airflow, f"/dags/{dag_id}/dagRuns/{run_id}"), timeout=300, what="the run")
     assert state == "success"
     return run_id
+
+
+def finished(airflow, path):
+    """The run's final state, or None (also when the loaded host makes the API answer slowly)."""
+    try:
+        state = airflow.get(path).json()["state"]
+    except httpx.HTTPError:
+        return None
+    return state if state in ("success", "failed") else None
 
 
 def seed_v2(airflow):
@@ -118,6 +128,16 @@ def test_an_upgrade_the_dags_cannot_take_rolls_back(plane, clients):
     airflow = Airflow2(plane, "rb2")
     first_run = seed_v2(airflow)
     wait_for(lambda: airflow.get("/dags/legacy").status_code == 200, timeout=300, what="legacy on 2.11.2")
+
+    # a requirements file the new version cannot resolve fails the pre-flight: nothing was stopped
+    s3.put_object(Bucket="rb2-bucket", Key="requirements.txt", Body=b"aerodrome-no-such-package-e2e==1.0\n")
+    scheduler = f"{airflow.placement.env_id}/scheduler-1"
+    _, pid, _ = plane.driver.supervisor.state(scheduler)
+    seen, env = change_version(mwaa, "rb2", "3.3.2", RequirementsS3Path="requirements.txt")
+    assert env["Status"] == "UPDATE_FAILED" and "UPDATING" not in seen, (seen, env["LastUpdate"])
+    assert "requirements.txt could not be resolved" in env["LastUpdate"]["Error"]["ErrorMessage"]
+    assert env["AirflowVersion"] == "2.11.2" and "RequirementsS3Path" not in env
+    assert plane.driver.supervisor.state(scheduler)[1] == pid
 
     seen, env = change_version(mwaa, "rb2", "3.3.2")
     assert env["Status"] == "UPDATE_FAILED", (seen, env["LastUpdate"])
