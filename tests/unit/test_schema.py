@@ -10,12 +10,14 @@ def test_parse_report_reads_files_relative_to_the_dag_folder(tmp_path):
     def sql(statement):
         if statement.startswith("SELECT fileloc"):
             return f"{dags}/a.py\nsub/b.py\n{dags}/gone.py\n"
-        row = "bad.py" + chr(31) + "Traceback ... ImportError: cannot import name 'days_ago'" + chr(30)
+        trace = chr(29).join(["Traceback (most recent call last):", '  File "bad.py", line 4', "",
+                              "ImportError: cannot import name 'days_ago'"])
+        row = "bad.py" + chr(31) + trace + chr(30)
         return row + "\n"
 
     report = schema.parse_report(sql, dags_dir=dags, since=12.5)
     assert report.parsed == {"a.py", "sub/b.py"}
-    assert report.errors == {"bad.py": "Traceback ... ImportError: cannot import name 'days_ago'"}
+    assert report.errors == {"bad.py": "ImportError: cannot import name 'days_ago'"}
 
 
 def test_the_fab_overlay_is_only_for_moves_from_3_to_2(tmp_path):

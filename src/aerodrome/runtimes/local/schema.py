@@ -90,7 +90,7 @@ def _last_line(log: Path) -> str:
 
 PARSED_SQL = ("SELECT fileloc FROM dag WHERE last_parsed_time >= to_timestamp({since}) "
               "UNION SELECT filename FROM import_error WHERE timestamp >= to_timestamp({since})")
-ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace, ''), chr(10), ' '), chr(30), ' ') "
+ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace, ''), chr(10), chr(29)), chr(30), ' ') "
               "|| chr(30) FROM import_error WHERE timestamp >= to_timestamp({since})")
 
 
@@ -101,7 +101,8 @@ def parse_report(sql, *, dags_dir: Path, since: float) -> ParseReport:
     for row in sql(ERRORS_SQL.format(since=since)).split(chr(30)):
         name, _, trace = row.strip("\n").partition(chr(31))
         if name:
-            found[_relative(name, dags_dir)] = trace.strip()[-300:]
+            lines = [line.strip() for line in trace.split(chr(29)) if line.strip()]
+            found[_relative(name, dags_dir)] = lines[-1][-300:] if lines else "import failed"
     return ParseReport(parsed=frozenset(p for p in parsed if (dags_dir / p).exists()), errors=found)
 
 
