@@ -170,7 +170,7 @@ class LocalDriver:
         _, password = self.web_login(placement)
         env = airflow_env.component_env(spec, placement, wiring, component="scheduler", base=_base_env(venv))
         result = subprocess.run([str(venv / "bin" / "airflow"), "users", "create", "--role", "Admin", "--username",
-                                 "admin", "--password", password, "--firstname", "Admin", "--lastname", "User",
+                                 "admin", f"--password={password}", "--firstname", "Admin", "--lastname", "User",
                                  "--email", "admin@localhost"], env=env, capture_output=True, text=True)
         if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
             raise errors.Permanent(f"creating the Airflow admin user failed: {result.stderr.strip()[-LOG_TAIL:]}")
