@@ -90,8 +90,9 @@ def _last_line(log: Path) -> str:
 
 PARSED_SQL = ("SELECT fileloc FROM dag WHERE last_parsed_time >= to_timestamp({since}) "
               "UNION SELECT filename FROM import_error WHERE timestamp >= to_timestamp({since})")
-ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace, ''), chr(10), chr(29)), chr(30), ' ') "
-              "|| chr(30) FROM import_error WHERE timestamp >= to_timestamp({since})")
+# file <US> traceback with lines joined by <GS> <RS>: rows and lines survive psql's plain output
+ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace, ''), chr(10), chr(29)), "
+              "chr(30), ' ') || chr(30) FROM import_error WHERE timestamp >= to_timestamp({since})")
 
 
 def parse_report(sql, *, dags_dir: Path, since: float) -> ParseReport:
