@@ -145,6 +145,7 @@ def test_version_change_moves_the_schema_then_starts_the_new_version():
                        **started)) == [Step.SUCCEED]
     assert plan(change(Status.UPDATING, Stage.MIGRATED, healthy=True, new_import_errors=True, **started)) == [
         Step.CHECK_DAGS]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, new_import_errors=True, **started)) == [Step.CHECK_DAGS]
     assert plan(change(Status.UPDATING, Stage.MIGRATED, waited=301, **started)) == [Step.ROLL_BACK]
 
 

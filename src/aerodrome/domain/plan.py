@@ -130,10 +130,9 @@ def _change_version(s: Situation, change: VersionChange) -> list[Step]:
         return _plan(s)
     if change.stage == Stage.SNAPSHOT:
         return [Step.MOVE_SCHEMA]
+    if change.new_import_errors and s.ensured == ("desired", s.generation):
+        return [Step.CHECK_DAGS]  # as soon as the new DAG processor reports them, healthy or not
     steps = [step for step in _plan(s) if step != Step.PREPARE]  # done before the snapshot
-    if steps == [Step.SUCCEED]:
-        if change.new_import_errors:
-            return [Step.CHECK_DAGS]
-        if change.parse_pending and s.waited <= s.health_timeout:
-            return [Step.WAIT]
+    if steps == [Step.SUCCEED] and change.parse_pending and s.waited <= s.health_timeout:
+        return [Step.WAIT]
     return steps

@@ -44,7 +44,7 @@ class Upgrades:
         change = VersionChange(stage=stage, forced=forced)
         if record.status == Status.CREATING_SNAPSHOT and stage == Stage.PREFLIGHTED and observed.running and not forced:
             return VersionChange(stage=stage, active_tasks=self._draining(record, placement))
-        if record.status == Status.UPDATING and stage == Stage.MIGRATED and observed.healthy:
+        if record.status == Status.UPDATING and stage == Stage.MIGRATED and observed.running:
             report = self._driver.parse_report(placement, since=state["migrated_at"])
             new = {f: e for f, e in report.errors.items() if f not in set(state.get("old_errors", ()))}
             self._import_errors[record.name] = new
