@@ -53,6 +53,8 @@ def move(*, current: str, target: str, current_venv: Path, target_venv: Path, da
     revision = DOWNGRADE_REVISIONS.get(".".join(target.split(".")[:2]))
     to = ["--to-revision", revision] if revision else ["--to-version", target]
     _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y", extra_path=extra_path)
+    if versions.parse(target)[0] < 3 <= versions.parse(current)[0]:
+        _airflow(target_venv, database_url, log, "sync-perm")  # Airflow 2's FAB roles (Admin, Op, ...)
 
 
 def set_aside_config(airflow_home: Path, label: str) -> None:
