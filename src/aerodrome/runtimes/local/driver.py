@@ -124,7 +124,9 @@ class LocalDriver:
         extra = schema.tools(current=current, target=target, current_venv=current_venv,
                              venvs_dir=self._settings.venvs_dir)
         schema.move(current=current, target=target, current_venv=current_venv, target_venv=target_venv,
-                    database_url=url, log=log, extra_path=extra)
+                    database_url=url, log=log, extra_path=extra,
+                    sql=lambda statement: self.postgres.sql(f"SET ROLE env_{placement.env_id}; {statement}",
+                                                            database=f"env_{placement.env_id}"))
         schema.set_aside_config(placement.root / "airflow_home", f"airflow-{current}")
 
     def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:

@@ -35,6 +35,18 @@ class ParseReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# FAB tables the FAB provider of Airflow 3 creates have ids without defaults; Airflow 2's FAB inserts
+# without an id (SERIAL): give such ids a sequence, started after the highest id
+FAB_ID_DEFAULTS = """DO $$ DECLARE t text; BEGIN
+FOR t IN SELECT c.table_name FROM information_schema.columns c WHERE c.table_schema = current_schema()
+  AND c.table_name LIKE 'ab\\_%' AND c.column_name = 'id' AND c.column_default IS NULL AND c.is_identity = 'NO'
+LOOP
+  EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I OWNED BY %I.id', t || '_id_seq', t);
+  EXECUTE format('ALTER TABLE %I ALTER COLUMN id SET DEFAULT nextval(%L)', t, t || '_id_seq');
+  EXECUTE format('SELECT setval(%L, (SELECT coalesce(max(id), 0) + 1 FROM %I), false)', t || '_id_seq', t);
+END LOOP; END $$"""
+
+
 def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, progress=None) -> Path | None:
     """What the move needs beside the venvs (built once, shared): the FAB overlay for 3.x -> 2.x."""
     if versions.parse(current)[0] < 3 or versions.parse(target)[0] >= 3:
@@ -45,7 +57,7 @@ def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, pro
 
 
 def move(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
-         log: Path, extra_path: Path | None = None) -> None:
+         log: Path, extra_path: Path | None = None, sql=None) -> None:
     """Bring the database from `current`'s schema to `target`'s; errors.Permanent with the log's tail."""
     if versions.parse(target) > versions.parse(current):
         _airflow(target_venv, database_url, log, "db", "migrate")
@@ -54,6 +66,8 @@ def move(*, current: str, target: str, current_venv: Path, target_venv: Path, da
     to = ["--to-revision", revision] if revision else ["--to-version", target]
     _airflow(current_venv, database_url, log, "db", "downgrade", *to, "-y", extra_path=extra_path)
     if versions.parse(target)[0] < 3 <= versions.parse(current)[0]:
+        if sql is not None:
+            sql(FAB_ID_DEFAULTS)
         _airflow(target_venv, database_url, log, "sync-perm")  # Airflow 2's FAB roles (Admin, Op, ...)
 
 
