@@ -90,18 +90,25 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        first_port = free_port()
-        settings = Settings(home=Path(tmp) / "home", port=free_port(), s3_port=free_port(), serve_s3=False,
-                            venv_root=SHARED_VENVS if SHARED_VENVS.exists() else None,
-                            env_port_min=first_port, env_port_max=first_port + 40)
-        (settings.buckets_dir / "bench" / "dags").mkdir(parents=True)
-        (settings.buckets_dir / "bench" / "dags" / "quick.py").write_bytes(DAG)
-        plane = ControlPlane(settings)
-        plane.start()
+        plane = bench_plane(Path(tmp), {"quick.py": DAG})
         try:
             return measure(plane, args.runs)
         finally:
             plane.close()
+
+
+def bench_plane(tmp: Path, dags: dict[str, bytes]) -> ControlPlane:
+    """A started control plane in `tmp` with a local bucket `bench` holding `dags/<name>`."""
+    first_port = free_port()
+    settings = Settings(home=tmp / "home", port=free_port(), s3_port=free_port(), serve_s3=False,
+                        venv_root=SHARED_VENVS if SHARED_VENVS.exists() else None,
+                        env_port_min=first_port, env_port_max=first_port + 40)
+    (settings.buckets_dir / "bench" / "dags").mkdir(parents=True)
+    for name, body in dags.items():
+        (settings.buckets_dir / "bench" / "dags" / name).write_bytes(body)
+    plane = ControlPlane(settings)
+    plane.start()
+    return plane
 
 
 def measure(plane: ControlPlane, runs: int) -> int:

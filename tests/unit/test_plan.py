@@ -108,3 +108,53 @@ def test_resuming_starts_the_applied_spec_and_reports_available_or_unavailable()
     assert plan(up) == [Step.RESUMED]
     late = situation(Status.RESUMING, applied=1, ensured=("applied", 1), running=True, waited=301)
     assert plan(late) == [Step.RESUME_FAILED]
+
+
+def change(status, stage, *, generation=2, applied=1, **fields):
+    from aerodrome.domain.plan import VersionChange
+
+    extra = {k: fields.pop(k) for k in ("ensured", "running", "healthy", "waited") if k in fields}
+    return Situation(status=status, generation=generation, applied_generation=applied, health_timeout=300.0,
+                     ensured=extra.get("ensured"), running=extra.get("running", False),
+                     healthy=extra.get("healthy", False), waited=extra.get("waited", 0.0),
+                     version_change=VersionChange(stage=stage, **fields))
+
+
+def test_version_change_preflights_drains_stops_and_snapshots():
+    from aerodrome.domain.plan import Stage
+
+    assert plan(change(Status.CREATING_SNAPSHOT, Stage.ACCEPTED, running=True)) == [Step.PREPARE, Step.PREFLIGHTED]
+    busy = change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True, active_tasks=2)
+    assert plan(busy) == [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
+    forced = change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True, active_tasks=2, forced=True)
+    assert plan(forced) == [Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+    assert plan(change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True)) == [
+        Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+
+
+def test_version_change_moves_the_schema_then_starts_the_new_version():
+    from aerodrome.domain.plan import Stage
+
+    assert plan(change(Status.UPDATING, Stage.SNAPSHOT)) == [Step.MOVE_SCHEMA]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, ensured=("applied", 1))) == [
+        Step.START_SYNC, Step.ENSURE_DESIRED, Step.WAIT]
+    started = {"ensured": ("desired", 2), "running": True}
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, healthy=True, **started)) == [Step.SUCCEED]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, healthy=True, parse_pending=True, **started)) == [Step.WAIT]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, healthy=True, parse_pending=True, waited=301,
+                       **started)) == [Step.SUCCEED]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, healthy=True, new_import_errors=True, **started)) == [
+        Step.CHECK_DAGS]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, new_import_errors=True, **started)) == [Step.CHECK_DAGS]
+    assert plan(change(Status.UPDATING, Stage.MIGRATED, waited=301, **started)) == [Step.ROLL_BACK]
+
+
+def test_version_change_rolls_back_by_restoring_the_snapshot_first():
+    from aerodrome.domain.plan import Stage
+
+    for stage in (Stage.SNAPSHOT, Stage.MIGRATED):
+        assert plan(change(Status.ROLLING_BACK, stage, running=True)) == [Step.STOP_SYNC, Step.STOP, Step.RESTORE]
+    assert plan(change(Status.ROLLING_BACK, Stage.RESTORED)) == [Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]
+    assert plan(change(Status.ROLLING_BACK, Stage.PREFLIGHTED)) == [Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]
+    back = change(Status.ROLLING_BACK, Stage.RESTORED, ensured=("applied", 1), running=True, healthy=True)
+    assert plan(back) == [Step.ROLLED_BACK]

@@ -28,6 +28,31 @@ class Step(StrEnum):
     HIBERNATED = "hibernated"  # -> HIBERNATED (every process stopped, database and files kept)
     RESUMED = "resumed"  # -> AVAILABLE
     RESUME_FAILED = "resume_failed"  # -> UNAVAILABLE
+    # an Airflow version change (CREATING_SNAPSHOT -> UPDATING -> AVAILABLE | ROLLING_BACK)
+    PREFLIGHTED = "preflighted"  # the new version's venv, template and contents are ready
+    SNAPSHOT = "snapshot"  # dump the stopped environment's database, -> UPDATING
+    MOVE_SCHEMA = "move_schema"  # `airflow db migrate` / `db downgrade` to the new version's schema
+    CHECK_DAGS = "check_dags"  # fail when the new version reports import errors the old one did not
+    RESTORE = "restore"  # put the snapshot back (rolling back a version change)
+
+
+class Stage(StrEnum):
+    """How far a version change got (kept beside the environment's files)."""
+
+    ACCEPTED = "accepted"
+    PREFLIGHTED = "preflighted"
+    SNAPSHOT = "snapshot"  # snapshot taken; the database may be part-way migrated
+    MIGRATED = "migrated"  # the database has the new version's schema
+    RESTORED = "restored"  # the snapshot is back in place
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    stage: Stage = Stage.ACCEPTED
+    forced: bool = False  # WorkerReplacementStrategy=FORCED: stop running tasks instead of draining
+    active_tasks: int = 0  # queued or running (observed while draining)
+    parse_pending: bool = False  # the new version has not parsed every DAG file yet
+    new_import_errors: bool = False  # ... and reports import errors the old one did not
 
 
 @dataclass(frozen=True)
@@ -44,9 +69,16 @@ class Situation:
     crashing: bool = False  # a component keeps exiting: waiting longer will not help
     active_tasks: int = 0  # task instances queued or running (observed while hibernating)
     force_stop: bool = False  # hibernate without waiting for running tasks
+    version_change: VersionChange | None = None  # the desired spec runs another Airflow version
 
 
 def plan(s: Situation) -> list[Step]:
+    if s.version_change is not None and s.status in (S.CREATING_SNAPSHOT, S.UPDATING, S.ROLLING_BACK):
+        return _change_version(s, s.version_change)
+    return _plan(s)
+
+
+def _plan(s: Situation) -> list[Step]:
     if s.status == S.DELETING:
         return [Step.STOP_SYNC, Step.DELETE]
     if s.status == S.CREATE_FAILED:
@@ -82,3 +114,25 @@ def _converge(s: Situation, target: tuple[str, int], ensure: Step, done: Step, f
     if s.crashing or s.waited > s.health_timeout:
         return [failed]
     return [Step.WAIT]
+
+
+def _change_version(s: Situation, change: VersionChange) -> list[Step]:
+    """Pre-flight, drain, stop, snapshot, move the schema, start the new version; roll back by restoring."""
+    if s.status == S.CREATING_SNAPSHOT:
+        if change.stage == Stage.ACCEPTED:
+            return [Step.PREPARE, Step.PREFLIGHTED]
+        if s.running and change.active_tasks and not change.forced:
+            return [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
+        return [Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+    if s.status == S.ROLLING_BACK:
+        if change.stage in (Stage.SNAPSHOT, Stage.MIGRATED):
+            return [Step.STOP_SYNC, Step.STOP, Step.RESTORE]
+        return _plan(s)
+    if change.stage == Stage.SNAPSHOT:
+        return [Step.MOVE_SCHEMA]
+    if change.new_import_errors and s.ensured == ("desired", s.generation):
+        return [Step.CHECK_DAGS]  # as soon as the new DAG processor reports them, healthy or not
+    steps = [step for step in _plan(s) if step != Step.PREPARE]  # done before the snapshot
+    if steps == [Step.SUCCEED] and change.parse_pending and s.waited <= s.health_timeout:
+        return [Step.WAIT]
+    return steps

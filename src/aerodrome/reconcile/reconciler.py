@@ -13,6 +13,7 @@ from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.plan import Situation, Step, plan
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
+from aerodrome.reconcile import upgrade
 from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
 from aerodrome.store import environments as rows
 from aerodrome.store import hibernation
@@ -54,6 +55,7 @@ class Reconciler:
         self._ensured: dict[str, _Ensured] = {}
         self._drain_counts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._upgrades = upgrade.Upgrades(store=store, driver=driver, progress=self._progress)
 
     def names(self) -> list[str]:
         with self._store.session() as session:
@@ -78,7 +80,8 @@ class Reconciler:
             healthy=observed.healthy, waited=(time.monotonic() - ensured.at) if ensured else 0.0,
             health_timeout=self._health_timeout, crashing=observed.crashing(), force_stop=force_stop,
             active_tasks=self._draining(record, placement) if record.status == Status.HIBERNATING
-            and observed.running and not force_stop else 0)
+            and observed.running and not force_stop else 0,
+            version_change=self._upgrades.observe(record, placement, observed))
         steps = plan(situation)
         if steps:
             log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])
@@ -103,6 +106,8 @@ class Reconciler:
     def _do(self, step: Step, record: rows.EnvironmentRecord, placement: Placement,
             observed: Observed) -> float | None:
         name, progress = record.name, (lambda line: self._progress(record.name, line))
+        if step in upgrade.STEPS:
+            return self._upgrades.do(step, record, placement)
         match step:
             case Step.PREPARE:
                 self._driver.prepare(record.spec, progress=progress)
@@ -157,7 +162,7 @@ class Reconciler:
 
     def _preflight_failed(self, record: rows.EnvironmentRecord, message: str) -> float:
         """A broken bundle: an update ends UPDATE_FAILED at once, the running spec untouched."""
-        if record.status != Status.UPDATING or record.applied_spec is None:
+        if record.status not in (Status.UPDATING, Status.CREATING_SNAPSHOT) or record.applied_spec is None:
             return self._fail(record, message)
         message = redact(message, record.spec)
         last = record.last_update
@@ -169,7 +174,7 @@ class Reconciler:
             rows.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status,
                             last_update=failed)
         log.warning("%s: %s", record.name, message)
-        self._progress(record.name, f"UPDATING -> UPDATE_FAILED: {message}")
+        self._progress(record.name, f"{record.status.value} -> UPDATE_FAILED: {message}")
         return 0.0
     def _draining(self, record: rows.EnvironmentRecord, placement: Placement) -> int:
         """Queued + running tasks while hibernating; a change in the count is a hibernate event."""
@@ -234,7 +239,7 @@ class Reconciler:
 
     @staticmethod
     def _running_spec(record: rows.EnvironmentRecord) -> EnvironmentSpec:
-        if record.status in (Status.CREATING, Status.UPDATING, Status.CREATING_SNAPSHOT):
+        if record.status in (Status.CREATING, Status.UPDATING):
             return record.spec
         return record.applied_spec or record.spec
 

@@ -107,6 +107,22 @@ class RuntimeDriver(Protocol):
         """Run `count` workers, keeping the count across restarts; a worker removed is drained (it
         finishes its running tasks and exits), never killed. False if the environment is busy."""
 
+    def snapshot(self, placement: Placement, path: Path) -> None:
+        """A consistent copy of the environment's metadata database at `path`."""
+
+    def restore(self, placement: Placement, path: Path) -> None:
+        """Replace the environment's metadata database by the snapshot at `path`."""
+
+    def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
+        """Make ready what moving the schema from `current` to `target` needs, before anything stops."""
+
+    def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
+        """Migrate (or downgrade) the stopped environment's database from Airflow `current`'s schema
+        to `target`'s; errors.Permanent naming `log` when that fails."""
+
+    def parse_report(self, placement: Placement, *, since: float):
+        """DAG files parsed since `since` (epoch seconds) and their import errors (`.parsed`, `.errors`)."""
+
     def delete(self, placement: Placement) -> None:
         """Stop processes and remove database, broker keys, directories. Idempotent."""
 

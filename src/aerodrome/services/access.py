@@ -148,8 +148,8 @@ class AccessService:
         if not marker.exists():
             spec = self._environments.get(target.name).spec
             result = self._driver.airflow_cli(
-                spec, target.placement, "users", "create", "--role", role, "--username", user, "--password",
-                password, "--firstname", "MWAA", "--lastname", role, "--email", f"{user}@localhost")
+                spec, target.placement, "users", "create", "--role", role, "--username", user,
+                f"--password={password}", "--firstname", "MWAA", "--lastname", role, "--email", f"{user}@localhost")
             if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
                 raise errors.Temporary(f"Creating the Airflow {role} user of {target.name} failed; "
                                        "see the environment's logs.")

@@ -12,6 +12,7 @@ from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.base import Bucket
 from aerodrome.domain import spec as specs
+from aerodrome.domain import versions
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
@@ -89,11 +90,13 @@ class EnvironmentService:
             if "source_bucket_arn" in changes or pinning.names_bundles(changes):
                 desired = pinning.pin(desired, self._check_bucket(desired.source_bucket_arn),
                                       only=None if "source_bucket_arn" in changes else set(changes))
+            running = (record.applied_spec or record.spec).airflow_version
+            change = versions.check(running, desired.airflow_version)
             last_update = LastUpdate(status="PENDING", created_at=now, source="USER",
                                      worker_replacement_strategy=desired.worker_replacement_strategy)
             generation = rows.set_desired(name, desired, last_update=last_update, session=session)
-            rows.transition(name, Status.UPDATING, session=session, expected=record.status,
-                            generation=generation)
+            rows.transition(name, Status.CREATING_SNAPSHOT if change else Status.UPDATING, session=session,
+                            expected=record.status, generation=generation)
         self._wake(name)
         return record.arn
 

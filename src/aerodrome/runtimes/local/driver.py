@@ -20,8 +20,8 @@ from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import ComponentState, Observed, Placement, Progress
-from aerodrome.runtimes.local import (airflow_env, contents, files, launcher, log_levels, plugins, processes, venvs,
-                                      workers)
+from aerodrome.runtimes.local import (airflow_env, contents, files, launcher, log_levels, plugins, processes, schema,
+                                      venvs, workers)
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 from aerodrome.runtimes.local.snapshots import LocalSnapshots
@@ -194,6 +194,38 @@ class LocalDriver:
         queued, _, running = (counts or "0|0").partition("|")
         return int(queued or 0), int(running or 0)
 
+    # --- version changes (runtimes/local/schema.py) -------------------------------------------
+    def snapshot(self, placement: Placement, path: Path) -> None:
+        self.postgres.ensure_running()
+        self.postgres.dump_env_database(placement.env_id, path)
+
+    def restore(self, placement: Placement, path: Path) -> None:
+        self.postgres.ensure_running()
+        self.postgres.restore_env_database(placement.env_id, path, placement.root / "secrets" / "db.secret")
+        schema.set_aside_config(placement.root / "airflow_home", "before-restore")
+
+    def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
+        current_venv, _ = self._prepare(current, progress)
+        schema.tools(current=current, target=target, current_venv=current_venv,
+                     venvs_dir=self._settings.venvs_dir, progress=progress)
+
+    def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
+        (current_venv, _), (target_venv, _) = self._prepare(current, None), self._prepare(target, None)
+        url = self.postgres.url(f"env_{placement.env_id}", user=f"env_{placement.env_id}",
+                                password=files.secret(placement.root / "secrets" / "db.secret"))
+        extra = schema.tools(current=current, target=target, current_venv=current_venv,
+                             venvs_dir=self._settings.venvs_dir)
+        schema.move(current=current, target=target, current_venv=current_venv, target_venv=target_venv,
+                    database_url=url, log=log, extra_path=extra,
+                    sql=lambda statement: self.postgres.sql(f"SET ROLE env_{placement.env_id}; {statement}",
+                                                            database=f"env_{placement.env_id}"))
+        schema.set_aside_config(placement.root / "airflow_home", f"airflow-{current}")
+
+    def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:
+        self.postgres.ensure_running()
+        return schema.parse_report(lambda sql: self.postgres.sql(sql, database=f"env_{placement.env_id}"),
+                                   dags_dir=placement.dags_dir, since=since)
+
     def delete(self, placement: Placement) -> None:
         self._stop_env(placement)
         self.postgres.ensure_running()
@@ -232,7 +264,7 @@ class LocalDriver:
         _, password = self.web_login(placement)
         env = airflow_env.component_env(spec, placement, wiring, component="scheduler", base=_base_env(venv))
         result = subprocess.run([str(venv / "bin" / "airflow"), "users", "create", "--role", "Admin", "--username",
-                                 "admin", "--password", password, "--firstname", "Admin", "--lastname", "User",
+                                 "admin", f"--password={password}", "--firstname", "Admin", "--lastname", "User",
                                  "--email", "admin@localhost"], env=env, capture_output=True, text=True)
         if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
             raise errors.Permanent(f"creating the Airflow admin user failed: {result.stderr.strip()[-LOG_TAIL:]}")

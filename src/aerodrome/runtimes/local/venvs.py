@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,9 @@ PROVIDERS = ("amazon", "sqlite", "ftp", "imap", "http", "smtp", "common-sql", "c
 
 def packages(version: str) -> list[str]:
     """What every environment of `version` gets, as MWAA pre-installs it."""
-    # celery 5.7 dropped names the Celery provider imports (celery.backends.database.retry)
-    return [f"apache-airflow[celery,postgres]=={version}", "celery<5.7",
+    # celery 5.7 dropped names the Celery provider imports (celery.backends.database.retry);
+    # the broker is Redis, so kombu needs the redis client (Airflow 2's celery extra does not bring it)
+    return [f"apache-airflow[celery,postgres]=={version}", "celery<5.7", "redis>=5,<7",
             *(f"apache-airflow-providers-{name}" for name in PROVIDERS)]
 
 
@@ -31,16 +33,19 @@ def venv_path(venvs_dir: Path, version: str) -> Path:
 
 
 def ensure_venv(venvs_dir: Path, version: str, *, progress: Callable[[str], None] | None = None) -> Path:
-    """The ready venv for `version`; builds it (in a temporary folder, then renamed) when missing."""
+    """The ready venv for `version`; builds it (in a temporary folder, then renamed) when missing,
+    and adds what a venv built with an older package list lacks."""
     say = progress or (lambda line: None)
     target = venv_path(venvs_dir, version)
-    if (target / READY).exists():
+    if _ready(target, version):
         return target
     venvs_dir.mkdir(parents=True, exist_ok=True)
     with open(venvs_dir / f".airflow-{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / READY).exists():
+        if _ready(target, version):
             return target
+        if (target / READY).exists():
+            return _top_up(target, version, say)
         started = time.monotonic()
         staging = venvs_dir / f".airflow-{version}.building"
         shutil.rmtree(staging, ignore_errors=True)
@@ -54,8 +59,27 @@ def ensure_venv(venvs_dir: Path, version: str, *, progress: Callable[[str], None
         (staging / CONSTRAINTS).write_text(frozen)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
-        (target / READY).write_text(version)
+        (target / READY).write_text(_stamp(version))
         say(f"Airflow {version} venv ready in {time.monotonic() - started:.0f} s")
+    return target
+
+
+def _stamp(version: str) -> str:
+    return json.dumps({"version": version, "packages": packages(version)})
+
+
+def _ready(target: Path, version: str) -> bool:
+    return (target / READY).exists() and (target / READY).read_text() == _stamp(version)
+
+
+def _top_up(target: Path, version: str, say: Callable[[str], None]) -> Path:
+    """Install what the package list gained since the venv was built (nothing already there moves)."""
+    say(f"adding packages to the Airflow {version} venv")
+    uv, python = str(binaries.uv()), str(target / "bin" / "python")
+    _run([uv, "pip", "install", "--quiet", "--python", python, "--constraint", str(target / CONSTRAINTS),
+          *packages(version)], what=f"adding packages to the Airflow {version} venv")
+    (target / CONSTRAINTS).write_text(_run([uv, "pip", "freeze", "--python", python], what="freezing"))
+    (target / READY).write_text(_stamp(version))
     return target
 
 

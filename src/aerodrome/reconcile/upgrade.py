@@ -1,0 +1,127 @@
+"""Acting on an Airflow version change: pre-flight, drain, snapshot, schema move, DAG check, restore.
+
+`domain.plan` decides the steps; this module does them and keeps how far the change got in
+`<environment>/upgrade/state.json` (keyed by the spec's generation), so a restarted control plane
+carries on where it stopped. Status changes still go through `store.environments.transition`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aerodrome import errors
+from aerodrome.domain.plan import Stage, Step, VersionChange
+from aerodrome.domain.status import Status
+from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
+from aerodrome.store import environments as rows
+from aerodrome.store.db import Store
+
+STEPS = frozenset({Step.PREFLIGHTED, Step.SNAPSHOT, Step.MOVE_SCHEMA, Step.CHECK_DAGS, Step.RESTORE})
+PHASES = (Status.CREATING_SNAPSHOT, Status.UPDATING, Status.ROLLING_BACK)
+
+
+class Upgrades:
+    def __init__(self, *, store: Store, driver: RuntimeDriver, progress: Callable[[str, str], None]):
+        self._store = store
+        self._driver = driver
+        self._progress = progress
+        self._drain_counts: dict[str, int] = {}
+        self._import_errors: dict[str, dict[str, str]] = {}
+
+    # --- observing ---------------------------------------------------------------------------
+    def observe(self, record: rows.EnvironmentRecord, placement: Placement,
+                observed: Observed) -> VersionChange | None:
+        """The version change in progress (None: the desired spec runs the applied version)."""
+        applied = record.applied_spec
+        if record.status not in PHASES or applied is None or applied.airflow_version == record.spec.airflow_version:
+            return None
+        state = _read(placement, record.generation)
+        stage = Stage(state.get("stage", Stage.ACCEPTED))
+        forced = record.spec.worker_replacement_strategy == "FORCED"
+        change = VersionChange(stage=stage, forced=forced)
+        if record.status == Status.CREATING_SNAPSHOT and stage == Stage.PREFLIGHTED and observed.running and not forced:
+            return VersionChange(stage=stage, active_tasks=self._draining(record, placement))
+        if record.status == Status.UPDATING and stage == Stage.MIGRATED and observed.running:
+            report = self._driver.parse_report(placement, since=state["migrated_at"])
+            new = {f: e for f, e in report.errors.items() if f not in set(state.get("old_errors", ()))}
+            self._import_errors[record.name] = new
+            pending = set(state.get("old_files", ())) - report.parsed
+            return VersionChange(stage=stage, forced=forced, parse_pending=bool(pending), new_import_errors=bool(new))
+        return change
+
+    def _draining(self, record: rows.EnvironmentRecord, placement: Placement) -> int:
+        count = self._driver.active_tasks(placement)
+        if self._drain_counts.get(record.name) != count:
+            self._drain_counts[record.name] = count
+            self._progress(record.name, f"draining before the version change: {count} task(s) queued or running")
+        return count
+
+    # --- acting ------------------------------------------------------------------------------
+    def do(self, step: Step, record: rows.EnvironmentRecord, placement: Placement) -> float | None:
+        current, target = record.applied_spec.airflow_version, record.spec.airflow_version
+        say = (lambda line: self._progress(record.name, line))
+        match step:
+            case Step.PREFLIGHTED:
+                self._driver.prepare_move(current, target, progress=say)
+                _write(placement, record.generation, stage=Stage.PREFLIGHTED, current=current, target=target,
+                       started_at=time.time())
+                say(f"Airflow {target} is ready; draining and stopping Airflow {current}")
+            case Step.SNAPSHOT:
+                self._snapshot(record, placement, current, say)
+            case Step.MOVE_SCHEMA:
+                say(f"moving the metadata database from Airflow {current} to {target}")
+                self._driver.move_schema(current, target, placement, log=placement.logs_dir / "upgrade.log")
+                _write(placement, record.generation, stage=Stage.MIGRATED, migrated_at=time.time())
+                say(f"the metadata database has Airflow {target}'s schema; starting Airflow {target}")
+            case Step.CHECK_DAGS:
+                found = self._import_errors.get(record.name) or {}
+                names = ", ".join(sorted(found)) or "some DAG files"
+                first = next(iter(found.values()), "")
+                raise errors.Permanent(f"Airflow {target} cannot import {names}, which Airflow {current} "
+                                       f"imported: {first} (log: {placement.logs_dir / 'dag-processor.log'})")
+            case Step.RESTORE:
+                state = _read(placement, record.generation)
+                say(f"restoring the metadata database of Airflow {current} from its snapshot")
+                self._driver.restore(placement, Path(state["snapshot"]))
+                _write(placement, record.generation, stage=Stage.RESTORED)
+        return 0.0
+
+    def _snapshot(self, record: rows.EnvironmentRecord, placement: Placement, current: str, say) -> None:
+        self._drain_counts.pop(record.name, None)
+        before = self._driver.parse_report(placement, since=0)
+        folder = placement.root / "snapshots"
+        path = folder / f"generation-{record.generation}-airflow-{current}.dump"
+        say("taking a snapshot of the metadata database")
+        self._driver.snapshot(placement, path)
+        for old in folder.glob("*.dump"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        _write(placement, record.generation, stage=Stage.SNAPSHOT, snapshot=str(path),
+               old_files=sorted(before.parsed), old_errors=sorted(before.errors))
+        with self._store.session() as session:
+            rows.transition(record.name, Status.UPDATING, session=session, expected=Status.CREATING_SNAPSHOT)
+        say(f"CREATING_SNAPSHOT -> UPDATING (snapshot: {path.name})")
+
+
+def _state_file(placement: Placement) -> Path:
+    return placement.root / "upgrade" / "state.json"
+
+
+def _read(placement: Placement, generation: int) -> dict:
+    try:
+        state = json.loads(_state_file(placement).read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if state.get("generation") == generation else {}
+
+
+def _write(placement: Placement, generation: int, **changes) -> None:
+    state = {**_read(placement, generation), **changes, "generation": generation}
+    path = _state_file(placement)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(state, indent=1))
+    partial.replace(path)
