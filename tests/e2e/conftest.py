@@ -1,3 +1,4 @@
+import contextlib
 import os
 import random
 import time
@@ -34,16 +35,23 @@ def env_ports() -> dict:
     return {"env_port_min": low, "env_port_max": low + 50}
 
 
-@pytest.fixture
-def plane(tmp_path):
+@contextlib.contextmanager
+def running_plane(tmp_path: Path, **settings_overrides):
+    """A started control plane in `tmp_path`, closed on exit; overrides go to its Settings."""
     settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                        resync_interval=2.0, **env_ports())
+                        resync_interval=2.0, **{**env_ports(), **settings_overrides})
     control_plane = ControlPlane(settings)
     control_plane.start()
     try:
         yield control_plane
     finally:
         control_plane.close()
+
+
+@pytest.fixture
+def plane(tmp_path):
+    with running_plane(tmp_path) as control_plane:
+        yield control_plane
 
 
 @pytest.fixture

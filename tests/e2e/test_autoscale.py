@@ -5,12 +5,9 @@ import time
 
 import pytest
 
-from aerodrome.app import ControlPlane
 from aerodrome.runtimes.local import workers
-from aerodrome.settings import Settings
 from aerodrome.store import environments as rows
-from tests.api.conftest import free_port
-from tests.e2e.conftest import VENVS, env_ports, wait_for
+from tests.e2e.conftest import running_plane, wait_for
 from tests.e2e.test_rollback_and_airflow2 import create
 from tests.e2e.test_rolling_update import ask, connect, failed_task_instances, state
 
@@ -28,14 +25,8 @@ with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 
 @pytest.fixture
 def plane(tmp_path):  # replaces conftest's: scale in after a 15 s lull
-    settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                        resync_interval=2.0, scale_in_after=15.0, **env_ports())
-    control_plane = ControlPlane(settings)
-    control_plane.start()
-    try:
+    with running_plane(tmp_path, scale_in_after=15.0) as control_plane:
         yield control_plane
-    finally:
-        control_plane.close()
 
 
 def worker_count(plane, name, placement) -> int:
