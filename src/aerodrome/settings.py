@@ -11,6 +11,19 @@ from pathlib import Path
 from aerodrome.domain.spec import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 
+_URLS = frozenset({"s3_endpoint_url", "postgres_url", "redis_url"})
+
+
+def masked_url(url: str) -> str:
+    """`url` with the password of its user part replaced by ***. Everything up to the last @ is the
+    user part, so a password holding unescaped / or # is hidden too."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 def _default_home() -> Path:
     import platformdirs
 
@@ -28,7 +41,7 @@ class Settings:
     # when serve_s3 is on, they are also served over the S3 protocol on s3_port.
     s3_endpoint_url: str | None = None
     s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_secret_access_key: str | None = dataclasses.field(default=None, repr=False)
     serve_s3: bool = True
     s3_port: int = 8701
     # External metadata database server (a PostgreSQL URL with a user that may CREATE DATABASE)
@@ -97,6 +110,8 @@ class Settings:
     @property
     def tls_dir(self) -> Path:
         return self.home / "tls"
+
+    @property
     def webhook_secret_file(self) -> Path:
         return self.home / "webhook-secret"
 
@@ -113,6 +128,17 @@ class Settings:
     def endpoint_url(self) -> str:
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        """Every field but the secret ones; URLs with their password masked."""
+        shown = []
+        for field in dataclasses.fields(self):
+            if field.repr:
+                value = getattr(self, field.name)
+                if field.name in _URLS and value is not None:
+                    value = masked_url(value)
+                shown.append(f"{field.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
