@@ -73,7 +73,8 @@ class ControlPlane:
         self.asgi = with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
-            closing=self._closing, snapshots=self.snapshots, schedules=self.schedules))
+            closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
+            principals=self.principals, endpoints=self.environments))
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3 = None
         self._server = None

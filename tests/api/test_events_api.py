@@ -30,7 +30,8 @@ def plane(settings, store):
     settings.buckets_dir.mkdir(parents=True, exist_ok=True)
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
-    environments = EnvironmentService(store=store, settings=settings, wake=Wakes())
+    wakes = Wakes()
+    environments = EnvironmentService(store=store, settings=settings, wake=wakes)
     events = EventService(store=store, settings=settings)
     lifecycle = LifecycleService(store=store, wake=Wakes())
     closing = threading.Event()
@@ -41,7 +42,8 @@ def plane(settings, store):
     app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
                                        authorizer=principals, region=settings.region,
                                        account=settings.account, closing=closing,
-                                       schedules=ScheduleService(store=store, lifecycle=lifecycle)))
+                                       schedules=ScheduleService(store=store, lifecycle=lifecycle),
+                                       principals=principals, endpoints=environments))
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])
@@ -49,7 +51,7 @@ def plane(settings, store):
         settings.endpoint_file.write_text(json.dumps({"endpoint_url": url, "region": settings.region}))
         try:
             yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings, "store": store,
-                   "principals": principals}
+                   "principals": principals, "wakes": wakes}
         finally:
             closing.set()  # ends open streams so the server can stop
 

@@ -62,14 +62,6 @@ def test_logs_by_component_with_grep(monkeypatch, tmp_path, capsys):
     assert run(monkeypatch, home, "logs", "nope") == 1
 
 
-def test_confirm_endpoints(monkeypatch, tmp_path, capsys):
-    home = tmp_path / "home"
-    make_env(home, endpoint_management="CUSTOMER")
-    assert run(monkeypatch, home, "env", "confirm-endpoints", "dev") == 0
-    assert run(monkeypatch, home, "env", "confirm-endpoints", "dev") == 1
-    assert "not PENDING" in capsys.readouterr().err
-
-
 def test_logs_follow_prints_new_lines_and_new_files(tmp_path):
     import os
     import subprocess

@@ -1,4 +1,4 @@
-"""IAM-style policy evaluation, pure: Allow/Deny statements over `airflow:*` actions and ARNs.
+"""IAM-style policy evaluation, pure: Allow/Deny statements over `airflow:*` and `aerodrome:*` actions and ARNs.
 
 Explicit deny wins, then any allow, otherwise the request is denied by default. `*` and `?` are
 wildcards in actions (case-insensitive, as IAM) and in resources (case-sensitive).
@@ -101,4 +101,7 @@ def _compiled(pattern: str, fold: bool) -> re.Pattern:
     return re.compile(regex, re.IGNORECASE | re.DOTALL if fold else re.DOTALL)
 
 
-ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]}
+# Aerodrome's own management actions (principals, the audit log) are `aerodrome:` actions, so a
+# policy granting `airflow:*` (MWAA's full API access) does not let its holder grant itself more.
+ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*"], "Resource": "*"}]}
+EARLIER_ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]}

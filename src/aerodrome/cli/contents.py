@@ -1,6 +1,8 @@
 """`aerodrome test-requirements | test-startup-script | logs | env confirm-endpoints`.
 
-The local-development tools exit non-zero on any failure, so they fit CI pipelines.
+The local-development tools exit non-zero on any failure, so they fit CI pipelines. `logs` reads
+the store and the log files on this host directly (read only); `env confirm-endpoints` is a
+request to the running control plane.
 """
 
 from __future__ import annotations
@@ -229,16 +231,17 @@ def _log_type(path: Path) -> str:
     return LOG_TYPES.get(stem, "Scheduler")
 
 
-def confirm_endpoints(args, settings: Settings) -> int:
-    from aerodrome.services.environments import EnvironmentService
-    from aerodrome.store.db import Store
+def confirm_endpoints(args: argparse.Namespace, settings: Settings) -> int:
+    """A request to the running control plane, which authorizes it and wakes the reconciler."""
+    from urllib.parse import quote
 
-    store = Store(settings.store_url)
-    try:
-        EnvironmentService(store=store, settings=settings, wake=lambda _: None).confirm_endpoints(args.name)
-    except (errors.NotFound, errors.Conflict) as exc:
-        return _fail(str(exc))
-    finally:
-        store.close()
-    print(f"{args.name}: endpoints confirmed; the environment is CREATING")
-    return 0
+    from aerodrome.cli.ext_client import ExtClient, reporting
+
+    client = ExtClient(settings)
+
+    def work() -> int:
+        reply = client.request("POST", f"/environments/{quote(args.name, safe='')}/confirm-endpoints")
+        print(f"{args.name}: endpoints confirmed; the environment is {reply['Status']}")
+        return 0
+
+    return reporting("env confirm-endpoints", client, work)

@@ -1,18 +1,23 @@
-"""`aerodrome principals ...`: who may call the API, with which IAM-style policies; the audit log."""
+"""`aerodrome principals ...`: who may call the API, with which IAM-style policies; the audit log.
+Requests to the running control plane's Aerodrome API (see api/ext/principals.py)."""
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from aerodrome import errors
 from aerodrome.settings import Settings
 
+if TYPE_CHECKING:
+    from aerodrome.cli.ext_client import ExtClient
 
-def register(commands) -> None:
+
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("principals", help="manage principals (access keys + policies) and read the audit log")
     sub = group.add_subparsers(dest="principals_command", required=True)
     create = sub.add_parser("create", help="create a principal and print its access key (the secret is shown once)")
@@ -33,51 +38,43 @@ def register(commands) -> None:
         parser.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
-    with _principals(settings) as principals:
-        try:
-            return _dispatch(args, settings, principals)
-        except errors.AerodromeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Each sub-command is one request to the running control plane, signed with the admin key
+    `client-env` prints; the control plane authorizes and audits it."""
+    from aerodrome.cli.ext_client import ExtClient, reporting
+
+    client = ExtClient(settings)
+    return reporting(f"principals {args.principals_command}", client, lambda: _dispatch(args, client))
 
 
-def _dispatch(args, settings: Settings, principals) -> int:
+def _dispatch(args: argparse.Namespace, client: ExtClient) -> int:
     command = args.principals_command
     if command == "create":
-        key, secret = principals.create(args.name)
-        print(f"export AWS_ACCESS_KEY_ID={shlex.quote(key)}")
-        print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
+        created = client.request("POST", "/principals", body={"Name": args.name})
+        print(f"export AWS_ACCESS_KEY_ID={shlex.quote(created['AccessKeyId'])}")
+        print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(created['SecretAccessKey'])}")
         print(f"# {args.name} may do nothing until a policy is attached: aerodrome principals attach-policy "
               f"{args.name} <policy-name> '<json>'", file=sys.stderr)
     elif command == "list":
-        print(json.dumps(principals.describe(), indent=2))
+        print(json.dumps(client.request("GET", "/principals")["Principals"], indent=2))
     elif command == "delete":
-        principals.delete(args.name)
+        client.request("DELETE", f"/principals/{_segment(args.name)}")
     elif command == "attach-policy":
         document = args.document
         if document.startswith("@"):
-            document = Path(document[1:]).read_text()
-        principals.attach(args.name, args.policy_name, document)
+            try:
+                document = Path(document[1:]).read_text()
+            except OSError as exc:
+                raise SystemExit(f"aerodrome principals attach-policy: cannot read {document[1:]}: {exc.strerror}")
+        client.request("PUT", f"/principals/{_segment(args.name)}/policies/{_segment(args.policy_name)}",
+                       body={"PolicyDocument": document})
     elif command == "detach-policy":
-        principals.detach(args.name, args.policy_name)
+        client.request("DELETE", f"/principals/{_segment(args.name)}/policies/{_segment(args.policy_name)}")
     elif command == "audit":
-        for entry in principals.audit(limit=args.limit):
+        for entry in client.request("GET", "/audit", query={"limit": args.limit})["Entries"]:
             print(json.dumps(entry))
     return 0
 
 
-@contextlib.contextmanager
-def _principals(settings: Settings):
-    from aerodrome.services.principals import PrincipalService
-    from aerodrome.store.db import Store
-
-    settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.store_url)
-    store.migrate()
-    try:
-        service = PrincipalService(store=store, region=settings.region, account=settings.account)
-        service.ensure_admin()
-        yield service
-    finally:
-        store.close()
+def _segment(value: str) -> str:
+    return quote(value, safe="")

@@ -56,6 +56,37 @@ class Authorizer(Protocol):
 
     def authorize(self, access_key_id: str, action: str, resource: str) -> str:
         """The caller's principal, or raises AccessDenied."""
+
+
+class Principals(Protocol):
+    """Implemented by services.principals.PrincipalService; `actor` is who the audit log names."""
+
+    def create(self, name: str, *, actor: str) -> tuple[str, str]:
+        """(access key id, secret) of a new principal with no policy; raises Invalid (bad name, taken)."""
+
+    def delete(self, name: str, *, actor: str) -> None:
+        """Raises NotFound, Invalid (the admin principal)."""
+
+    def attach(self, name: str, policy_name: str, document: str, *, actor: str) -> None:
+        """Add or replace a named policy; raises NotFound, Invalid (a bad document or name)."""
+
+    def detach(self, name: str, policy_name: str, *, actor: str) -> None:
+        """Raises NotFound."""
+
+    def describe(self) -> list[dict]:
+        """[{"name", "access_keys" (ids only), "policies"}] for every principal."""
+
+    def audit(self, *, limit: int = 100) -> list[dict]:
+        """The newest `limit` audit entries, oldest first ({"at", "principal", "action", ...})."""
+
+
+class Endpoints(Protocol):
+    """Implemented by services.environments.EnvironmentService."""
+
+    def confirm_endpoints(self, name: str) -> None:
+        """EndpointManagement=CUSTOMER: PENDING -> CREATING and wake the reconciler; raises NotFound, Conflict."""
+
+
 class Events(Protocol):
     def since(self, position: int, *, environment: str | None = None, limit: int = 100) -> list[tuple[int, dict]]:
         """(sequence, EventBridge-shaped event) after `position`, oldest first."""

@@ -11,6 +11,7 @@ from aerodrome.store import principals as rows
 from aerodrome.store.db import Store
 
 ADMIN = "admin"
+ADMIN_POLICY_NAME = "AdministratorAccess"
 NO_ROLE = "No Airflow role granted in IAM."
 
 
@@ -22,42 +23,45 @@ class PrincipalService:
 
     # --- management ----------------------------------------------------------------------------
     def ensure_admin(self) -> None:
-        """The admin principal (holder of the first admin key) may do everything."""
+        """The admin principal (holder of the first admin key) may do everything. An admin policy
+        written by an older version (MWAA actions only) is brought up to date."""
         with self._store.session() as session:
-            if rows.ensure(ADMIN, session=session):
-                rows.put_policy(ADMIN, "AdministratorAccess", json.dumps(policy.ADMIN_POLICY), session=session)
+            current = rows.policies(ADMIN, session=session).get(ADMIN_POLICY_NAME)
+            if rows.ensure(ADMIN, session=session) or \
+                    (current is not None and json.loads(current) == policy.EARLIER_ADMIN_POLICY):
+                rows.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.ADMIN_POLICY), session=session)
             if keys.first_for(ADMIN, session=session) is None:
                 keys.issue(ADMIN, session=session)
 
-    def create(self, name: str) -> tuple[str, str]:
+    def create(self, name: str, *, actor: str = ADMIN) -> tuple[str, str]:
         """A new principal with one access key and no policy (so denied everything)."""
-        if not name or len(name) > 64 or not all(c.isalnum() or c in "-_.@+=," for c in name):
-            raise errors.Invalid("A principal name is 1-64 letters, digits or -_.@+=, characters.")
+        _check_name("principal", name)
         with self._store.session() as session:
             if not rows.ensure(name, session=session):
                 raise errors.Invalid(f"Principal {name} already exists.")
             key = keys.issue(name, session=session)
-            rows.record(ADMIN, "aerodrome:CreatePrincipal", name, "ok", session=session)
+            rows.record(actor, "aerodrome:CreatePrincipal", name, "ok", session=session)
             return key
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, actor: str = ADMIN) -> None:
         if name == ADMIN:
             raise errors.Invalid("The admin principal cannot be deleted.")
         with self._store.session() as session:
             rows.remove(name, session=session)
-            rows.record(ADMIN, "aerodrome:DeletePrincipal", name, "ok", session=session)
+            rows.record(actor, "aerodrome:DeletePrincipal", name, "ok", session=session)
 
-    def attach(self, name: str, policy_name: str, document: str) -> None:
+    def attach(self, name: str, policy_name: str, document: str, *, actor: str = ADMIN) -> None:
+        _check_name("policy", policy_name)
         policy.parse(document)
         with self._store.session() as session:
             self._must_exist(name, session)
             rows.put_policy(name, policy_name, json.dumps(json.loads(document)), session=session)
-            rows.record(ADMIN, "aerodrome:AttachPolicy", f"{name}/{policy_name}", "ok", session=session)
+            rows.record(actor, "aerodrome:AttachPolicy", f"{name}/{policy_name}", "ok", session=session)
 
-    def detach(self, name: str, policy_name: str) -> None:
+    def detach(self, name: str, policy_name: str, *, actor: str = ADMIN) -> None:
         with self._store.session() as session:
             rows.remove_policy(name, policy_name, session=session)
-            rows.record(ADMIN, "aerodrome:DetachPolicy", f"{name}/{policy_name}", "ok", session=session)
+            rows.record(actor, "aerodrome:DetachPolicy", f"{name}/{policy_name}", "ok", session=session)
 
     def describe(self) -> list[dict]:
         """Names, access key ids (never secrets) and policies of every principal."""
@@ -115,3 +119,8 @@ class PrincipalService:
     def _must_exist(name: str, session) -> None:
         if not rows.exists(name, session=session):
             raise errors.NotFound(f"Principal {name} does not exist.")
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "-_.@+=," for c in name):
+        raise errors.Invalid(f"A {kind} name is 1-64 letters, digits or -_.@+=, characters.")

@@ -8,8 +8,10 @@ same SigV4 credentials as the MWAA API, mounted beside it (MWAA's paths never st
          after=now: only events from the time of the request on)
     POST /aerodrome/v1/environments/NAME/hibernate  {"Force": false} -> {"Name", "Status", "EventPosition"}
     POST /aerodrome/v1/environments/NAME/resume                      -> {"Name", "Status", "EventPosition"}
+    POST /aerodrome/v1/environments/NAME/confirm-endpoints  -> {"Name", "Status"}   (ConfirmEndpoints)
     snapshots: see api/ext/snapshots.py
     PUT|GET /aerodrome/v1/environments/NAME/schedules  (see api/ext/schedules.py)
+    principals and the audit log (`aerodrome:` actions): see api/ext/principals.py
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws.model import SIGNING_NAME
+from aerodrome.api.ext import principals as principal_routes
 from aerodrome.api.ext import schedules
 from aerodrome.api.ext import snapshots as snapshot_routes
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
-from aerodrome.services.contracts import Authorizer, Credentials, Events, Lifecycle, Schedules, Snapshots
+from aerodrome.services.contracts import (Authorizer, Credentials, Endpoints, Events, Lifecycle, Principals,
+                                          Schedules, Snapshots)
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,16 @@ POLL = 0.2
 KEEPALIVE = 15.0
 _ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
 _SCHEDULES = re.compile(r"^/environments/([^/]+)/schedules$")
+_CONFIRM = re.compile(r"^/environments/([^/]+)/confirm-endpoints$")
 
 class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
                  authorizer: Authorizer, region: str, account: str, closing: threading.Event,
-                 snapshots: Snapshots | None = None, schedules: Schedules | None = None):
+                 snapshots: Snapshots | None = None, schedules: Schedules | None = None,
+                 principals: Principals | None = None, endpoints: Endpoints | None = None):
         self._events = events
+        self._principals = principals
+        self._endpoints = endpoints
         self._snapshots = snapshots
         self._lifecycle = lifecycle
         self._credentials = credentials
@@ -85,6 +93,15 @@ class ExtApi:
             return reply(200, await snapshot_routes.route(
                 self._snapshots, request.method, path, request.query_params, _json_object(body),
                 lambda operation, name: self._authorize(access_key_id, operation, name)))
+        if self._principals is not None and principal_routes.matches(path):
+            return reply(200, await principal_routes.route(
+                self._principals, request.method, path, request.query_params, _json_object(body),
+                lambda action, resource: self._allow(access_key_id, action, resource)))
+        if (found := _CONFIRM.match(path)) and request.method == "POST" and self._endpoints is not None:
+            name = unquote(found.group(1))
+            await self._authorize(access_key_id, "ConfirmEndpoints", name)
+            await asyncio.to_thread(self._endpoints.confirm_endpoints, name)
+            return reply(200, {"Name": name, "Status": "CREATING"})
         found = _ENVIRONMENT_ACTION.match(path)
         if found and request.method == "POST":
             name, action = unquote(found.group(1)), found.group(2)
@@ -105,6 +122,11 @@ class ExtApi:
         """Aerodrome's own actions are `airflow:` actions too, so one policy language covers both APIs."""
         resource = environment_arn(name, region=self._region, account=self._account)
         await asyncio.to_thread(self._authorizer.authorize, access_key_id, f"airflow:{operation}", resource)
+
+    async def _allow(self, access_key_id: str, action: str, resource: str) -> str:
+        """The caller's principal if its policies allow `action` on arn:aws:airflow:REGION:ACCOUNT:`resource`."""
+        arn = f"arn:aws:airflow:{self._region}:{self._account}:{resource}"
+        return await asyncio.to_thread(self._authorizer.authorize, access_key_id, action, arn)
 
     async def events(self, request: Request) -> Response:
         query = request.query_params
