@@ -88,7 +88,7 @@ class ControlPlane:
         for webhook in self.webhooks:
             webhook.start()
         if self.settings.serve_s3 and not self.settings.s3_endpoint_url:
-            from aerodrome.bundles.s3_server import S3Server
+            from aerodrome.runtimes.local.s3_serve import S3Server
 
             self._s3 = S3Server(self.settings, access_key, secret)
             self._s3.start()

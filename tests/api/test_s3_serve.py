@@ -21,7 +21,7 @@ from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.bundles.s3 import S3Bucket
-from aerodrome.bundles.s3_server import S3Server
+from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.bundles.sync import sync_prefix
 from aerodrome.settings import Settings
 from tests.api.conftest import free_port
@@ -210,21 +210,27 @@ def test_a_crashed_server_is_restarted(tmp_path):
     assert server.pid is None and not psutil.pid_exists(first)
 
 
-def test_a_server_left_by_a_killed_control_plane_is_replaced(tmp_path):
-    home, port = tmp_path / "home", free_port()
+def orphan_server(home, port: int, secret: str) -> int:
+    """The pid of an rclone whose control plane was killed (like kill -9) after starting it."""
     script = ("import os, sys, time; from pathlib import Path; from aerodrome.settings import Settings; "
-              "from aerodrome.bundles.s3_server import S3Server; "
+              "from aerodrome.runtimes.local.s3_serve import S3Server; "
               "s = S3Server(Settings(home=Path(sys.argv[1]), s3_port=int(sys.argv[2])), os.environ['K'], "
               "os.environ['S']); s.start(); print(s.pid, flush=True); time.sleep(600)")
     plane = subprocess.Popen([sys.executable, "-c", script, str(home), str(port)], stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "K": KEY, "S": SECRET})
+                             text=True, env={**os.environ, "K": KEY, "S": secret})
     try:
         orphan = int(plane.stdout.readline())
     finally:
-        plane.kill()  # like kill -9: its rclone lives on, holding the port
+        plane.kill()  # its rclone lives on, holding the port
         plane.wait()
         plane.stdout.close()
     assert psutil.pid_exists(orphan)
+    return orphan
+
+
+def test_a_server_left_by_a_killed_control_plane_is_replaced(tmp_path):
+    home, port = tmp_path / "home", free_port()
+    orphan = orphan_server(home, port, "an-earlier-secret")  # another key: it must not be kept
     server = S3Server(Settings(home=home, s3_port=port), KEY, SECRET)
     server.start()
     try:
@@ -233,6 +239,19 @@ def test_a_server_left_by_a_killed_control_plane_is_replaced(tmp_path):
                    what="the old server to end")
     finally:
         server.stop()
+
+
+def test_a_server_left_running_with_the_same_settings_is_adopted(tmp_path):
+    home, port = tmp_path / "home", free_port()
+    orphan = orphan_server(home, port, SECRET)
+    server = S3Server(Settings(home=home, s3_port=port), KEY, SECRET)
+    server.start()
+    try:
+        assert server.pid == orphan and _answers(server)
+    finally:
+        server.stop()
+    wait_until(lambda: not psutil.pid_exists(orphan) or psutil.Process(orphan).status() == "zombie",
+               what="the adopted server to end")
 
 
 def test_a_taken_port_fails_the_start_with_a_clear_message(tmp_path):

@@ -41,5 +41,5 @@ def test_bucket_names_that_could_leave_the_buckets_folder_are_refused(tmp_path, 
 
 def test_importing_the_bundles_does_not_import_boto3():
     code = ("import sys, aerodrome.bundles.resolve, aerodrome.bundles.s3, aerodrome.bundles.sync, "
-            "aerodrome.bundles.s3_server; assert 'boto3' not in sys.modules and 'botocore' not in sys.modules")
+            "aerodrome.runtimes.local.s3_serve; assert 'boto3' not in sys.modules and 'botocore' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
