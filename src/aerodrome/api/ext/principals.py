@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote
 
 from aerodrome import errors
@@ -42,7 +42,8 @@ def matches(path: str) -> bool:
     return path in ("/principals", "/audit") or bool(_ONE.match(path) or _POLICY.match(path))
 
 
-async def route(principals: Principals, method: str, path: str, query, body: dict, authorize: Authorize) -> dict:
+async def route(principals: Principals, method: str, path: str, query: Mapping[str, str], body: dict,
+                authorize: Authorize) -> dict:
     if path == "/principals" and method == "POST":
         name = body.get("Name")
         if not isinstance(name, str):
