@@ -72,6 +72,14 @@ def test_invoke_rest_api_path_cannot_leave_the_rest_api(mwaa, path):
     assert "Path must" in caught.value.response["Error"]["Message"]
 
 
+def test_invoke_rest_api_on_an_environment_not_running_is_refused_not_an_outage(mwaa):
+    mwaa.create_environment(**minimal())  # stays CREATING: no reconciler runs here
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        mwaa.invoke_rest_api(Name="dev", Path="/dags", Method="GET")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "is CREATING" in caught.value.response["Error"]["Message"]
+
+
 @pytest.fixture
 def gateway(control_plane, store, settings):
     environments = control_plane["environments"]
