@@ -13,6 +13,14 @@ class Invalid(AerodromeError):
     """The input breaks a rule; the message says which and how to fix it."""
 
 
+class TooLarge(Invalid):
+    """The request body is larger than the listener accepts."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"The request body is larger than {limit} bytes; send a smaller request.")
+        self.limit = limit
+
+
 class Conflict(AerodromeError):
     """The request is valid but not in the resource's current state."""
 

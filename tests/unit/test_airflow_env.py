@@ -56,5 +56,16 @@ def test_components_follow_the_spec():
         "celery", "worker", "--celery-hostname", "worker-2@e1"]
 
 
+def test_no_component_runs_a_log_server_on_every_interface():
+    for version in ("3.3.2", "2.11.2"):
+        s = spec().replace(airflow_version=version)
+        for name, _ in airflow_env.components(s):
+            argv = airflow_env.command(s, PLACEMENT, name, env_id="e1")
+            if name.startswith("worker") or name == "triggerer":
+                assert "--skip-serve-logs" in argv, (version, name)
+            if name in ("api-server", "webserver"):
+                assert "127.0.0.1" in argv, (version, name)
+
+
 def test_secrets_stay_out_of_repr():
     assert "pw" not in repr(WIRING) and "p@" not in repr(WIRING)

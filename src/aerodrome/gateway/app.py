@@ -16,7 +16,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from aerodrome import errors
+from aerodrome.domain import web_paths
 from aerodrome.services.access import AccessService
+from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,13 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return _text(401, "Authorization: Bearer <CliToken> is required; create a token with CreateCliToken.")
-        command_line = (await request.body()).decode(errors="replace")
         try:
+            command_line = (await limits.read_body(request, limits.CLI_MAX_BYTES)).decode(errors="replace")
             answer = await run_in_threadpool(access.run_cli, name, token.strip(), command_line)
         except errors.Unauthenticated as exc:
             return _text(403, str(exc))
+        except errors.TooLarge as exc:
+            return _text(413, str(exc))
         except errors.Invalid as exc:
             return _text(400, str(exc))
         except (errors.NotFound, errors.Temporary) as exc:
@@ -61,7 +65,11 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
         return HTMLResponse(SSO_PAGE, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def login(request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()}
+        try:
+            form = {k: v[0] for k, v in
+                    parse_qs((await limits.read_body(request, limits.LOGIN_MAX_BYTES)).decode(errors="replace")).items()}
+        except errors.TooLarge as exc:
+            return _text(413, str(exc))
         token = form.get("token", "")
         try:
             session = await run_in_threadpool(access.web_login, name, token)
@@ -71,8 +79,8 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
             return _text(403, str(exc))
         except errors.Temporary as exc:
             return _text(503, str(exc))
-        target = form.get("next", "")
-        if target.startswith("/") and not target.startswith("//"):
+        target = web_paths.same_origin(form.get("next", ""))
+        if target is not None:
             response: Response = RedirectResponse(target, status_code=303)
         else:
             response = JSONResponse({"role": session.role})
@@ -85,9 +93,13 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
         url = httpx.URL(f"{target.api_base}{request.url.path}", query=request.url.query.encode())
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         headers.append(("x-forwarded-proto", "https" if secure else "http"))
-        upstream = client.build_request(request.method, url, headers=headers, content=request.stream())
         try:
+            limits.check_declared(request, limits.PROXY_MAX_BYTES)
+            upstream = client.build_request(request.method, url, headers=headers,
+                                            content=limits.capped_stream(request, limits.PROXY_MAX_BYTES))
             reply = await client.send(upstream, stream=True)
+        except errors.Invalid as exc:  # TooLarge, or an unreadable Content-Length
+            return _text(413 if isinstance(exc, errors.TooLarge) else 400, str(exc))
         except httpx.TransportError:
             return _text(502, f"The Airflow web server of {name} does not answer; is the environment AVAILABLE?")
         out = [(k, v) for k, v in reply.headers.multi_items() if k.lower() not in HOP_BY_HOP]

@@ -7,11 +7,10 @@ import logging
 import re
 import uuid
 
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as StarletteRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
@@ -21,12 +20,13 @@ from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, MwaaOperations
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments
+from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
-                   authorizer: Authorizer, access: Access | None = None) -> Starlette:
+                   authorizer: Authorizer, access: Access | None = None) -> ASGIApp:
     operations = MwaaOperations(environments, access)
 
     def resource_of(operation: str, payload: dict) -> str:
@@ -49,9 +49,9 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
 
     async def handle(request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        body = await request.body()
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode()
         try:
+            body = await limits.read_body(request, limits.MWAA_API_MAX_BYTES)  # capped before anything reads it
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
                                   headers=request.headers, body=body, secret_for=credentials.secret_for,
                                   service=SIGNING_NAME)
@@ -75,8 +75,15 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
                 log.exception("request %s failed", request_id)
             return _error(code, status, message, request_id)
 
-    methods = ["GET", "PUT", "POST", "PATCH", "DELETE"]
-    return Starlette(routes=[StarletteRoute("/{path:path}", handle, methods=methods)])
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        """Every request reaches `handle`, whatever its method, so one the model lacks (OPTIONS, say)
+        gets an AWS error too rather than a router's plain-text 405."""
+        if scope["type"] != "http":
+            return
+        response = await handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return app
 
 
 def _json(status: int, data: dict, request_id: str, headers: dict | None = None) -> Response:

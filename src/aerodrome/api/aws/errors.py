@@ -5,7 +5,9 @@ from __future__ import annotations
 from aerodrome import errors
 
 # domain error -> (AWS error code, HTTP status)
+# (first match wins: a subclass comes before its base)
 TABLE: dict[type[errors.AerodromeError], tuple[str, int]] = {
+    errors.TooLarge: ("ValidationException", 413),
     errors.NotFound: ("ResourceNotFoundException", 404),
     errors.Invalid: ("ValidationException", 400),
     errors.Conflict: ("ValidationException", 400),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aerodrome import errors
 from aerodrome.api.aws import convert
-from aerodrome.domain import validation
+from aerodrome.domain import validation, web_paths
+from aerodrome.domain.status import RUNNING
 from aerodrome.services.contracts import Access, Environments
 
 NOT_YET: tuple[str, ...] = ()
@@ -63,6 +64,11 @@ class MwaaOperations:
         return self._access.create_web_login_token(caller, request["Name"])
 
     def invoke_rest_api(self, request: dict, *, caller: str) -> dict:
+        web_paths.rest_api_path(request["Path"])  # stays inside /api/v1 or /api/v2
+        status = self._environments.get(request["Name"]).status
+        if status not in RUNNING:
+            raise errors.Conflict(f"Environment {request['Name']} is {status.value}; InvokeRestApi reaches its "
+                                  "Airflow REST API once it is AVAILABLE.")
         return self._access.invoke_rest_api(caller, request)
 
     def publish_metrics(self, request: dict, *, caller: str) -> dict:

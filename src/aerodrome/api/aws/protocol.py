@@ -47,7 +47,7 @@ def parse_input(route: Route, labels: dict[str, str], query: str, body: bytes) -
     if body.strip():
         try:
             request = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise errors.Invalid("The request body is not valid JSON.") from None
         if not isinstance(request, dict):
             raise errors.Invalid("The request body must be a JSON object.")

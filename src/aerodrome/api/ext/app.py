@@ -181,7 +181,7 @@ def _json_object(body: bytes) -> dict:
         return {}
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise errors.Invalid("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise errors.Invalid("The request body must be a JSON object.")

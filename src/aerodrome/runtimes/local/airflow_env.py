@@ -145,11 +145,12 @@ def command(spec: EnvironmentSpec, placement: Placement, name: str, *, env_id: s
     if name.startswith("scheduler"):
         return ["scheduler"]
     # Every component shares one log folder on this host, so the web server reads task logs from
-    # disk: workers and the triggerer need no log servers of their own.
+    # disk: workers and the triggerer need no log servers of their own (Airflow's would listen on
+    # every interface, where other hosts' callers could read task logs).
     if name.startswith("worker"):
         concurrency = WORKER_CONCURRENCY.get(spec.environment_class, 5)
         return ["celery", "worker", "--celery-hostname", f"{name}@{env_id}", "--concurrency", str(concurrency),
                 "--skip-serve-logs"]
-    if name == "triggerer" and is_airflow3(spec.airflow_version):
+    if name == "triggerer":
         return ["triggerer", "--skip-serve-logs"]
     return [name]
