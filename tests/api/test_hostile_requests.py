@@ -3,6 +3,7 @@ before authentication on every listener, methods the model lacks get an AWS erro
 Path stays inside Airflow's REST API, and the login only redirects to this endpoint's own paths."""
 
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import botocore.exceptions
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from botocore.parsers import RestJSONParser
 
+from aerodrome.api.ext.app import PREFIX, ExtApi
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.services.access import AccessService, WebSession
 from aerodrome.services.principals import PrincipalService
@@ -42,6 +44,17 @@ def test_mwaa_api_caps_the_body_before_checking_the_signature(control_plane):
     assert answer.startswith("HTTP/1.1 413") and "ValidationException" in answer
     unsigned = httpx.post(f"{url}/environments/dev", content=b"{}")
     assert unsigned.status_code == 403  # a small unsigned body gets as far as the signature check
+
+
+def test_aerodrome_api_caps_the_body_before_checking_the_signature():
+    # nothing behind the API is reached: the cap comes first
+    api = ExtApi(events=None, lifecycle=None, credentials=None, authorizer=None, region="us-east-1",
+                 account="000000000000", closing=threading.Event())
+    with serve_asgi(api) as url:
+        reply = httpx.post(f"{url}{PREFIX}/principals", content=b"x" * (limits.EXT_API_MAX_BYTES + 1))
+        answer = raw_request(url, f"POST {PREFIX}/principals HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n")
+    assert reply.status_code == 413 and reply.headers["x-amzn-ErrorType"] == "ValidationException"
+    assert answer.startswith("HTTP/1.1 413")
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "PROPFIND"])

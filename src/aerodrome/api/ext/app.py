@@ -39,6 +39,7 @@ from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import (Authorizer, Credentials, Endpoints, Events, Lifecycle, Principals,
                                           Schedules, Snapshots)
+from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ KEEPALIVE = 15.0
 _ENVIRONMENT_ACTION = re.compile(r"^/environments/([^/]+)/(hibernate|resume)$")
 _SCHEDULES = re.compile(r"^/environments/([^/]+)/schedules$")
 _CONFIRM = re.compile(r"^/environments/([^/]+)/confirm-endpoints$")
+
 
 class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
@@ -70,7 +72,7 @@ class ExtApi:
         request = Request(scope, receive)
         request_id = str(uuid.uuid4())
         try:
-            body = await request.body()
+            body = await limits.read_body(request, limits.EXT_API_MAX_BYTES)  # capped before anything reads it
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
                                   headers=request.headers, body=body, secret_for=self._credentials.secret_for,
