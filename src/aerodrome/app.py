@@ -52,6 +52,7 @@ class ControlPlane:
         self.autoscaler = Autoscaler(store=self.store, driver=self.driver, interval=settings.autoscale_interval,
                                      scale_in_after=settings.scale_in_after, progress=progress)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
+                                     give_up=self.reconciler.give_up,
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
         self.principals = PrincipalService(store=self.store, region=settings.region, account=settings.account)

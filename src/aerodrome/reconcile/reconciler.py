@@ -12,7 +12,7 @@ from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.plan import Situation, Step, plan
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.domain.status import Status
+from aerodrome.domain.status import GIVE_UP, Status
 from aerodrome.reconcile import upgrade
 from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
 from aerodrome.store import environments as rows
@@ -86,6 +86,23 @@ class Reconciler:
         if steps:
             log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])
         return self._act(record, placement, observed, steps)
+
+    def give_up(self, name: str, error: str) -> None:
+        """Acting on `name` kept failing unexpectedly: end its operation in the failed status, with
+        the error in LastUpdate (never stuck in UPDATING). Nothing when no operation is under way."""
+        with self._store.session() as session:
+            record = rows.get(name, session=session)
+        to = GIVE_UP.get(record.status)
+        if to is None:
+            return
+        message = redact(f"Aerodrome could not act on the environment: {error}", record.spec)
+        if to == Status.UPDATE_FAILED and record.applied_spec is not None:
+            with self._store.session() as session:  # as after a rollback: the spec that ran is desired again
+                rows.restore_desired(name, record.applied_spec, session=session)
+                record = rows.get(name, session=session)
+        self._ensured.pop(name, None)
+        log.error("%s: giving up: %s", name, message)
+        self._move(record, to, error=message)
 
     # --- acting ------------------------------------------------------------------------------
     def _act(self, record: rows.EnvironmentRecord, placement: Placement, observed: Observed,
