@@ -12,6 +12,7 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
+from aerodrome.runtimes.local.placement import HostPlacements
 
 
 def free_port() -> int:
@@ -49,7 +50,7 @@ def control_plane(settings, store):
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
     wakes = Wakes()
-    environments = EnvironmentService(store=store, settings=settings, wake=wakes)
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=wakes)
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,

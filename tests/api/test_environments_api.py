@@ -147,7 +147,7 @@ def test_customer_endpoints_wait_for_confirmation(mwaa, control_plane, settings)
     assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "CREATING"
     with pytest.raises(Exception, match="is CREATING, not PENDING"):
         service.confirm_endpoints("dev")
-    root = Path(service.placement("dev")["root"])
+    root = service.placement("dev").root
     root.mkdir(parents=True)
     endpoints.write(root, broker_url="redis://:s3cret@127.0.0.1:6390/4",
                     database_url="postgresql+psycopg2://env_x:pa55@127.0.0.1:15432/env_x")

@@ -21,6 +21,7 @@ from aerodrome.services.events import EventService
 from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.schedules import ScheduleService
+from aerodrome.runtimes.local.placement import HostPlacements
 from tests.api.conftest import Wakes, minimal, serve_asgi
 from tests.webhook_receiver import has_client, receiver
 
@@ -30,7 +31,7 @@ def plane(settings, store):
     settings.buckets_dir.mkdir(parents=True, exist_ok=True)
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
-    environments = EnvironmentService(store=store, settings=settings, wake=Wakes())
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=Wakes())
     events = EventService(store=store, settings=settings)
     lifecycle = LifecycleService(store=store, wake=Wakes())
     closing = threading.Event()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aerodrome.domain import classes, scaling
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
-from aerodrome.runtimes.base import Placement, RuntimeDriver
+from aerodrome.runtimes.base import RuntimeDriver
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
 
@@ -42,7 +42,7 @@ class Autoscaler:
     def tick(self, record: rows.EnvironmentRecord) -> int | None:
         """Look at one environment once; the new worker count if it changed."""
         spec = record.applied_spec or record.spec
-        placement = Placement.from_json(record.placement)
+        placement = record.placement
         queued, running = self._driver.task_counts(placement)
         workers = self._driver.worker_count(spec, placement)
         load = scaling.Load(queued=queued, running=running)

@@ -14,7 +14,8 @@ from aerodrome.domain.plan import Situation, Step, plan
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import GIVE_UP, Status
 from aerodrome.reconcile import upgrade
-from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
+from aerodrome.domain.placement import Placement
+from aerodrome.runtimes.base import Observed, RuntimeDriver
 from aerodrome.store import environments as rows
 from aerodrome.store import hibernation
 from aerodrome.store.db import Store
@@ -69,7 +70,7 @@ class Reconciler:
         except errors.NotFound:
             self._ensured.pop(name, None)
             return SETTLED_DELAY
-        placement = Placement.from_json(record.placement)
+        placement = record.placement
         running_spec = self._running_spec(record)
         observed = self._driver.observe(running_spec, placement)
         ensured = self._ensured.get(name)

@@ -15,7 +15,8 @@ from pathlib import Path
 from aerodrome import errors
 from aerodrome.domain.plan import Stage, Step, VersionChange
 from aerodrome.domain.status import Status
-from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
+from aerodrome.domain.placement import Placement
+from aerodrome.runtimes.base import Observed, RuntimeDriver
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
 
@@ -65,7 +66,7 @@ class Upgrades:
         say = (lambda line: self._progress(record.name, line))
         match step:
             case Step.PREFLIGHTED:
-                self._driver.prepare_move(current, target, progress=say)
+                self._driver.prepare_version_change(current, target, progress=say)
                 _write(placement, record.generation, stage=Stage.PREFLIGHTED, current=current, target=target,
                        started_at=time.time())
                 say(f"Airflow {target} is ready; draining and stopping Airflow {current}")
@@ -73,7 +74,7 @@ class Upgrades:
                 self._snapshot(record, placement, current, say)
             case Step.MOVE_SCHEMA:
                 say(f"moving the metadata database from Airflow {current} to {target}")
-                self._driver.move_schema(current, target, placement, log=placement.logs_dir / "upgrade.log")
+                self._driver.change_schema(current, target, placement, log=placement.logs_dir / "upgrade.log")
                 _write(placement, record.generation, stage=Stage.MIGRATED, migrated_at=time.time())
                 say(f"the metadata database has Airflow {target}'s schema; starting Airflow {target}")
             case Step.CHECK_DAGS:
@@ -85,7 +86,7 @@ class Upgrades:
             case Step.RESTORE:
                 state = _read(placement, record.generation)
                 say(f"restoring the metadata database of Airflow {current} from its snapshot")
-                self._driver.restore(placement, Path(state["snapshot"]))
+                self._driver.restore_database(placement, Path(state["snapshot"]))
                 _write(placement, record.generation, stage=Stage.RESTORED)
         return 0.0
 
@@ -95,7 +96,7 @@ class Upgrades:
         folder = placement.root / "snapshots"
         path = folder / f"generation-{record.generation}-airflow-{current}.dump"
         say("taking a snapshot of the metadata database")
-        self._driver.snapshot(placement, path)
+        self._driver.dump_database(placement, path)
         for old in folder.glob("*.dump"):
             if old != path:
                 old.unlink(missing_ok=True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
@@ -16,20 +14,22 @@ from aerodrome.domain import versions
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
-from aerodrome.runtimes import endpoints, ports
+from aerodrome.domain.placement import Placement
+from aerodrome.runtimes import endpoints
+from aerodrome.runtimes.base import Placer
 from aerodrome.services import pinning
 from aerodrome.settings import Settings
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
 
 MAX_TAGS = 50
-MAX_BROKER_DB = 1023
 
 
 class EnvironmentService:
-    def __init__(self, *, store: Store, settings: Settings, wake: Callable[[str], None]):
+    def __init__(self, *, store: Store, settings: Settings, runtime: Placer, wake: Callable[[str], None]):
         self._store = store
         self._settings = settings
+        self._runtime = runtime
         self._wake = wake
 
     # --- reads -------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ class EnvironmentService:
         more = start + max_results < len(names)
         return page, (_encode_token(names[start + max_results]) if more else None)
 
-    def placement(self, name: str) -> dict:
+    def placement(self, name: str) -> Placement:
         with self._store.session() as session:
             return rows.get(name, session=session).placement
 
@@ -64,11 +64,11 @@ class EnvironmentService:
             existing = {r.name: r for r in rows.all_records(session=session)}
             if spec.name in existing:
                 raise errors.Invalid(f"Environment {spec.name} already exists.")
-            placement = self._place(list(existing.values()))
+            placement = self._runtime.place([r.placement for r in existing.values()])
             status = Status.PENDING if spec.endpoint_management == "CUSTOMER" else Status.CREATING
             arn = specs.environment_arn(spec.name, region=self._settings.region, account=self._settings.account)
             rows.insert(rows.EnvironmentRecord(
-                name=spec.name, env_id=placement["env_id"], arn=arn, status=status, generation=1,
+                name=spec.name, env_id=placement.env_id, arn=arn, status=status, generation=1,
                 applied_generation=0, spec=spec, applied_spec=None, placement=placement, tags=dict(tags),
                 created_at=now, last_update=LastUpdate(status="PENDING", created_at=now, source="USER"),
             ), session=session)
@@ -141,7 +141,7 @@ class EnvironmentService:
     def view(self, record: rows.EnvironmentRecord) -> EnvironmentView:
         region, account = self._settings.region, self._settings.account
         spec = record.spec
-        addresses = endpoints.read(Path(record.placement["root"]))
+        addresses = endpoints.read(record.placement.root)
         groups = {
             log_type: f"arn:aws:logs:{region}:{account}:log-group:airflow-{spec.name}-{log_type[:-4]}"
             for log_type in specs.LOG_TYPES
@@ -152,7 +152,7 @@ class EnvironmentService:
             arn=record.arn,
             created_at=record.created_at,
             last_update=record.last_update,
-            webserver_url=f"{self._settings.web_hostname}:{_web_port(record.placement)}",
+            webserver_url=f"{self._settings.web_hostname}:{record.placement.endpoint_port}",
             celery_executor_queue=addresses.get("broker"),
             database_vpc_endpoint_service=addresses.get("database"),
             service_role_arn=(f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
@@ -169,23 +169,6 @@ class EnvironmentService:
                 f"Unable to access the bucket {specs.bucket_name(source_bucket_arn)} ({where}). "
                 "Create it first (for a local bucket: a directory of that name), then retry.")
         return bucket
-
-    def _place(self, existing: list[rows.EnvironmentRecord]) -> dict:
-        env_id = secrets.token_hex(4)
-        used_ports = {r.placement["web_port"] for r in existing} | {_web_port(r.placement) for r in existing}
-        used_dbs = {r.placement["broker_db"] for r in existing}
-        broker_db = next((n for n in range(1, MAX_BROKER_DB + 1) if n not in used_dbs), None)
-        if broker_db is None:
-            raise errors.Invalid(f"This host runs the most environments it can ({MAX_BROKER_DB}).")
-        port = ports.allocate_port(self._settings, exclude=used_ports)
-        gateway_port = ports.allocate_port(self._settings, exclude=used_ports | {port})
-        return {"env_id": env_id, "root": str(self._settings.environments_dir / env_id),
-                "web_port": port, "gateway_port": gateway_port, "broker_db": broker_db}
-
-
-def _web_port(placement: dict) -> int:
-    """The environment's web endpoint port (older placements have only the api-server's port)."""
-    return placement.get("gateway_port") or placement["web_port"]
 
 
 def _encode_token(name: str) -> str:

@@ -12,16 +12,17 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from aerodrome import errors
 from aerodrome.auth import sealed
 from aerodrome.bundles import resolve
 from aerodrome.domain import snapshots as snaps
 from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import UPDATABLE, Status
-from aerodrome.runtimes.base import Placement
+from aerodrome.runtimes.base import RuntimeDriver
 from aerodrome.services import pinning
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.snapshot_files import SnapshotFiles
@@ -30,29 +31,15 @@ from aerodrome.store import environments as rows
 from aerodrome.store import outbox
 from aerodrome.store.db import Store
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger(__name__)
 NOT_SAVABLE = {Status.PENDING, Status.CREATING, Status.CREATE_FAILED, Status.DELETING, Status.DELETED}
 
 
-class SnapshotRuntime(Protocol):
-    """Implemented by runtimes.local.snapshots.LocalSnapshots."""
-
-    def dump(self, placement: Placement, path: Path) -> dict[str, int]: ...
-
-    def secrets(self, placement: Placement) -> dict[str, str]: ...
-
-    def stage_restore(self, placement: Placement, *, dump: bytes, secrets: dict[str, str], expected: dict,
-                      snapshot_id: str) -> None: ...
-
-    def pending(self, placement: Placement) -> bool: ...
-
-    def result(self, placement: Placement) -> dict | None: ...
-
-    def clear(self, placement: Placement) -> None: ...
-
-
 class SnapshotService:
-    def __init__(self, *, store: Store, settings: Settings, runtime: SnapshotRuntime,
+    def __init__(self, *, store: Store, settings: Settings, runtime: RuntimeDriver,
                  environments: EnvironmentService, wake: Callable[[str], None]):
         self._store = store
         self._settings = settings
@@ -83,12 +70,13 @@ class SnapshotService:
     def _write(self, record: rows.EnvironmentRecord, snapshot_id: str, *, bucket: str | None) -> dict:
         spec = record.applied_spec or record.spec
         target = self._files.bucket(spec.source_bucket_arn, name=bucket)
-        placement = Placement.from_json(record.placement)
+        placement = record.placement
         with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:
             dump = Path(tmp) / snaps.DUMP
-            counts = self._runtime.dump(placement, dump)
+            self._runtime.dump_database(placement, dump)
+            counts = self._runtime.dump_counts(dump)
             files = {snaps.DUMP: dump.read_bytes()}
-        secrets = json.dumps(self._runtime.secrets(placement)).encode()
+        secrets = json.dumps(self._runtime.database_secrets(placement)).encode()
         files[snaps.SECRETS] = sealed.seal(secrets, key_file=self._settings.snapshot_key_file)
         manifest = snaps.manifest(
             snapshot_id=snapshot_id, environment=record.name, arn=record.arn, created=time.time(),
@@ -122,8 +110,8 @@ class SnapshotService:
         with self._store.session() as session:
             position = outbox.latest(session=session)
 
-        def before_start(placement: dict, *, session) -> None:
-            self._runtime.stage_restore(Placement.from_json(placement), **staged)
+        def before_start(placement: Placement, *, session: Session) -> None:
+            self._runtime.stage_restore(placement, **staged)
             record = rows.get(spec.name, session=session)
             self._event(record, {"phase": "loading", "snapshot": manifest["id"], "from": manifest["environment"]},
                         session=session)
@@ -135,12 +123,12 @@ class SnapshotService:
     def _load_same(self, manifest: dict, spec: EnvironmentSpec, staged: dict) -> dict:
         name = spec.name
         spec = pinning.pin(spec, resolve.open_bucket(self._settings, spec.source_bucket_arn))  # versions still there
-        placement = Placement.from_json(self._environments.placement(name))
+        placement = self._environments.placement(name)
         staged_here = committed = False
         try:
             with self._store.session() as session:
                 record = rows.get(name, session=session)
-                if record.status not in UPDATABLE or self._runtime.pending(placement):
+                if record.status not in UPDATABLE or self._runtime.restore_pending(placement):
                     raise errors.Conflict(f"Environment {name} is {record.status.value}; a snapshot loads into it when "
                                           f"it is {' or '.join(sorted(s.value for s in UPDATABLE))}.")
                 position = outbox.latest(session=session)
@@ -154,7 +142,7 @@ class SnapshotService:
             committed = True
         finally:
             if staged_here and not committed:  # nothing may be left staged for the next ensure
-                self._runtime.clear(placement)
+                self._runtime.clear_restore(placement)
         self._wake(name)
         return {"Name": name, "Status": Status.UPDATING.value, "Snapshot": manifest["id"], "EventPosition": position}
 
@@ -163,14 +151,14 @@ class SnapshotService:
         with self._store.session() as session:
             records = rows.all_records(session=session)
         for record in records:
-            placement = Placement.from_json(record.placement)
-            result = self._runtime.result(placement)
+            placement = record.placement
+            result = self._runtime.restore_result(placement)
             if result is None:
                 continue
             outcome = "verified" if result.get("verified") else "failed"
             self._after(record, {"phase": "loaded", "result": outcome, "snapshot": result["snapshot"],
                                  "counts": result.get("counts"), "detail": result.get("detail") or result.get("error")})
-            self._runtime.clear(placement)
+            self._runtime.clear_restore(placement)
 
     # --- list and prune ----------------------------------------------------------------------
     def list(self, name: str | None = None, *, bucket: str | None = None) -> list[dict]:

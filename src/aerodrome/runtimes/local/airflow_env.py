@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aerodrome.domain import classes
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.base import Placement
+from aerodrome.domain.placement import Placement
 
 # Celery concurrency per worker by environment class, as MWAA sizes them.
 WORKER_CONCURRENCY = {name: sizing.concurrency for name, sizing in classes.CLASSES.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.base import Placement
+from aerodrome.domain.placement import Placement
 from aerodrome.domain import classes
 from aerodrome.runtimes.local import airflow_env, launcher, overlays, plugins
 
