@@ -56,8 +56,8 @@ class Databases:
         return self._server.url(name, user=name, password=password)
 
     def dump(self, env_id: str, path: Path) -> None:
-        """A consistent copy of the environment's database (pg_dump custom format: one snapshot
-        taken in a single transaction, so running components may keep writing)."""
+        """A consistent copy of the environment's database (pg_dump custom format, read in a single
+        transaction, so running components may keep writing)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         self._server.client("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
