@@ -34,8 +34,8 @@ class ControlPlane:
         from aerodrome.services.metrics import MetricsService
         from aerodrome.services.principals import PrincipalService
         from aerodrome.services.rest_api import RestApiService
-        from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.schedules import ScheduleService
+        from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 

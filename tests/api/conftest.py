@@ -9,10 +9,10 @@ import uvicorn
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
-from aerodrome.runtimes.local.placement import HostPlacements
 
 
 def free_port() -> int:

@@ -9,13 +9,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.access import AccessService
 from aerodrome.services.credentials import CredentialService
-from aerodrome.services.metrics import MetricsService
 from aerodrome.services.environments import EnvironmentService
+from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
-from aerodrome.runtimes.local.placement import HostPlacements
 from tests.api.conftest import minimal, serve_asgi
 
 ROLE = "arn:aws:airflow:us-east-1:000000000000:role/{env}/{role}"

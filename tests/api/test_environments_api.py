@@ -136,7 +136,6 @@ def test_unsigned_request_is_refused(control_plane):
 
 
 def test_customer_endpoints_wait_for_confirmation(mwaa, control_plane, settings):
-    from pathlib import Path
 
     from aerodrome.runtimes import endpoints
 

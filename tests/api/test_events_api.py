@@ -15,13 +15,13 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.events.webhooks import SIGNATURE_HEADER, WebhookSender, verify
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
 from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.schedules import ScheduleService
-from aerodrome.runtimes.local.placement import HostPlacements
 from tests.api.conftest import Wakes, minimal, serve_asgi
 from tests.webhook_receiver import has_client, receiver
 

@@ -9,13 +9,13 @@ import pytest
 
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.gateway.server import Gateways
+from aerodrome.runtimes.local import web_login
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.access import AccessService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
-from aerodrome.runtimes.local import web_login
-from aerodrome.runtimes.local.placement import HostPlacements
 from tests.api.conftest import minimal, serve_asgi
 from tests.e2e.conftest import wait_for
 

@@ -12,6 +12,7 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.domain.status import Status
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
@@ -19,7 +20,6 @@ from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.snapshots import SnapshotService
 from aerodrome.store import environments as rows
-from aerodrome.runtimes.local.placement import HostPlacements
 from tests.api.conftest import Wakes, minimal, serve_asgi
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from aerodrome.cli import main
 from aerodrome.domain.spec import EnvironmentSpec, ModuleLogging
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.store.db import Store
-from aerodrome.runtimes.local.placement import HostPlacements
 
 
 def run(monkeypatch, home: Path, *argv: str) -> int:

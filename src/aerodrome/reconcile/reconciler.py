@@ -10,14 +10,13 @@ from dataclasses import dataclass
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.plan import Situation, Step, plan
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import GIVE_UP, Status
 from aerodrome.reconcile import version_change
-from aerodrome.domain.placement import Placement
 from aerodrome.runtimes.base import Observed, RuntimeDriver
-from aerodrome.store import environments
-from aerodrome.store import hibernation
+from aerodrome.store import environments, hibernation
 from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome import errors
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.plan import Stage, Step, VersionChange
 from aerodrome.domain.status import Status
-from aerodrome.domain.placement import Placement
 from aerodrome.runtimes.base import Observed, RuntimeDriver
 from aerodrome.store import environments
 from aerodrome.store.db import Store
@@ -62,8 +62,11 @@ class VersionChanges:
 
     # --- acting ------------------------------------------------------------------------------
     def do(self, step: Step, record: environments.EnvironmentRecord, placement: Placement) -> float | None:
-        current, target = record.applied_spec.airflow_version, record.spec.airflow_version
-        say = (lambda line: self._progress(record.name, line))
+        current, target = (record.applied_spec or record.spec).airflow_version, record.spec.airflow_version
+
+        def say(line: str) -> None:
+            self._progress(record.name, line)
+
         match step:
             case Step.PREFLIGHTED:
                 self._driver.prepare_version_change(current, target, progress=say)
@@ -90,7 +93,8 @@ class VersionChanges:
                 _write(placement, record.generation, stage=Stage.RESTORED)
         return 0.0
 
-    def _dump(self, record: environments.EnvironmentRecord, placement: Placement, current: str, say) -> None:
+    def _dump(self, record: environments.EnvironmentRecord, placement: Placement, current: str,
+              say: Callable[[str], None]) -> None:
         self._drain_counts.pop(record.name, None)
         before = self._driver.parse_report(placement, since=0)
         folder = placement.root / "dumps"
@@ -132,7 +136,7 @@ def _read_older(placement: Placement) -> dict:
     return state
 
 
-def _write(placement: Placement, generation: int, **changes) -> None:
+def _write(placement: Placement, generation: int, **changes: object) -> None:
     state = {**_read(placement, generation), **changes, "generation": generation}
     path = _state_file(placement)
     path.parent.mkdir(parents=True, exist_ok=True)

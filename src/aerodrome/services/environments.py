@@ -11,9 +11,9 @@ from aerodrome.bundles import resolve
 from aerodrome.bundles.base import Bucket
 from aerodrome.domain import versions
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import LOG_TYPES, EnvironmentSpec, bucket_name, environment_arn
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
-from aerodrome.domain.placement import Placement
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import Placer
 from aerodrome.services import pinning

@@ -8,8 +8,7 @@ import secrets
 from aerodrome import errors
 from aerodrome.domain.events import OutboxEvent, to_eventbridge
 from aerodrome.settings import Settings
-from aerodrome.store import environments
-from aerodrome.store import outbox
+from aerodrome.store import environments, outbox
 from aerodrome.store.db import Store
 
 

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 from aerodrome import errors
 from aerodrome.domain.status import HIBERNATABLE, Status
-from aerodrome.store import environments
-from aerodrome.store import hibernation, outbox
+from aerodrome.store import environments, hibernation, outbox
 from aerodrome.store.db import Store
 
 

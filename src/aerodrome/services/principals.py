@@ -6,8 +6,7 @@ import json
 
 from aerodrome import errors
 from aerodrome.auth import policy
-from aerodrome.store import credentials
-from aerodrome.store import principals
+from aerodrome.store import credentials, principals
 from aerodrome.store.db import Store
 
 ADMIN = "admin"

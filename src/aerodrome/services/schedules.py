@@ -70,7 +70,8 @@ class ScheduleService:
         name, schedule = firing.state.environment, firing.state.schedule
         if firing.superseded_by:
             return self._skipped(firing, f"the {firing.superseded_by} schedule is due later and fires instead")
-        log.info("%s: the %s schedule (%s) fires for %s", name, schedule.kind, schedule.cron, domain_schedules.iso(firing.due_at))
+        log.info("%s: the %s schedule (%s) fires for %s", name, schedule.kind, schedule.cron,
+                 domain_schedules.iso(firing.due_at))
         try:
             if schedule.kind == "hibernate":
                 self._lifecycle.hibernate(name)
@@ -111,7 +112,8 @@ class ScheduleService:
 def _shown(state: domain_schedules.ScheduleState, now: float) -> dict:
     schedule = state.schedule
     shown = {"Kind": schedule.kind, "Cron": schedule.cron, "Timezone": schedule.timezone,
-             "LastFired": domain_schedules.iso(state.last_fired), "NextFire": domain_schedules.iso(domain_schedules.next_fire(schedule, now))}
+             "LastFired": domain_schedules.iso(state.last_fired),
+             "NextFire": domain_schedules.iso(domain_schedules.next_fire(schedule, now))}
     if schedule.keep is not None:
         shown["Keep"] = schedule.keep
     return shown

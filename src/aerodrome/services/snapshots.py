@@ -98,7 +98,8 @@ class SnapshotService:
         found, manifest = self._locate(snapshot_id, bucket=bucket)
         files = self._files.read(found, manifest)
         what = f"Snapshot {snapshot_id}"
-        secrets = json.loads(sealed.unseal(files[snapshots.SECRETS], key_file=self._settings.snapshot_key_file, what=what))
+        secrets = json.loads(sealed.unseal(files[snapshots.SECRETS], key_file=self._settings.snapshot_key_file,
+                                           what=what))
         staged = {"dump": files[snapshots.DUMP], "secrets": secrets, "expected": manifest["counts"],
                   "snapshot_id": snapshot_id}
         spec = EnvironmentSpec.from_json(manifest["spec"])
@@ -137,7 +138,8 @@ class SnapshotService:
                 generation = store_environments.set_desired(name, spec, last_update=last, session=session)
                 self._runtime.stage_restore(placement, **staged)
                 staged_here = True
-                store_environments.transition(name, Status.UPDATING, session=session, expected=record.status, generation=generation)
+                store_environments.transition(name, Status.UPDATING, session=session, expected=record.status,
+                                              generation=generation)
                 self._event(record, {"phase": "loading", "snapshot": manifest["id"], "from": name}, session=session)
             committed = True
         finally:
@@ -186,7 +188,8 @@ class SnapshotService:
         if bucket or self._settings.snapshot_bucket:
             return [self._files.bucket(name=bucket)]
         with self._store.session() as session:
-            records = [store_environments.get(name, session=session)] if name else store_environments.all_records(session=session)
+            records = ([store_environments.get(name, session=session)] if name
+                       else store_environments.all_records(session=session))
         arns = sorted({(r.applied_spec or r.spec).source_bucket_arn for r in records})
         return [b for b in (resolve.open_bucket(self._settings, arn) for arn in arns) if b.exists()]
 

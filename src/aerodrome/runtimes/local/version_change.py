@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aerodrome.domain.placement import Placement
-from aerodrome.runtimes.base import Progress
+from aerodrome.runtimes.base import ParseReport, Progress
 from aerodrome.runtimes.local import files, schema
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.versions_ready import ReadyVersions
@@ -35,7 +35,7 @@ class LocalVersionChange:
                                                                database=database))
         schema.set_aside_config(placement.root / "airflow_home", f"airflow-{current}")
 
-    def parse_report(self, placement: Placement, *, since: float) -> schema.ParseReport:
+    def parse_report(self, placement: Placement, *, since: float) -> ParseReport:
         self._postgres.ensure_running()
         return schema.parse_report(lambda sql: self._postgres.sql(sql, database=f"env_{placement.env_id}"),
                                    dags_dir=placement.dags_dir, since=since)
