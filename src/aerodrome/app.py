@@ -31,9 +31,11 @@ class ControlPlane:
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
         from aerodrome.services.lifecycle import LifecycleService
+        from aerodrome.services.metrics import MetricsService
         from aerodrome.services.principals import PrincipalService
-        from aerodrome.services.snapshots import SnapshotService
+        from aerodrome.services.rest_api import RestApiService
         from aerodrome.services.schedules import ScheduleService
+        from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
@@ -52,21 +54,26 @@ class ControlPlane:
         self.autoscaler = Autoscaler(store=self.store, driver=self.driver, interval=settings.autoscale_interval,
                                      scale_in_after=settings.scale_in_after, progress=progress)
         self.controller = Controller(self.reconciler.reconcile, names=self.reconciler.names,
+                                     give_up=self.reconciler.give_up,
                                      resync_interval=settings.resync_interval)
-        self.environments = EnvironmentService(store=self.store, settings=settings, wake=self.controller.wake)
+        self.environments = EnvironmentService(store=self.store, settings=settings, runtime=self.driver,
+                                               wake=self.controller.wake)
         self.principals = PrincipalService(store=self.store, region=settings.region, account=settings.account)
         self.principals.ensure_admin()
-        self.access = AccessService(environments=self.environments, driver=self.driver,
+        self.access = AccessService(environments=self.environments, runtime=self.driver,
                                     principals=self.principals, tokens=Tokens())
+        self.rest_api = RestApiService(environments=self.environments, runtime=self.driver, principals=self.principals)
+        self.metrics = MetricsService(environments=self.environments)
         self.gateways = Gateways(settings, environments=self.environments, access=self.access)
         self._closing = threading.Event()
         self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
                          for url in settings.event_webhooks]
         mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
                               region=settings.region, account=settings.account,
-                              authorizer=self.principals, access=self.access)
+                              authorizer=self.principals, access=self.access, rest_api=self.rest_api,
+                              metrics=self.metrics)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
-        self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver.snapshots,
+        self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver,
                                          environments=self.environments, wake=self.controller.wake)
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)

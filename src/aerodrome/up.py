@@ -13,7 +13,6 @@ from pathlib import Path
 from rich.console import Console
 
 from aerodrome import errors
-from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 
 DEMO_ENV = "demo"
@@ -98,7 +97,7 @@ def _run_demo(plane, progress: _ProgressBoard, stop: threading.Event) -> None:
     console.print(f"[green]Demo environment AVAILABLE[/green] in {time.monotonic() - started:.0f} s")
     scheme = "https" if plane.settings.web_tls else "http"
     console.print(f"  Airflow UI:   {scheme}://{view.webserver_url}/  (sign in with a web login token, or:)")
-    user, password = plane.driver.web_login(Placement.from_json(plane.environments.placement(DEMO_ENV)))
+    user, password = plane.driver.web_login(plane.environments.placement(DEMO_ENV))
     console.print(f"  Airflow login: {user} / {password}")
     console.print(f"  DAGs bucket:  {plane.settings.buckets_dir / DEMO_BUCKET / 'dags'}"
                   f"  (s3://{DEMO_BUCKET}/dags/)")

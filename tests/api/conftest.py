@@ -9,6 +9,7 @@ import uvicorn
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
@@ -49,7 +50,7 @@ def control_plane(settings, store):
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
     wakes = Wakes()
-    environments = EnvironmentService(store=store, settings=settings, wake=wakes)
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=wakes)
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,

@@ -9,9 +9,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.access import AccessService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
+from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
 from tests.api.conftest import minimal, serve_asgi
@@ -22,12 +24,14 @@ ROLE = "arn:aws:airflow:us-east-1:000000000000:role/{env}/{role}"
 @pytest.fixture
 def plane(settings, store):
     (settings.buckets_dir / "my-bucket").mkdir(parents=True)
-    environments = EnvironmentService(store=store, settings=settings, wake=lambda name: None)
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings),
+                                      wake=lambda name: None)
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
-    access = AccessService(environments=environments, driver=None, principals=principals, tokens=Tokens())
+    access = AccessService(environments=environments, runtime=None, principals=principals, tokens=Tokens())
     app = build_mwaa_app(environments=environments, credentials=CredentialService(store=store),
-                         region=settings.region, account=settings.account, authorizer=principals, access=access)
+                         region=settings.region, account=settings.account, authorizer=principals, access=access,
+                         metrics=MetricsService(environments=environments))
     with serve_asgi(app) as url:
         def client(key, secret):
             return boto3.client("mwaa", endpoint_url=url, aws_access_key_id=key, aws_secret_access_key=secret,
@@ -84,7 +88,7 @@ def test_web_login_role_comes_from_role_resources(plane):
     hostname = plane["admin"].get_environment(Name="dev")["Environment"]["WebserverUrl"]
     assert reply["WebServerHostname"] == hostname
     placement = plane["environments"].placement("dev")
-    assert hostname == f"localhost:{placement['gateway_port']}" and placement["gateway_port"] != placement["web_port"]
+    assert hostname == f"localhost:{placement.gateway_port}" and placement.gateway_port != placement.web_port
     assert reply["IamIdentity"] == "user/viewer" and len(reply["WebToken"]) >= 40
     code, message = error_of(lambda: mwaa.create_web_login_token(Name="prod"))
     assert code == "AccessDeniedException" and "No Airflow role granted in IAM" in message
@@ -105,7 +109,7 @@ def test_publish_metrics_is_stored_for_the_metrics_feature(plane):
     plane["admin"].publish_metrics(EnvironmentName="dev", MetricData=[{
         "MetricName": "TaskInstanceSuccesses", "Timestamp": datetime.datetime(2026, 1, 1),
         "Dimensions": [{"Name": "DAG", "Value": "d"}], "Value": 3.0, "Unit": "Count"}])
-    root = plane["environments"].placement("dev")["root"]
+    root = plane["environments"].placement("dev").root
     lines = open(f"{root}/metrics/published.jsonl").read().splitlines()
     assert json.loads(lines[0])["MetricData"][0]["MetricName"] == "TaskInstanceSuccesses"
 

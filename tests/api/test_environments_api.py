@@ -136,7 +136,6 @@ def test_unsigned_request_is_refused(control_plane):
 
 
 def test_customer_endpoints_wait_for_confirmation(mwaa, control_plane, settings):
-    from pathlib import Path
 
     from aerodrome.runtimes import endpoints
 
@@ -147,7 +146,7 @@ def test_customer_endpoints_wait_for_confirmation(mwaa, control_plane, settings)
     assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "CREATING"
     with pytest.raises(Exception, match="is CREATING, not PENDING"):
         service.confirm_endpoints("dev")
-    root = Path(service.placement("dev")["root"])
+    root = service.placement("dev").root
     root.mkdir(parents=True)
     endpoints.write(root, broker_url="redis://:s3cret@127.0.0.1:6390/4",
                     database_url="postgresql+psycopg2://env_x:pa55@127.0.0.1:15432/env_x")

@@ -15,6 +15,7 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.events.webhooks import SIGNATURE_HEADER, WebhookSender, verify
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
@@ -31,7 +32,7 @@ def plane(settings, store):
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
     wakes = Wakes()
-    environments = EnvironmentService(store=store, settings=settings, wake=wakes)
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=wakes)
     events = EventService(store=store, settings=settings)
     lifecycle = LifecycleService(store=store, wake=Wakes())
     closing = threading.Event()

@@ -13,7 +13,9 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.services.access import AccessService
 from aerodrome.services.credentials import CredentialService
+from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
+from aerodrome.services.rest_api import RestApiService
 from aerodrome.services.tokens import Tokens
 from tests.api.conftest import serve_asgi
 from tests.fuzzing import NASTY, Generator
@@ -42,7 +44,7 @@ def problem(reply: httpx.Response) -> str:
 def access(control_plane, store, settings):
     """The access service with no runtime behind it: environments here never run."""
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
-    return AccessService(environments=control_plane["environments"], driver=None, principals=principals,
+    return AccessService(environments=control_plane["environments"], runtime=None, principals=principals,
                          tokens=Tokens())
 
 
@@ -51,7 +53,10 @@ def mwaa_url(control_plane, store, settings, access):
     app = build_mwaa_app(environments=control_plane["environments"], credentials=CredentialService(store=store),
                          region=settings.region, account=settings.account,
                          authorizer=PrincipalService(store=store, region=settings.region, account=settings.account),
-                         access=access)
+                         access=access, metrics=MetricsService(environments=control_plane["environments"]),
+                         rest_api=RestApiService(environments=control_plane["environments"], runtime=None,
+                                                 principals=PrincipalService(store=store, region=settings.region,
+                                                                             account=settings.account)))
     with serve_asgi(app) as url:
         yield url
 

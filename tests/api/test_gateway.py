@@ -9,6 +9,8 @@ import pytest
 
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.gateway.server import Gateways
+from aerodrome.runtimes.local import web_login
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.access import AccessService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
@@ -16,6 +18,13 @@ from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
 from tests.api.conftest import minimal, serve_asgi
 from tests.e2e.conftest import wait_for
+
+
+class TokenRuntime:
+    """The local runtime's Airflow 3 token signing, without processes."""
+
+    def api_token(self, placement, **claims):
+        return web_login.airflow_token(placement, **claims)
 
 
 class Clock:
@@ -28,7 +37,8 @@ class Clock:
 @pytest.fixture
 def setup(settings, store):
     (settings.buckets_dir / "my-bucket").mkdir(parents=True)
-    environments = EnvironmentService(store=store, settings=settings, wake=lambda name: None)
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings),
+                                      wake=lambda name: None)
     from aerodrome.api.aws import convert
 
     for name, mode in (("dev", "PRIVATE_ONLY"), ("prod", "PUBLIC_ONLY")):
@@ -37,7 +47,7 @@ def setup(settings, store):
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     clock = Clock()
-    access = AccessService(environments=environments, driver=None, principals=principals,
+    access = AccessService(environments=environments, runtime=TokenRuntime(), principals=principals,
                            tokens=Tokens(clock=clock))
     return {"environments": environments, "access": access, "clock": clock, "settings": settings}
 
@@ -90,7 +100,7 @@ def test_endpoints_serve_https_and_bind_per_access_mode(setup):
     gateways = Gateways(settings, environments=setup["environments"], access=setup["access"], interval=0.2)
     gateways.start()
     try:
-        ports = {n: setup["environments"].placement(n)["gateway_port"] for n in ("dev", "prod")}
+        ports = {n: setup["environments"].placement(n).gateway_port for n in ("dev", "prod")}
         context = ssl.create_default_context(cafile=str(gateways.tls.bundle))
 
         def answers(port):

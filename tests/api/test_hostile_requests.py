@@ -101,7 +101,7 @@ def gateway(control_plane, store, settings):
     request = minimal()
     environments.create(convert.spec_from_wire("dev", {k: v for k, v in request.items() if k != "Name"}), tags={})
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
-    access = AccessService(environments=environments, driver=None, principals=principals, tokens=Tokens())
+    access = AccessService(environments=environments, runtime=None, principals=principals, tokens=Tokens())
     with serve_asgi(build_gateway_app("dev", access=access, secure=False)) as url:
         yield url
 

@@ -12,6 +12,7 @@ from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.domain.status import Status
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.events import EventService
@@ -28,23 +29,25 @@ class StandInRuntime:
     def __init__(self):
         self.staged = []
 
-    def dump(self, placement, path):
+    def dump_database(self, placement, path):
         path.write_bytes(b"PGDMP stand-in dump")
+
+    def dump_counts(self, path):
         return {"dagRuns": 1, "connections": 1, "variables": 1, "pools": 2}
 
-    def secrets(self, placement):
+    def database_secrets(self, placement):
         return {"fernet.secret": "the-fernet-key"}
 
     def stage_restore(self, placement, **staged):
         self.staged.append((placement.env_id, staged))
 
-    def pending(self, placement):
+    def restore_pending(self, placement):
         return False
 
-    def result(self, placement):
+    def restore_result(self, placement):
         return None
 
-    def clear(self, placement):
+    def clear_restore(self, placement):
         pass
 
 
@@ -53,7 +56,7 @@ def plane(settings, store):
     settings.buckets_dir.mkdir(parents=True, exist_ok=True)
     (settings.buckets_dir / "my-bucket").mkdir()
     credentials = CredentialService(store=store)
-    environments = EnvironmentService(store=store, settings=settings, wake=Wakes())
+    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=Wakes())
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     runtime = StandInRuntime()

@@ -16,7 +16,7 @@ def serving(store, name, version):
         rows.transition(name, Status.AVAILABLE, session=session, expected=record.status)
 
 
-def test_a_version_change_is_accepted_and_snapshots_first(mwaa, store):
+def test_a_version_change_is_accepted_and_dumps_first(mwaa, store):
     mwaa.create_environment(**minimal(Name="v", AirflowVersion="2.11.2"))
     serving(store, "v", "2.11.2")
     mwaa.update_environment(Name="v", AirflowVersion="3.3.2")

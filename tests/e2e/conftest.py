@@ -10,7 +10,6 @@ import pytest
 from botocore.config import Config
 
 from aerodrome.app import ControlPlane
-from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 from tests.api.conftest import free_port
 
@@ -67,7 +66,7 @@ class Airflow:
     """The environment's own REST API, as its admin user."""
 
     def __init__(self, plane: ControlPlane, name: str):
-        self.placement = Placement.from_json(plane.environments.placement(name))
+        self.placement = plane.environments.placement(name)
         self.base = f"http://127.0.0.1:{self.placement.web_port}"
         user, password = plane.driver.web_login(self.placement)
         reply = httpx.post(f"{self.base}/auth/token", json={"username": user, "password": password}, timeout=10)

@@ -360,7 +360,7 @@ def trigger_with(http, web, cookies):
 
 def test_no_secret_reaches_the_logs_or_audit(plane, mwaa):
     key, secret = plane.credentials.admin()
-    placement_root = plane.settings.environments_dir / json.loads(json.dumps(plane.environments.placement(ENV)))["env_id"]
+    placement_root = plane.settings.environments_dir / plane.environments.placement(ENV).env_id
     secrets = [secret, *(p.read_text().strip() for p in (placement_root / "secrets").glob("*.secret")), *ISSUED]
     assert len(secrets) > 4
     text = "\n".join(plane.log_lines) + json.dumps(plane.principals.audit(limit=1000)) + \

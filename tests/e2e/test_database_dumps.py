@@ -2,6 +2,7 @@
 
 import pytest
 
+from aerodrome.runtimes.local.databases import Databases
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.supervisor import Supervisor
 from aerodrome.settings import Settings
@@ -15,42 +16,42 @@ def postgres(tmp_path):
     supervisor = Supervisor()
     server = Postgres(settings, supervisor)
     server.ensure_running()
-    yield server, tmp_path
+    yield server, Databases(server), tmp_path
     supervisor.close()
 
 
 def test_restore_brings_back_the_dumped_rows_for_the_same_and_another_environment(postgres):
-    server, tmp_path = postgres
-    template = server.ensure_template("0.0.0", migrate=lambda url: None)
-    url = server.create_env_database("aaaa1111", template, tmp_path / "a.secret")
+    server, databases, tmp_path = postgres
+    template = databases.ensure_template("0.0.0", migrate=lambda url: None)
+    url = databases.create("aaaa1111", template, tmp_path / "a.secret")
     assert url.startswith("postgresql+psycopg2://env_aaaa1111:")
     server.sql("CREATE TABLE variable (key text PRIMARY KEY, val text)", database="env_aaaa1111")
     server.sql("INSERT INTO variable VALUES ('kept', 'yes')", database="env_aaaa1111")
     dump = tmp_path / "dumps" / "a.dump"
-    server.dump_env_database("aaaa1111", dump)
+    databases.dump("aaaa1111", dump)
     assert dump.stat().st_size > 0 and not dump.with_name("a.dump.partial").exists()
 
     server.sql("DELETE FROM variable", database="env_aaaa1111")
     server.sql("INSERT INTO variable VALUES ('later', 'no')", database="env_aaaa1111")
-    server.restore_env_database("aaaa1111", dump, tmp_path / "a.secret")
+    databases.restore("aaaa1111", dump, tmp_path / "a.secret")
     assert server.sql("SELECT string_agg(key, ',') FROM variable", database="env_aaaa1111") == "kept"
 
-    server.restore_env_database("bbbb2222", dump, tmp_path / "b.secret")  # into another environment
+    databases.restore("bbbb2222", dump, tmp_path / "b.secret")  # into another environment
     assert server.sql("SELECT val FROM variable", database="env_bbbb2222") == "yes"
     owner = server.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'variable'", database="env_bbbb2222")
     assert owner == "env_bbbb2222"
 
 
 def test_a_broken_dump_fails_with_the_tools_message(postgres):
-    server, tmp_path = postgres
+    server, databases, tmp_path = postgres
     bad = tmp_path / "bad.dump"
     bad.write_bytes(b"not a dump")
-    template = server.ensure_template("0.0.0", migrate=lambda url: None)
-    server.create_env_database("cccc3333", template, tmp_path / "c.secret")
+    template = databases.ensure_template("0.0.0", migrate=lambda url: None)
+    databases.create("cccc3333", template, tmp_path / "c.secret")
     server.sql("CREATE TABLE pool (name text)", database="env_cccc3333")
     server.sql("INSERT INTO pool VALUES ('still here')", database="env_cccc3333")
     with pytest.raises(Exception, match="restoring the metadata database failed"):
-        server.restore_env_database("cccc3333", bad, tmp_path / "c.secret")
+        databases.restore("cccc3333", bad, tmp_path / "c.secret")
     # the current database is untouched and no half-restored copy is left behind
     assert server.sql("SELECT name FROM pool", database="env_cccc3333") == "still here"
     assert not server.database_exists("env_cccc3333_restoring")

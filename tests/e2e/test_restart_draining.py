@@ -10,7 +10,6 @@ import psutil
 import pytest
 from botocore.config import Config
 
-from aerodrome.runtimes.base import Placement
 from aerodrome.services.credentials import CredentialService
 from aerodrome.store import environments as rows
 from aerodrome.store.db import Store
@@ -34,7 +33,7 @@ OPTIONS = {"core.dags_are_paused_at_creation": "False"}
 def api(home, name):
     store = Store(f"sqlite:///{home / 'aerodrome.db'}")
     with store.session() as session:
-        placement = Placement.from_json(rows.get(name, session=session).placement)
+        placement = rows.get(name, session=session).placement
     store.close()
     base = f"http://127.0.0.1:{placement.web_port}"
     password = json.loads((placement.root / "secrets" / "passwords.json").read_text())["admin"]

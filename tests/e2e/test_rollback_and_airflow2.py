@@ -91,9 +91,8 @@ class Airflow2(Airflow):
     def __init__(self, plane, name):
         import httpx
 
-        from aerodrome.runtimes.base import Placement
 
-        self.placement = Placement.from_json(plane.environments.placement(name))
+        self.placement = plane.environments.placement(name)
         self.base = f"http://127.0.0.1:{self.placement.web_port}"
         user, password = plane.driver.web_login(self.placement)
         self.headers = {"Authorization": "Basic " + __import__("base64").b64encode(f"{user}:{password}".encode()).decode()}

@@ -1,5 +1,5 @@
 """In-place Airflow version changes with real Airflow: 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history;
-an upgrade the DAGs cannot take rolls back to the snapshot."""
+an upgrade the DAGs cannot take rolls back to the dump."""
 
 import datetime
 

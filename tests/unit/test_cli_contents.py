@@ -4,6 +4,7 @@ from pathlib import Path
 
 from aerodrome.cli import main
 from aerodrome.domain.spec import EnvironmentSpec, ModuleLogging
+from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.store.db import Store
 
@@ -38,10 +39,10 @@ def make_env(home: Path, **extra) -> tuple[EnvironmentService, Path]:
     (settings.buckets_dir / "b").mkdir(parents=True)
     store = Store(settings.store_url)
     store.migrate()
-    service = EnvironmentService(store=store, settings=settings, wake=lambda _: None)
+    service = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=lambda _: None)
     service.create(EnvironmentSpec(name="dev", execution_role_arn="arn:aws:iam::000000000000:role/r",
                                    source_bucket_arn="arn:aws:s3:::b", dag_s3_path="dags", **extra), tags={})
-    root = Path(service.placement("dev")["root"])
+    root = service.placement("dev").root
     store.close()
     return service, root
 

@@ -127,15 +127,15 @@ def test_version_change_preflights_drains_stops_and_snapshots():
     busy = change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True, active_tasks=2)
     assert plan(busy) == [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
     forced = change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True, active_tasks=2, forced=True)
-    assert plan(forced) == [Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+    assert plan(forced) == [Step.STOP_SYNC, Step.STOP, Step.DUMP]
     assert plan(change(Status.CREATING_SNAPSHOT, Stage.PREFLIGHTED, running=True)) == [
-        Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+        Step.STOP_SYNC, Step.STOP, Step.DUMP]
 
 
 def test_version_change_moves_the_schema_then_starts_the_new_version():
     from aerodrome.domain.plan import Stage
 
-    assert plan(change(Status.UPDATING, Stage.SNAPSHOT)) == [Step.MOVE_SCHEMA]
+    assert plan(change(Status.UPDATING, Stage.DUMPED)) == [Step.CHANGE_SCHEMA]
     assert plan(change(Status.UPDATING, Stage.MIGRATED, ensured=("applied", 1))) == [
         Step.START_SYNC, Step.ENSURE_DESIRED, Step.WAIT]
     started = {"ensured": ("desired", 2), "running": True}
@@ -152,7 +152,7 @@ def test_version_change_moves_the_schema_then_starts_the_new_version():
 def test_version_change_rolls_back_by_restoring_the_snapshot_first():
     from aerodrome.domain.plan import Stage
 
-    for stage in (Stage.SNAPSHOT, Stage.MIGRATED):
+    for stage in (Stage.DUMPED, Stage.MIGRATED):
         assert plan(change(Status.ROLLING_BACK, stage, running=True)) == [Step.STOP_SYNC, Step.STOP, Step.RESTORE]
     assert plan(change(Status.ROLLING_BACK, Stage.RESTORED)) == [Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]
     assert plan(change(Status.ROLLING_BACK, Stage.PREFLIGHTED)) == [Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]

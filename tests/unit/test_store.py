@@ -1,10 +1,12 @@
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
 from aerodrome.store import environments as rows
@@ -18,7 +20,7 @@ def add(store, name="dev"):
         rows.insert(rows.EnvironmentRecord(
             name=name, env_id="e1" + name, arn=f"arn:aws:airflow:us-east-1:000000000000:environment/{name}",
             status=Status.CREATING, generation=1, applied_generation=0, spec=spec, applied_spec=None,
-            placement={"env_id": "e1", "root": "/x", "web_port": 8800, "broker_db": 1}, tags={},
+            placement=Placement(env_id="e1", root=Path("/x"), web_port=8800, broker_db=1), tags={},
             created_at=1.0, last_update=LastUpdate(status="PENDING", created_at=1.0)), session=session)
     return spec
 

@@ -167,13 +167,19 @@ def test_startup_script(args, settings: Settings) -> int:
     return 0
 
 
-def _placement(settings: Settings, name: str) -> dict:
+def _environments(store, settings: Settings):
+    from aerodrome.runtimes.local.placement import HostPlacements
     from aerodrome.services.environments import EnvironmentService
+
+    return EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=lambda _: None)
+
+
+def _placement(settings: Settings, name: str) -> dict:
     from aerodrome.store.db import Store
 
     store = Store(settings.store_url)
     try:
-        service = EnvironmentService(store=store, settings=settings, wake=lambda _: None)
+        service = _environments(store, settings)
         return {"placement": service.placement(name), "spec": service.get(name).spec}
     finally:
         store.close()
@@ -197,7 +203,7 @@ def show_logs(args, settings: Settings) -> int:
         found = _placement(settings, args.name)
     except errors.NotFound as exc:
         return _fail(str(exc))
-    root, spec = Path(found["placement"]["root"]), found["spec"]
+    root, spec = found["placement"].root, found["spec"]
     if args.component and args.component not in LOG_TYPES:
         return _fail(f"unknown component {args.component}; choose one of {', '.join(sorted(LOG_TYPES))}")
     if args.component:

@@ -30,10 +30,10 @@ class Step(StrEnum):
     RESUME_FAILED = "resume_failed"  # -> UNAVAILABLE
     # an Airflow version change (CREATING_SNAPSHOT -> UPDATING -> AVAILABLE | ROLLING_BACK)
     PREFLIGHTED = "preflighted"  # the new version's venv, template and contents are ready
-    SNAPSHOT = "snapshot"  # dump the stopped environment's database, -> UPDATING
-    MOVE_SCHEMA = "move_schema"  # `airflow db migrate` / `db downgrade` to the new version's schema
+    DUMP = "dump"  # dump the stopped environment's database, -> UPDATING
+    CHANGE_SCHEMA = "change_schema"  # `airflow db migrate` / `db downgrade` to the new version's schema
     CHECK_DAGS = "check_dags"  # fail when the new version reports import errors the old one did not
-    RESTORE = "restore"  # put the snapshot back (rolling back a version change)
+    RESTORE = "restore"  # put the dump back (rolling back a version change)
 
 
 class Stage(StrEnum):
@@ -41,9 +41,9 @@ class Stage(StrEnum):
 
     ACCEPTED = "accepted"
     PREFLIGHTED = "preflighted"
-    SNAPSHOT = "snapshot"  # snapshot taken; the database may be part-way migrated
+    DUMPED = "dumped"  # the database is dumped; it may be part-way migrated
     MIGRATED = "migrated"  # the database has the new version's schema
-    RESTORED = "restored"  # the snapshot is back in place
+    RESTORED = "restored"  # the dump is back in place
 
 
 @dataclass(frozen=True)
@@ -117,22 +117,22 @@ def _converge(s: Situation, target: tuple[str, int], ensure: Step, done: Step, f
 
 
 def _change_version(s: Situation, change: VersionChange) -> list[Step]:
-    """Pre-flight, drain, stop, snapshot, move the schema, start the new version; roll back by restoring."""
+    """Pre-flight, drain, stop, dump, change the schema, start the new version; roll back by restoring."""
     if s.status == S.CREATING_SNAPSHOT:
         if change.stage == Stage.ACCEPTED:
             return [Step.PREPARE, Step.PREFLIGHTED]
         if s.running and change.active_tasks and not change.forced:
             return [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
-        return [Step.STOP_SYNC, Step.STOP, Step.SNAPSHOT]
+        return [Step.STOP_SYNC, Step.STOP, Step.DUMP]
     if s.status == S.ROLLING_BACK:
-        if change.stage in (Stage.SNAPSHOT, Stage.MIGRATED):
+        if change.stage in (Stage.DUMPED, Stage.MIGRATED):
             return [Step.STOP_SYNC, Step.STOP, Step.RESTORE]
         return _plan(s)
-    if change.stage == Stage.SNAPSHOT:
-        return [Step.MOVE_SCHEMA]
+    if change.stage == Stage.DUMPED:
+        return [Step.CHANGE_SCHEMA]
     if change.new_import_errors and s.ensured == ("desired", s.generation):
         return [Step.CHECK_DAGS]  # as soon as the new DAG processor reports them, healthy or not
-    steps = [step for step in _plan(s) if step != Step.PREPARE]  # done before the snapshot
+    steps = [step for step in _plan(s) if step != Step.PREPARE]  # done before the dump
     if steps == [Step.SUCCEED] and change.parse_pending and s.waited <= s.health_timeout:
         return [Step.WAIT]
     return steps

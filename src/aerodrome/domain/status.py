@@ -22,6 +22,7 @@ class Status(StrEnum):
     HIBERNATING = "HIBERNATING"
     HIBERNATED = "HIBERNATED"
     RESUMING = "RESUMING"
+    DELETE_FAILED = "DELETE_FAILED"  # a delete that kept failing; DeleteEnvironment may try again
 
 
 S = Status
@@ -42,7 +43,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.HIBERNATING: frozenset({S.HIBERNATED, S.UNAVAILABLE, S.DELETING}),
     S.HIBERNATED: frozenset({S.RESUMING, S.DELETING}),
     S.RESUMING: frozenset({S.AVAILABLE, S.UNAVAILABLE, S.DELETING}),
-    S.DELETING: frozenset({S.DELETED}),
+    S.DELETING: frozenset({S.DELETED, S.DELETE_FAILED}),
+    S.DELETE_FAILED: frozenset({S.DELETING}),
     S.DELETED: frozenset(),
 }
 
@@ -55,6 +57,19 @@ HIBERNATABLE = frozenset(s for s, nxt in TRANSITIONS.items() if S.HIBERNATING in
 # statuses in which the runtime should be running
 RUNNING = frozenset({S.AVAILABLE, S.UPDATING, S.UPDATE_FAILED, S.ROLLING_BACK, S.MAINTENANCE, S.CREATING_SNAPSHOT,
                      S.HIBERNATING, S.RESUMING})
+
+# the status an operation ends in when acting on it keeps failing unexpectedly (the controller gives up)
+GIVE_UP: dict[Status, Status] = {
+    S.PENDING: S.CREATE_FAILED,
+    S.CREATING: S.CREATE_FAILED,
+    S.UPDATING: S.UPDATE_FAILED,
+    S.CREATING_SNAPSHOT: S.UPDATE_FAILED,
+    S.DELETING: S.DELETE_FAILED,
+    S.ROLLING_BACK: S.UNAVAILABLE,
+    S.MAINTENANCE: S.UNAVAILABLE,
+    S.HIBERNATING: S.UNAVAILABLE,
+    S.RESUMING: S.UNAVAILABLE,
+}
 
 
 def can_transition(current: Status, to: Status) -> bool:

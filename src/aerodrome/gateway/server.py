@@ -81,9 +81,9 @@ class Gateways:
                     mode = self._environments.get(name).spec.webserver_access_mode
                 except errors.NotFound:
                     continue
-                if placement.get("gateway_port"):
+                if placement.gateway_port:
                     bind = self._settings.web_public_host if mode.startswith("PUBLIC") else PRIVATE
-                    wanted[name] = (bind, placement["gateway_port"])
+                    wanted[name] = (bind, placement.gateway_port)
             if not token:
                 return wanted
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from aerodrome.domain import classes, scaling
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
-from aerodrome.runtimes.base import Placement, RuntimeDriver
-from aerodrome.store import environments as rows
+from aerodrome.runtimes.base import RuntimeDriver
+from aerodrome.store import environments
 from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class Autoscaler:
         if self._thread.is_alive():
             self._thread.join(30)
 
-    def tick(self, record: rows.EnvironmentRecord) -> int | None:
+    def tick(self, record: environments.EnvironmentRecord) -> int | None:
         """Look at one environment once; the new worker count if it changed."""
         spec = record.applied_spec or record.spec
-        placement = Placement.from_json(record.placement)
+        placement = record.placement
         queued, running = self._driver.task_counts(placement)
         workers = self._driver.worker_count(spec, placement)
         load = scaling.Load(queued=queued, running=running)
@@ -58,7 +58,7 @@ class Autoscaler:
             return None  # an update or resync holds the environment; look again next time
         self._memory[record.name] = decision.memory
         with self._store.session() as session:
-            rows.append_event(record.name, "scale", {"from": workers, "to": decision.workers, "queued": queued,
+            environments.append_event(record.name, "scale", {"from": workers, "to": decision.workers, "queued": queued,
                                                      "running": running, "reason": decision.reason,
                                                      "arn": record.arn}, session=session)
         self._progress(record.name, line)
@@ -75,9 +75,9 @@ class Autoscaler:
                 except Exception:
                     log.exception("autoscaling %s failed", record.name)
 
-    def _available(self) -> list[rows.EnvironmentRecord]:
+    def _available(self) -> list[environments.EnvironmentRecord]:
         with self._store.session() as session:
-            records = rows.all_records(session=session)
+            records = environments.all_records(session=session)
         available = [r for r in records if r.status == Status.AVAILABLE]
         for name in set(self._memory) - {r.name for r in available}:
             self._memory.pop(name, None)

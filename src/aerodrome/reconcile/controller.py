@@ -11,16 +11,26 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+FIRST_BACKOFF = 2.0
+MAX_ATTEMPTS = 5  # unexpected errors in a row before the operation ends failed
 
 
 class Controller:
     """Calls `handler(name)` for woken environments. The handler returns a delay to look again,
-    or None when the environment is settled; it never runs twice at once for one name."""
+    or None when the environment is settled; it never runs twice at once for one name.
+
+    An unexpected error is retried with capped backoff; after `max_attempts` in a row,
+    `give_up(name, error)` ends the operation (in its failed status) and the count starts again."""
 
     def __init__(self, handler: Callable[[str], float | None], *, names: Callable[[], list[str]],
-                 workers: int = 4, resync_interval: float = 10.0):
+                 give_up: Callable[[str, str], None] | None = None, workers: int = 4,
+                 resync_interval: float = 10.0, max_attempts: int = MAX_ATTEMPTS,
+                 first_backoff: float = FIRST_BACKOFF):
         self._handler = handler
         self._names = names
+        self._give_up = give_up
+        self._max_attempts = max_attempts
+        self._first_backoff = first_backoff
         self._workers = workers
         self._resync_interval = resync_interval
         self._cond = threading.Condition()
@@ -93,11 +103,19 @@ class Controller:
             delay = self._handler(name)
             self._failures.pop(name, None)
             return delay
-        except Exception:  # a bug or an unexpected outage: back off and try again
+        except Exception as exc:  # a bug or an unexpected outage: back off and try again, a few times
             count = self._failures.get(name, 0) + 1
             self._failures[name] = count
-            log.exception("reconciling %s failed (attempt %d)", name, count)
-            return min(MAX_BACKOFF, 2.0 ** count)
+            log.exception("reconciling %s failed (attempt %d of %d)", name, count, self._max_attempts)
+            if count < self._max_attempts or self._give_up is None:
+                return min(MAX_BACKOFF, self._first_backoff * 2.0 ** (count - 1))
+            self._failures.pop(name, None)
+            try:
+                self._give_up(name, f"{type(exc).__name__}: {exc}")
+            except Exception:  # the store itself may be the outage: the next resync tries again
+                log.exception("ending the operation of %s failed", name)
+                return None
+            return 0.0  # look again: the failed status has its own plan
 
     def _resync(self) -> None:
         while True:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.plan import Situation, Step, plan
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.domain.status import Status
-from aerodrome.reconcile import upgrade
-from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
-from aerodrome.store import environments as rows
-from aerodrome.store import hibernation
+from aerodrome.domain.status import GIVE_UP, Status
+from aerodrome.reconcile import version_change
+from aerodrome.runtimes.base import Observed, RuntimeDriver
+from aerodrome.store import environments, hibernation
 from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,21 @@ class Reconciler:
         self._ensured: dict[str, _Ensured] = {}
         self._drain_counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._upgrades = upgrade.Upgrades(store=store, driver=driver, progress=self._progress)
+        self._version_changes = version_change.VersionChanges(store=store, driver=driver, progress=self._progress)
 
     def names(self) -> list[str]:
         with self._store.session() as session:
-            return [r.name for r in rows.all_records(session=session)]
+            return [r.name for r in environments.all_records(session=session)]
 
     def reconcile(self, name: str) -> float | None:
         try:
             with self._store.session() as session:
-                record = rows.get(name, session=session)
+                record = environments.get(name, session=session)
                 force_stop = hibernation.forced(name, session=session)
         except errors.NotFound:
             self._ensured.pop(name, None)
             return SETTLED_DELAY
-        placement = Placement.from_json(record.placement)
+        placement = record.placement
         running_spec = self._running_spec(record)
         observed = self._driver.observe(running_spec, placement)
         ensured = self._ensured.get(name)
@@ -81,14 +81,31 @@ class Reconciler:
             health_timeout=self._health_timeout, crashing=observed.crashing(), force_stop=force_stop,
             active_tasks=self._draining(record, placement) if record.status == Status.HIBERNATING
             and observed.running and not force_stop else 0,
-            version_change=self._upgrades.observe(record, placement, observed))
+            version_change=self._version_changes.observe(record, placement, observed))
         steps = plan(situation)
         if steps:
             log.debug("%s %s: %s", name, record.status.value, [s.value for s in steps])
         return self._act(record, placement, observed, steps)
 
+    def give_up(self, name: str, error: str) -> None:
+        """Acting on `name` kept failing unexpectedly: end its operation in the failed status, with
+        the error in LastUpdate (never stuck in UPDATING). Nothing when no operation is under way."""
+        with self._store.session() as session:
+            record = environments.get(name, session=session)
+        to = GIVE_UP.get(record.status)
+        if to is None:
+            return
+        message = redact(f"Aerodrome could not act on the environment: {error}", record.spec)
+        if to == Status.UPDATE_FAILED and record.applied_spec is not None:
+            with self._store.session() as session:  # as after a rollback: the spec that ran is desired again
+                environments.restore_desired(name, record.applied_spec, session=session)
+                record = environments.get(name, session=session)
+        self._ensured.pop(name, None)
+        log.error("%s: giving up: %s", name, message)
+        self._move(record, to, error=message)
+
     # --- acting ------------------------------------------------------------------------------
-    def _act(self, record: rows.EnvironmentRecord, placement: Placement, observed: Observed,
+    def _act(self, record: environments.EnvironmentRecord, placement: Placement, observed: Observed,
              steps: list[Step]) -> float | None:
         name = record.name
         for step in steps:
@@ -103,11 +120,11 @@ class Reconciler:
                 return delay
         return SETTLED_DELAY
 
-    def _do(self, step: Step, record: rows.EnvironmentRecord, placement: Placement,
+    def _do(self, step: Step, record: environments.EnvironmentRecord, placement: Placement,
             observed: Observed) -> float | None:
         name, progress = record.name, (lambda line: self._progress(record.name, line))
-        if step in upgrade.STEPS:
-            return self._upgrades.do(step, record, placement)
+        if step in version_change.STEPS:
+            return self._version_changes.do(step, record, placement)
         match step:
             case Step.PREPARE:
                 self._driver.prepare(record.spec, progress=progress)
@@ -160,7 +177,7 @@ class Reconciler:
     def _stage(self, spec: EnvironmentSpec, placement: Placement, progress) -> None:
         self._driver.stage(spec, placement, lambda kinds: self._syncs.fetch_bundles(spec, kinds), progress=progress)
 
-    def _preflight_failed(self, record: rows.EnvironmentRecord, message: str) -> float:
+    def _preflight_failed(self, record: environments.EnvironmentRecord, message: str) -> float:
         """A broken bundle: an update ends UPDATE_FAILED at once, the running spec untouched."""
         if record.status not in (Status.UPDATING, Status.CREATING_SNAPSHOT) or record.applied_spec is None:
             return self._fail(record, message)
@@ -170,32 +187,32 @@ class Reconciler:
                             error_code="UPDATE_FAILED", error_message=message,
                             worker_replacement_strategy=last.worker_replacement_strategy)
         with self._store.session() as session:
-            rows.restore_desired(record.name, record.applied_spec, session=session)
-            rows.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status,
+            environments.restore_desired(record.name, record.applied_spec, session=session)
+            environments.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status,
                             last_update=failed)
         log.warning("%s: %s", record.name, message)
         self._progress(record.name, f"{record.status.value} -> UPDATE_FAILED: {message}")
         return 0.0
-    def _draining(self, record: rows.EnvironmentRecord, placement: Placement) -> int:
+    def _draining(self, record: environments.EnvironmentRecord, placement: Placement) -> int:
         """Queued + running tasks while hibernating; a change in the count is a hibernate event."""
         count = self._driver.active_tasks(placement)
         if self._drain_counts.get(record.name) != count:
             self._drain_counts[record.name] = count
             with self._store.session() as session:
-                rows.append_event(record.name, "hibernate", {"phase": "draining", "activeTasks": count,
+                environments.append_event(record.name, "hibernate", {"phase": "draining", "activeTasks": count,
                                                              "arn": record.arn}, session=session)
             self._progress(record.name, f"draining: {count} task(s) queued or running")
         return count
 
-    def _succeed(self, record: rows.EnvironmentRecord) -> None:
+    def _succeed(self, record: environments.EnvironmentRecord) -> None:
         with self._store.session() as session:
-            rows.mark_applied(record.name, generation=record.generation, spec=record.spec, session=session)
-            rows.transition(record.name, Status.AVAILABLE, session=session, expected=record.status,
+            environments.mark_applied(record.name, generation=record.generation, spec=record.spec, session=session)
+            environments.transition(record.name, Status.AVAILABLE, session=session, expected=record.status,
                             generation=record.generation, last_update=_done(record.last_update))
         self._ensured[record.name] = _Ensured(("applied", record.generation), time.monotonic())
         self._progress(record.name, f"{record.status.value} -> AVAILABLE")
 
-    def _fail(self, record: rows.EnvironmentRecord, message: str) -> float | None:
+    def _fail(self, record: environments.EnvironmentRecord, message: str) -> float | None:
         """Creating fails the create; anything else rolls back to the last spec that worked."""
         message = redact(message, record.spec)
         rolling_back = record.status in (Status.UPDATING, Status.CREATING_SNAPSHOT) and record.applied_spec
@@ -207,38 +224,38 @@ class Reconciler:
         self._ensured.pop(record.name, None)
         return self._move(record, to, error=message)
 
-    def _move(self, record: rows.EnvironmentRecord, to: Status, *, error: str | None = None) -> float:
+    def _move(self, record: environments.EnvironmentRecord, to: Status, *, error: str | None = None) -> float:
         last = record.last_update
         if error is not None:
             last = LastUpdate(status="FAILED", created_at=last.created_at, source=last.source,
                               error_code=f"{record.status.value}_FAILED", error_message=error,
                               worker_replacement_strategy=last.worker_replacement_strategy)
         with self._store.session() as session:
-            rows.transition(record.name, to, session=session, expected=record.status, last_update=last)
+            environments.transition(record.name, to, session=session, expected=record.status, last_update=last)
         self._progress(record.name, f"{record.status.value} -> {to.value}" + (f": {error}" if error else ""))
         return 0.0
 
-    def _finish_rollback(self, record: rows.EnvironmentRecord) -> None:
+    def _finish_rollback(self, record: environments.EnvironmentRecord) -> None:
         with self._store.session() as session:
-            rows.restore_desired(record.name, record.applied_spec or record.spec, session=session)
-            rows.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status)
+            environments.restore_desired(record.name, record.applied_spec or record.spec, session=session)
+            environments.transition(record.name, Status.UPDATE_FAILED, session=session, expected=record.status)
         current = self._ensured.get(record.name)
         if current:
             self._ensured[record.name] = _Ensured(("applied", record.generation + 1), current.at)
         self._progress(record.name, "rolled back; the previous configuration is serving")
 
-    def _delete(self, record: rows.EnvironmentRecord, placement: Placement) -> None:
+    def _delete(self, record: environments.EnvironmentRecord, placement: Placement) -> None:
         self._progress(record.name, "deleting processes, database, broker namespace and files")
         self._driver.delete(placement)
         with self._store.session() as session:
-            rows.transition(record.name, Status.DELETED, session=session, expected=Status.DELETING,
+            environments.transition(record.name, Status.DELETED, session=session, expected=Status.DELETING,
                             last_update=_done(record.last_update))
-            rows.remove(record.name, session=session)
+            environments.remove(record.name, session=session)
         self._ensured.pop(record.name, None)
         self._progress(record.name, "deleted")
 
     @staticmethod
-    def _running_spec(record: rows.EnvironmentRecord) -> EnvironmentSpec:
+    def _running_spec(record: environments.EnvironmentRecord) -> EnvironmentSpec:
         if record.status in (Status.CREATING, Status.UPDATING):
             return record.spec
         return record.applied_spec or record.spec

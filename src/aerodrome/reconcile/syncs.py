@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from aerodrome import errors
 from aerodrome.bundles import resolve, sync
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec, bucket_name
-from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,42 +1,18 @@
-"""The runtime driver protocol: how the reconciler asks for processes without knowing how they run."""
+"""The runtime boundary: what services and the reconciler may ask of a runtime, without knowing how
+it runs environments (local processes today; remote hosts or Kubernetes behind the same protocol)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where an environment lives on this host; fixed at create, kept in the store."""
-
-    env_id: str  # short stable id, safe for database names, e.g. "e3f9a1c2"
-    root: Path  # environment directory: dags/, plugins/, logs/, airflow_home/ ...
-    web_port: int  # api-server (Airflow 3) or webserver (Airflow 2) port on 127.0.0.1
-    broker_db: int  # Redis database number (namespace) of this environment
-
-    @property
-    def dags_dir(self) -> Path:
-        return self.root / "dags"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.root / "logs"
-
-    def to_json(self) -> dict:
-        return {"env_id": self.env_id, "root": str(self.root), "web_port": self.web_port,
-                "broker_db": self.broker_db}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Placement:
-        return cls(env_id=data["env_id"], root=Path(data["root"]), web_port=data["web_port"],
-                   broker_db=data["broker_db"])
 
 
 @dataclass(frozen=True)
@@ -65,20 +41,37 @@ class Observed:
         return self.failed or any(not c.running and c.restarts >= restarts for c in self.components)
 
 
-class RuntimeDriver(Protocol):
+@dataclass(frozen=True)
+class ParseReport:
+    """DAG files (relative to the DAG folder) the DAG processor parsed, and their import errors."""
+
+    parsed: frozenset[str] = frozenset()
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Placer(Protocol):
+    def place(self, existing: Collection[Placement]) -> Placement:
+        """Where a new environment lives: an id, a folder, ports and a broker namespace that no
+        placement in `existing` holds. A placement is released by `delete`, once the store forgets it."""
+
+
+class RuntimeDriver(Placer, Protocol):
+    """Everything an environment needs from a runtime. Services and the reconciler know only this."""
+
+    # --- converging ----------------------------------------------------------------------------
     def prepare(self, spec: EnvironmentSpec, *, progress: Progress | None = None) -> None:
         """Make the Airflow version's venv and template database ready (idempotent, slow the first time)."""
 
     def stage(self, spec: EnvironmentSpec, placement: Placement, fetch: Callable[[set[str]], dict[str, bytes | None]],
-              *,
-              progress: Progress | None = None) -> None:
+              *, progress: Progress | None = None) -> None:
         """Make the spec's plugins, requirements and startup script ready without touching running
         processes (`fetch(kinds)` returns the bytes of the kinds not staged yet). errors.Permanent
         when one of them is broken: this is the pre-flight of a create or update."""
 
     def ensure(self, spec: EnvironmentSpec, placement: Placement, *, progress: Progress | None = None) -> None:
-        """Create what is missing (database, broker namespace, config) and start/restart components
-        so they run `spec`. Idempotent; re-attaches to processes that already run it."""
+        """Create what is missing (database, broker namespace, config), restore a staged snapshot load,
+        and start/restart components so they run `spec`. Idempotent; re-attaches to processes that
+        already run it."""
 
     def observe(self, spec: EnvironmentSpec, placement: Placement) -> Observed: ...
 
@@ -93,6 +86,14 @@ class RuntimeDriver(Protocol):
         """Before the schedulers start again after a stop: let Airflow recompute each DAG's next run
         from now, so its catchup setting alone decides the runs missed meanwhile."""
 
+    def delete(self, placement: Placement) -> None:
+        """Stop processes and remove database, broker keys, directories: the placement is free
+        again. Idempotent."""
+
+    def close(self) -> None:
+        """Stop supervision and every process this driver started (control-plane shutdown)."""
+
+    # --- tasks and workers -----------------------------------------------------------------------
     def active_tasks(self, placement: Placement) -> int:
         """Task instances of the environment that are queued or running."""
 
@@ -107,24 +108,56 @@ class RuntimeDriver(Protocol):
         """Run `count` workers, keeping the count across restarts; a worker removed is drained (it
         finishes its running tasks and exits), never killed. False if the environment is busy."""
 
-    def snapshot(self, placement: Placement, path: Path) -> None:
-        """A consistent copy of the environment's metadata database at `path`."""
+    # --- the metadata database -------------------------------------------------------------------
+    def dump_database(self, placement: Placement, path: Path) -> None:
+        """A consistent copy of the environment's metadata database at `path` (it may keep running)."""
 
-    def restore(self, placement: Placement, path: Path) -> None:
-        """Replace the environment's metadata database by the snapshot at `path`."""
+    def restore_database(self, placement: Placement, path: Path) -> None:
+        """Replace the environment's metadata database by the dump at `path`."""
 
-    def prepare_move(self, current: str, target: str, *, progress: Progress | None = None) -> None:
-        """Make ready what moving the schema from `current` to `target` needs, before anything stops."""
+    def dump_counts(self, path: Path) -> dict[str, int]:
+        """Rows of the tables a snapshot counts (domain.snapshots.COUNTED) inside the dump at `path`."""
 
-    def move_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
+    def database_secrets(self, placement: Placement) -> dict[str, str]:
+        """The secrets the database depends on (e.g. the Fernet key), by file name."""
+
+    def stage_restore(self, placement: Placement, *, dump: bytes, secrets: dict[str, str], expected: dict,
+                      snapshot_id: str) -> None:
+        """A snapshot load: the next `ensure` restores `dump` and `secrets` before anything starts and
+        checks the counts against `expected`."""
+
+    def restore_pending(self, placement: Placement) -> bool: ...
+
+    def restore_result(self, placement: Placement) -> dict | None:
+        """The outcome of the last staged restore ({"snapshot", "verified", "counts", ...}), until cleared."""
+
+    def clear_restore(self, placement: Placement) -> None: ...
+
+    # --- version changes -------------------------------------------------------------------------
+    def prepare_version_change(self, current: str, target: str, *, progress: Progress | None = None) -> None:
+        """Make ready what changing the schema from `current` to `target` needs, before anything stops."""
+
+    def change_schema(self, current: str, target: str, placement: Placement, *, log: Path) -> None:
         """Migrate (or downgrade) the stopped environment's database from Airflow `current`'s schema
         to `target`'s; errors.Permanent naming `log` when that fails."""
 
-    def parse_report(self, placement: Placement, *, since: float):
-        """DAG files parsed since `since` (epoch seconds) and their import errors (`.parsed`, `.errors`)."""
+    def parse_report(self, placement: Placement, *, since: float) -> ParseReport:
+        """DAG files parsed since `since` (epoch seconds) and their import errors."""
 
-    def delete(self, placement: Placement) -> None:
-        """Stop processes and remove database, broker keys, directories. Idempotent."""
+    # --- access ----------------------------------------------------------------------------------
+    def airflow_cli(self, spec: EnvironmentSpec, placement: Placement, *args: str,
+                    timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `airflow ARGS` with the environment's configuration (as its scheduler sees it)."""
 
-    def close(self) -> None:
-        """Stop supervision and every process this driver started (control-plane shutdown)."""
+    def web_login(self, placement: Placement) -> tuple[str, str]:
+        """(user, password) of the environment's Airflow admin."""
+
+    def api_token(self, placement: Placement, *, username: str, role: str, ttl: float) -> str:
+        """Airflow 3: an API token for `username` with MWAA role `role`, signed with the environment's
+        JWT secret; errors.AccessDenied for a role Airflow 3 lacks."""
+
+    def role_login(self, spec: EnvironmentSpec, placement: Placement, role: str) -> tuple[str, str]:
+        """Airflow 2: (user, password) of the FAB user of MWAA role `role`, created on first use."""
+
+    def role_session(self, spec: EnvironmentSpec, placement: Placement, role: str) -> str:
+        """Airflow 2: the webserver's `session` cookie of `role`'s FAB user, signed in on its form."""

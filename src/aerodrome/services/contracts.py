@@ -46,7 +46,15 @@ class Access(Protocol):
 
     def create_web_login_token(self, access_key_id: str, name: str) -> dict: ...
 
+
+class RestApi(Protocol):
+    """Implemented by services.rest_api.RestApiService."""
+
     def invoke_rest_api(self, access_key_id: str, request: dict) -> dict: ...
+
+
+class Metrics(Protocol):
+    """Implemented by services.metrics.MetricsService."""
 
     def publish_metrics(self, name: str, metric_data: list) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aerodrome.store import credentials as keys
+from aerodrome.store import credentials
 from aerodrome.store.db import Store
 
 ADMIN = "admin"
@@ -14,10 +14,10 @@ class CredentialService:
 
     def secret_for(self, access_key_id: str) -> str | None:
         with self._store.session() as session:
-            return keys.secret_for(access_key_id, session=session)
+            return credentials.secret_for(access_key_id, session=session)
 
     def admin(self) -> tuple[str, str]:
         """The admin principal's access key, issued on first use."""
         with self._store.session() as session:
-            found = keys.first_for(ADMIN, session=session)
-            return found or keys.issue(ADMIN, session=session)
+            found = credentials.first_for(ADMIN, session=session)
+            return found or credentials.issue(ADMIN, session=session)

@@ -3,55 +3,54 @@
 from __future__ import annotations
 
 import base64
-import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.base import Bucket
-from aerodrome.domain import spec as specs
 from aerodrome.domain import versions
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
-from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.domain.placement import Placement
+from aerodrome.domain.spec import LOG_TYPES, EnvironmentSpec, bucket_name, environment_arn
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
-from aerodrome.runtimes import endpoints, ports
+from aerodrome.runtimes import endpoints
+from aerodrome.runtimes.base import Placer
 from aerodrome.services import pinning
 from aerodrome.settings import Settings
-from aerodrome.store import environments as rows
+from aerodrome.store import environments
 from aerodrome.store.db import Store
 
 MAX_TAGS = 50
-MAX_BROKER_DB = 1023
 
 
 class EnvironmentService:
-    def __init__(self, *, store: Store, settings: Settings, wake: Callable[[str], None]):
+    def __init__(self, *, store: Store, settings: Settings, runtime: Placer, wake: Callable[[str], None]):
         self._store = store
         self._settings = settings
+        self._runtime = runtime
         self._wake = wake
 
     # --- reads -------------------------------------------------------------------------------
     def get(self, name: str) -> EnvironmentView:
         with self._store.session() as session:
-            return self.view(rows.get(name, session=session))
+            return self.view(environments.get(name, session=session))
 
     def list_names(self, *, max_results: int, next_token: str | None) -> tuple[list[str], str | None]:
         with self._store.session() as session:
-            names = [r.name for r in rows.all_records(session=session)]
+            names = [r.name for r in environments.all_records(session=session)]
         start = _decode_token(next_token, names) if next_token else 0
         page = names[start:start + max_results]
         more = start + max_results < len(names)
         return page, (_encode_token(names[start + max_results]) if more else None)
 
-    def placement(self, name: str) -> dict:
+    def placement(self, name: str) -> Placement:
         with self._store.session() as session:
-            return rows.get(name, session=session).placement
+            return environments.get(name, session=session).placement
 
     def list_tags(self, arn: str) -> dict[str, str]:
         with self._store.session() as session:
-            return rows.find_by_arn(arn, session=session).tags
+            return environments.find_by_arn(arn, session=session).tags
 
     # --- writes ------------------------------------------------------------------------------
     def create(self, spec: EnvironmentSpec, *, tags: dict[str, str],
@@ -61,14 +60,14 @@ class EnvironmentService:
         spec = pinning.pin(spec, self._check_bucket(spec.source_bucket_arn))
         now = time.time()
         with self._store.session() as session:
-            existing = {r.name: r for r in rows.all_records(session=session)}
+            existing = {r.name: r for r in environments.all_records(session=session)}
             if spec.name in existing:
                 raise errors.Invalid(f"Environment {spec.name} already exists.")
-            placement = self._place(list(existing.values()))
+            placement = self._runtime.place([r.placement for r in existing.values()])
             status = Status.PENDING if spec.endpoint_management == "CUSTOMER" else Status.CREATING
-            arn = specs.environment_arn(spec.name, region=self._settings.region, account=self._settings.account)
-            rows.insert(rows.EnvironmentRecord(
-                name=spec.name, env_id=placement["env_id"], arn=arn, status=status, generation=1,
+            arn = environment_arn(spec.name, region=self._settings.region, account=self._settings.account)
+            environments.insert(environments.EnvironmentRecord(
+                name=spec.name, env_id=placement.env_id, arn=arn, status=status, generation=1,
                 applied_generation=0, spec=spec, applied_spec=None, placement=placement, tags=dict(tags),
                 created_at=now, last_update=LastUpdate(status="PENDING", created_at=now, source="USER"),
             ), session=session)
@@ -81,7 +80,7 @@ class EnvironmentService:
         changes = pinning.unpin_moved(changes)
         now = time.time()
         with self._store.session() as session:
-            record = rows.get(name, session=session)
+            record = environments.get(name, session=session)
             if record.status not in UPDATABLE:
                 raise errors.Conflict(
                     f"Environment {name} is {record.status.value}; it can be updated when it is "
@@ -94,8 +93,8 @@ class EnvironmentService:
             change = versions.check(running, desired.airflow_version)
             last_update = LastUpdate(status="PENDING", created_at=now, source="USER",
                                      worker_replacement_strategy=desired.worker_replacement_strategy)
-            generation = rows.set_desired(name, desired, last_update=last_update, session=session)
-            rows.transition(name, Status.CREATING_SNAPSHOT if change else Status.UPDATING, session=session,
+            generation = environments.set_desired(name, desired, last_update=last_update, session=session)
+            environments.transition(name, Status.CREATING_SNAPSHOT if change else Status.UPDATING, session=session,
                             expected=record.status, generation=generation)
         self._wake(name)
         return record.arn
@@ -103,48 +102,48 @@ class EnvironmentService:
     def confirm_endpoints(self, name: str) -> None:
         """EndpointManagement=CUSTOMER: the customer's endpoints exist; the create may go on."""
         with self._store.session() as session:
-            record = rows.get(name, session=session)
+            record = environments.get(name, session=session)
             if record.status != Status.PENDING:
                 raise errors.Conflict(f"Environment {name} is {record.status.value}, not PENDING; there are no "
                                       "endpoints to confirm.")
-            rows.transition(name, Status.CREATING, session=session, expected=Status.PENDING)
+            environments.transition(name, Status.CREATING, session=session, expected=Status.PENDING)
         self._wake(name)
 
     def delete(self, name: str) -> None:
         with self._store.session() as session:
-            record = rows.get(name, session=session)
+            record = environments.get(name, session=session)
             if record.status == Status.DELETING:
                 return
             if record.status not in DELETABLE:
                 raise errors.Conflict(
                     f"Environment {name} is {record.status.value} and cannot be deleted now; "
                     "retry when the current operation has finished.")
-            rows.transition(name, Status.DELETING, session=session, expected=record.status,
+            environments.transition(name, Status.DELETING, session=session, expected=record.status,
                             last_update=LastUpdate(status="PENDING", created_at=time.time(), source="USER"))
         self._wake(name)
 
     def tag(self, arn: str, *, tags: dict[str, str]) -> None:
         with self._store.session() as session:
-            record = rows.find_by_arn(arn, session=session)
+            record = environments.find_by_arn(arn, session=session)
             merged = {**record.tags, **tags}
             if len(merged) > MAX_TAGS:
                 raise errors.Invalid(f"An environment can have at most {MAX_TAGS} tags; this would make {len(merged)}.")
-            rows.set_tags(record.name, merged, session=session)
+            environments.set_tags(record.name, merged, session=session)
 
     def untag(self, arn: str, *, keys: list[str]) -> None:
         with self._store.session() as session:
-            record = rows.find_by_arn(arn, session=session)
-            rows.set_tags(record.name, {k: v for k, v in record.tags.items() if k not in set(keys)},
+            record = environments.find_by_arn(arn, session=session)
+            environments.set_tags(record.name, {k: v for k, v in record.tags.items() if k not in set(keys)},
                           session=session)
 
     # --- helpers -----------------------------------------------------------------------------
-    def view(self, record: rows.EnvironmentRecord) -> EnvironmentView:
+    def view(self, record: environments.EnvironmentRecord) -> EnvironmentView:
         region, account = self._settings.region, self._settings.account
         spec = record.spec
-        addresses = endpoints.read(Path(record.placement["root"]))
+        addresses = endpoints.read(record.placement.root)
         groups = {
             log_type: f"arn:aws:logs:{region}:{account}:log-group:airflow-{spec.name}-{log_type[:-4]}"
-            for log_type in specs.LOG_TYPES
+            for log_type in LOG_TYPES
         }
         return EnvironmentView(
             spec=spec,
@@ -152,7 +151,7 @@ class EnvironmentService:
             arn=record.arn,
             created_at=record.created_at,
             last_update=record.last_update,
-            webserver_url=f"{self._settings.web_hostname}:{_web_port(record.placement)}",
+            webserver_url=f"{self._settings.web_hostname}:{record.placement.endpoint_port}",
             celery_executor_queue=addresses.get("broker"),
             database_vpc_endpoint_service=addresses.get("database"),
             service_role_arn=(f"arn:aws:iam::{account}:role/aws-service-role/airflow.amazonaws.com/"
@@ -166,26 +165,9 @@ class EnvironmentService:
         if not bucket.exists():
             where = self._settings.s3_endpoint_url or str(self._settings.buckets_dir)
             raise errors.Invalid(
-                f"Unable to access the bucket {specs.bucket_name(source_bucket_arn)} ({where}). "
+                f"Unable to access the bucket {bucket_name(source_bucket_arn)} ({where}). "
                 "Create it first (for a local bucket: a directory of that name), then retry.")
         return bucket
-
-    def _place(self, existing: list[rows.EnvironmentRecord]) -> dict:
-        env_id = secrets.token_hex(4)
-        used_ports = {r.placement["web_port"] for r in existing} | {_web_port(r.placement) for r in existing}
-        used_dbs = {r.placement["broker_db"] for r in existing}
-        broker_db = next((n for n in range(1, MAX_BROKER_DB + 1) if n not in used_dbs), None)
-        if broker_db is None:
-            raise errors.Invalid(f"This host runs the most environments it can ({MAX_BROKER_DB}).")
-        port = ports.allocate_port(self._settings, exclude=used_ports)
-        gateway_port = ports.allocate_port(self._settings, exclude=used_ports | {port})
-        return {"env_id": env_id, "root": str(self._settings.environments_dir / env_id),
-                "web_port": port, "gateway_port": gateway_port, "broker_db": broker_db}
-
-
-def _web_port(placement: dict) -> int:
-    """The environment's web endpoint port (older placements have only the api-server's port)."""
-    return placement.get("gateway_port") or placement["web_port"]
 
 
 def _encode_token(name: str) -> str:

@@ -8,8 +8,7 @@ import secrets
 from aerodrome import errors
 from aerodrome.domain.events import OutboxEvent, to_eventbridge
 from aerodrome.settings import Settings
-from aerodrome.store import environments as rows
-from aerodrome.store import outbox
+from aerodrome.store import environments, outbox
 from aerodrome.store.db import Store
 
 
@@ -35,10 +34,10 @@ class EventService:
         """A DAG sync changed the environment's folder: a `sync` event ("Aerodrome Bundle Sync")."""
         with self._store.session() as session:
             try:
-                arn = rows.get(name, session=session).arn
+                arn = environments.get(name, session=session).arn
             except errors.NotFound:  # deleted meanwhile
                 return
-            rows.append_event(name, "sync", {**summary, "arn": arn}, session=session)
+            environments.append_event(name, "sync", {**summary, "arn": arn}, session=session)
 
     # --- webhooks.EventSource ------------------------------------------------------------------
     def open_cursor(self, sink: str) -> None:

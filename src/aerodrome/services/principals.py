@@ -6,8 +6,7 @@ import json
 
 from aerodrome import errors
 from aerodrome.auth import policy
-from aerodrome.store import credentials as keys
-from aerodrome.store import principals as rows
+from aerodrome.store import credentials, principals
 from aerodrome.store.db import Store
 
 ADMIN = "admin"
@@ -26,53 +25,53 @@ class PrincipalService:
         """The admin principal (holder of the first admin key) may do everything. An admin policy
         written by an older version (MWAA actions only) is brought up to date."""
         with self._store.session() as session:
-            current = rows.policies(ADMIN, session=session).get(ADMIN_POLICY_NAME)
-            if rows.ensure(ADMIN, session=session) or \
+            current = principals.policies(ADMIN, session=session).get(ADMIN_POLICY_NAME)
+            if principals.ensure(ADMIN, session=session) or \
                     (current is not None and json.loads(current) == policy.EARLIER_ADMIN_POLICY):
-                rows.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.ADMIN_POLICY), session=session)
-            if keys.first_for(ADMIN, session=session) is None:
-                keys.issue(ADMIN, session=session)
+                principals.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.ADMIN_POLICY), session=session)
+            if credentials.first_for(ADMIN, session=session) is None:
+                credentials.issue(ADMIN, session=session)
 
     def create(self, name: str, *, actor: str = ADMIN) -> tuple[str, str]:
         """A new principal with one access key and no policy (so denied everything)."""
         _check_name("principal", name)
         with self._store.session() as session:
-            if not rows.ensure(name, session=session):
+            if not principals.ensure(name, session=session):
                 raise errors.Invalid(f"Principal {name} already exists.")
-            key = keys.issue(name, session=session)
-            rows.record(actor, "aerodrome:CreatePrincipal", name, "ok", session=session)
+            key = credentials.issue(name, session=session)
+            principals.record(actor, "aerodrome:CreatePrincipal", name, "ok", session=session)
             return key
 
     def delete(self, name: str, *, actor: str = ADMIN) -> None:
         if name == ADMIN:
             raise errors.Invalid("The admin principal cannot be deleted.")
         with self._store.session() as session:
-            rows.remove(name, session=session)
-            rows.record(actor, "aerodrome:DeletePrincipal", name, "ok", session=session)
+            principals.remove(name, session=session)
+            principals.record(actor, "aerodrome:DeletePrincipal", name, "ok", session=session)
 
     def attach(self, name: str, policy_name: str, document: str, *, actor: str = ADMIN) -> None:
         _check_name("policy", policy_name)
         policy.parse(document)
         with self._store.session() as session:
             self._must_exist(name, session)
-            rows.put_policy(name, policy_name, json.dumps(json.loads(document)), session=session)
-            rows.record(actor, "aerodrome:AttachPolicy", f"{name}/{policy_name}", "ok", session=session)
+            principals.put_policy(name, policy_name, json.dumps(json.loads(document)), session=session)
+            principals.record(actor, "aerodrome:AttachPolicy", f"{name}/{policy_name}", "ok", session=session)
 
     def detach(self, name: str, policy_name: str, *, actor: str = ADMIN) -> None:
         with self._store.session() as session:
-            rows.remove_policy(name, policy_name, session=session)
-            rows.record(actor, "aerodrome:DetachPolicy", f"{name}/{policy_name}", "ok", session=session)
+            principals.remove_policy(name, policy_name, session=session)
+            principals.record(actor, "aerodrome:DetachPolicy", f"{name}/{policy_name}", "ok", session=session)
 
     def describe(self) -> list[dict]:
         """Names, access key ids (never secrets) and policies of every principal."""
         with self._store.session() as session:
-            return [{"name": n, "access_keys": rows.key_ids(n, session=session),
-                     "policies": {k: json.loads(v) for k, v in rows.policies(n, session=session).items()}}
-                    for n in rows.names(session=session)]
+            return [{"name": n, "access_keys": principals.key_ids(n, session=session),
+                     "policies": {k: json.loads(v) for k, v in principals.policies(n, session=session).items()}}
+                    for n in principals.names(session=session)]
 
     def audit(self, *, limit: int = 100) -> list[dict]:
         with self._store.session() as session:
-            return rows.audit(session=session, limit=limit)
+            return principals.audit(session=session, limit=limit)
 
     # --- decisions -----------------------------------------------------------------------------
     def authorize(self, access_key_id: str, action: str, resource: str) -> str:
@@ -80,7 +79,7 @@ class PrincipalService:
         with self._store.session() as session:
             principal, statements = self._statements(access_key_id, session)
             decision = policy.decide(statements, action, resource)
-            rows.record(principal, action, resource, "allowed" if decision == "Allow" else "denied",
+            principals.record(principal, action, resource, "allowed" if decision == "Allow" else "denied",
                         session=session)
         if decision != "Allow":
             why = "an explicit deny in a policy" if decision == "Deny" else "no policy allows it"
@@ -96,7 +95,7 @@ class PrincipalService:
                                        environment=environment)
             arn = policy.role_arn(region=self._region, account=self._account, environment=environment,
                                   role=role or "*")
-            rows.record(principal, action, arn, "allowed" if role else "denied", session=session)
+            principals.record(principal, action, arn, "allowed" if role else "denied", session=session)
         if role is None:
             raise errors.AccessDenied(f"{NO_ROLE} {principal} may not perform {action} on any "
                                       f"arn:aws:airflow:{self._region}:{self._account}:role/{environment}/<role>.")
@@ -104,20 +103,20 @@ class PrincipalService:
 
     def record(self, principal: str, action: str, resource: str, outcome: str, detail: str = "") -> None:
         with self._store.session() as session:
-            rows.record(principal, action, resource, outcome, detail, session=session)
+            principals.record(principal, action, resource, outcome, detail, session=session)
 
     def _statements(self, access_key_id: str, session) -> tuple[str, list[policy.Statement]]:
-        principal = rows.principal_of(access_key_id, session=session)
+        principal = principals.principal_of(access_key_id, session=session)
         if principal is None:
             raise errors.AccessDenied("The access key belongs to no principal.")
         statements: list[policy.Statement] = []
-        for document in rows.policies(principal, session=session).values():
+        for document in principals.policies(principal, session=session).values():
             statements.extend(policy.parse(document))
         return principal, statements
 
     @staticmethod
     def _must_exist(name: str, session) -> None:
-        if not rows.exists(name, session=session):
+        if not principals.exists(name, session=session):
             raise errors.NotFound(f"Principal {name} does not exist.")
 
 

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 
 from aerodrome import errors
-from aerodrome.domain import schedules as domain
+from aerodrome.domain import schedules as domain_schedules
 from aerodrome.domain.schedules import Firing, Schedule
 from aerodrome.services.contracts import Lifecycle
-from aerodrome.store import environments as rows
-from aerodrome.store import schedules as stored
+from aerodrome.store import environments
+from aerodrome.store import schedules as store_schedules
 from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -40,16 +40,16 @@ class ScheduleService:
         if len(set(kinds)) != len(kinds):
             raise errors.Invalid("Give each schedule kind at most once.")
         with self._store.session() as session:
-            rows.get(name, session=session)  # NotFound for an unknown environment
-            stored.replace(name, schedules, now=self._clock(), session=session)
+            environments.get(name, session=session)  # NotFound for an unknown environment
+            store_schedules.replace(name, schedules, now=self._clock(), session=session)
         return self.get(name)
 
     def get(self, name: str) -> dict:
         """{"Name", "Schedules": [{"Kind", "Cron", "Timezone", "Keep"?, "LastFired", "NextFire"}]}."""
         now = self._clock()
         with self._store.session() as session:
-            rows.get(name, session=session)
-            states = stored.of_environment(name, session=session)
+            environments.get(name, session=session)
+            states = store_schedules.of_environment(name, session=session)
         return {"Name": name, "Schedules": [_shown(state, now) for state in states]}
 
     # --- the loop's work -------------------------------------------------------------------------
@@ -57,20 +57,21 @@ class ScheduleService:
         """Fire what is due now; returns the next fire time of any schedule (None when there are none)."""
         now = self._clock()
         with self._store.session() as session:
-            states = stored.all_states(session=session)
-        for firing in domain.plan(states, now):
+            states = store_schedules.all_states(session=session)
+        for firing in domain_schedules.plan(states, now):
             with self._store.session() as session:
-                claimed = stored.claim(firing.state.environment, firing.state.schedule.kind, firing.due_at,
+                claimed = store_schedules.claim(firing.state.environment, firing.state.schedule.kind, firing.due_at,
                                        session=session)
             if claimed:
                 self._fire(firing)
-        return min((domain.next_fire(s.schedule, now) for s in states), default=None)
+        return min((domain_schedules.next_fire(s.schedule, now) for s in states), default=None)
 
     def _fire(self, firing: Firing) -> None:
         name, schedule = firing.state.environment, firing.state.schedule
         if firing.superseded_by:
             return self._skipped(firing, f"the {firing.superseded_by} schedule is due later and fires instead")
-        log.info("%s: the %s schedule (%s) fires for %s", name, schedule.kind, schedule.cron, domain.iso(firing.due_at))
+        log.info("%s: the %s schedule (%s) fires for %s", name, schedule.kind, schedule.cron,
+                 domain_schedules.iso(firing.due_at))
         try:
             if schedule.kind == "hibernate":
                 self._lifecycle.hibernate(name)
@@ -93,7 +94,7 @@ class ScheduleService:
 
     def _skipped(self, firing: Firing, reason: str) -> None:
         log.info("%s: the %s schedule for %s was skipped: %s", firing.state.environment,
-                 firing.state.schedule.kind, domain.iso(firing.due_at), reason)
+                 firing.state.schedule.kind, domain_schedules.iso(firing.due_at), reason)
         self._record(firing, {"phase": "skipped", "reason": reason})
 
     def _record(self, firing: Firing, fields: dict) -> None:
@@ -101,17 +102,18 @@ class ScheduleService:
         kind = "snapshot" if schedule.kind == "snapshot" else "hibernate"
         with self._store.session() as session:
             try:
-                arn = rows.get(name, session=session).arn
+                arn = environments.get(name, session=session).arn
             except errors.NotFound:
                 return
-            rows.append_event(name, kind, {**fields, "schedule": schedule.kind, "cron": schedule.cron,
-                                           "dueAt": domain.iso(firing.due_at), "arn": arn}, session=session)
+            environments.append_event(name, kind, {**fields, "schedule": schedule.kind, "cron": schedule.cron,
+                                           "dueAt": domain_schedules.iso(firing.due_at), "arn": arn}, session=session)
 
 
-def _shown(state: domain.ScheduleState, now: float) -> dict:
+def _shown(state: domain_schedules.ScheduleState, now: float) -> dict:
     schedule = state.schedule
     shown = {"Kind": schedule.kind, "Cron": schedule.cron, "Timezone": schedule.timezone,
-             "LastFired": domain.iso(state.last_fired), "NextFire": domain.iso(domain.next_fire(schedule, now))}
+             "LastFired": domain_schedules.iso(state.last_fired),
+             "NextFire": domain_schedules.iso(domain_schedules.next_fire(schedule, now))}
     if schedule.keep is not None:
         shown["Keep"] = schedule.keep
     return shown

@@ -9,7 +9,7 @@ import json
 from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.base import Bucket
-from aerodrome.domain import snapshots as snaps
+from aerodrome.domain import snapshots
 from aerodrome.settings import Settings
 
 
@@ -30,18 +30,18 @@ class SnapshotFiles:
 
     @staticmethod
     def write(bucket: Bucket, manifest: dict, files: dict[str, bytes]) -> None:
-        folder = snaps.folder(manifest["environment"], manifest["id"])
+        folder = snapshots.folder(manifest["environment"], manifest["id"])
         for name, data in files.items():
             bucket.put(folder + name, data)
-        bucket.put(folder + snaps.MANIFEST, json.dumps(manifest, indent=1).encode())
+        bucket.put(folder + snapshots.MANIFEST, json.dumps(manifest, indent=1).encode())
 
     @staticmethod
     def manifests(bucket: Bucket, *, environment: str | None = None) -> list[dict]:
         """Every complete snapshot's manifest in `bucket` (of one environment), oldest first."""
-        prefix = f"{snaps.PREFIX}/{environment}/" if environment else f"{snaps.PREFIX}/"
+        prefix = f"{snapshots.PREFIX}/{environment}/" if environment else f"{snapshots.PREFIX}/"
         found = []
         for info in bucket.list(prefix):
-            if snaps.parse_manifest_key(info.key):
+            if snapshots.parse_manifest_key(info.key):
                 try:
                     found.append(json.loads(bucket.get(info.key)))
                 except (errors.NotFound, ValueError):
@@ -50,15 +50,15 @@ class SnapshotFiles:
 
     @staticmethod
     def find(bucket: Bucket, snapshot_id: str) -> dict | None:
-        for info in bucket.list(f"{snaps.PREFIX}/"):
-            if (parsed := snaps.parse_manifest_key(info.key)) and parsed[1] == snapshot_id:
-                return snaps.check_manifest(_json(bucket.get(info.key), snapshot_id), snapshot_id)
+        for info in bucket.list(f"{snapshots.PREFIX}/"):
+            if (parsed := snapshots.parse_manifest_key(info.key)) and parsed[1] == snapshot_id:
+                return snapshots.check_manifest(_json(bucket.get(info.key), snapshot_id), snapshot_id)
         return None
 
     @staticmethod
     def read(bucket: Bucket, manifest: dict) -> dict[str, bytes]:
         """Every file of the snapshot, each checked against the manifest (errors.Invalid if not)."""
-        folder = snaps.folder(manifest["environment"], manifest["id"])
+        folder = snapshots.folder(manifest["environment"], manifest["id"])
         out = {}
         for entry in manifest["files"]:
             try:
@@ -66,15 +66,15 @@ class SnapshotFiles:
             except errors.NotFound:
                 raise errors.Invalid(f"Snapshot {manifest['id']}: file {entry['name']} is missing from "
                                      f"{bucket.name}; nothing was changed.") from None
-            snaps.check_file(manifest["id"], entry, data)
+            snapshots.check_file(manifest["id"], entry, data)
             out[entry["name"]] = data
         return out
 
     @staticmethod
     def delete(bucket: Bucket, manifest: dict) -> None:
         """The manifest first, so a half-deleted snapshot is never listed."""
-        folder = snaps.folder(manifest["environment"], manifest["id"])
-        bucket.delete(folder + snaps.MANIFEST)
+        folder = snapshots.folder(manifest["environment"], manifest["id"])
+        bucket.delete(folder + snapshots.MANIFEST)
         for entry in manifest["files"]:
             bucket.delete(folder + entry["name"])
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status, can_transition
 from aerodrome.store import schedules
@@ -31,7 +32,7 @@ class EnvironmentRecord:
     applied_generation: int
     spec: EnvironmentSpec
     applied_spec: EnvironmentSpec | None
-    placement: dict
+    placement: Placement
     tags: dict[str, str]
     created_at: float
     last_update: LastUpdate
@@ -47,7 +48,7 @@ def to_record(row: EnvironmentRow) -> EnvironmentRecord:
         applied_generation=row.applied_generation,
         spec=EnvironmentSpec.from_json(json.loads(row.spec)),
         applied_spec=EnvironmentSpec.from_json(json.loads(row.applied_spec)) if row.applied_spec else None,
-        placement=json.loads(row.placement),
+        placement=Placement.from_json(json.loads(row.placement)),
         tags=json.loads(row.tags),
         created_at=row.created_at,
         last_update=LastUpdate(**json.loads(row.last_update)),
@@ -64,7 +65,7 @@ def insert(record: EnvironmentRecord, *, session: Session) -> None:
         applied_generation=record.applied_generation,
         spec=json.dumps(record.spec.to_json()),
         applied_spec=None,
-        placement=json.dumps(record.placement),
+        placement=json.dumps(record.placement.to_json()),
         tags=json.dumps(record.tags),
         created_at=record.created_at,
         last_update=json.dumps(dataclasses.asdict(record.last_update)),

@@ -19,15 +19,16 @@ from aerodrome.api.aws.model import SIGNING_NAME
 from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, MwaaOperations
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
-from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments
+from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments, Metrics, RestApi
 from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
-                   authorizer: Authorizer, access: Access | None = None) -> ASGIApp:
-    operations = MwaaOperations(environments, access)
+                   authorizer: Authorizer, access: Access | None = None, rest_api: RestApi | None = None,
+                   metrics: Metrics | None = None) -> ASGIApp:
+    operations = MwaaOperations(environments, access, rest_api, metrics)
 
     def resource_of(operation: str, payload: dict) -> str:
         if "ResourceArn" in payload:

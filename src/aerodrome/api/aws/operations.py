@@ -6,7 +6,7 @@ from aerodrome import errors
 from aerodrome.api.aws import convert
 from aerodrome.domain import validation, web_paths
 from aerodrome.domain.status import RUNNING
-from aerodrome.services.contracts import Access, Environments
+from aerodrome.services.contracts import Access, Environments, Metrics, RestApi
 
 NOT_YET: tuple[str, ...] = ()
 # Operations whose IAM resources are Airflow role ARNs: the access service decides which role applies.
@@ -14,9 +14,12 @@ ROLE_SCOPED = ("CreateWebLoginToken", "InvokeRestApi")
 
 
 class MwaaOperations:
-    def __init__(self, environments: Environments, access: Access | None = None):
+    def __init__(self, environments: Environments, access: Access | None = None, rest_api: RestApi | None = None,
+                 metrics: Metrics | None = None):
         self._environments = environments
         self._access = access
+        self._rest_api = rest_api
+        self._metrics = metrics
 
     def create_environment(self, request: dict) -> dict:
         members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
@@ -69,10 +72,10 @@ class MwaaOperations:
         if status not in RUNNING:
             raise errors.Conflict(f"Environment {request['Name']} is {status.value}; InvokeRestApi reaches its "
                                   "Airflow REST API once it is AVAILABLE.")
-        return self._access.invoke_rest_api(caller, request)
+        return self._rest_api.invoke_rest_api(caller, request)
 
     def publish_metrics(self, request: dict, *, caller: str) -> dict:
-        self._access.publish_metrics(request["EnvironmentName"], request["MetricData"])
+        self._metrics.publish_metrics(request["EnvironmentName"], request["MetricData"])
         return {}
 
     def not_available(self, operation: str) -> dict:

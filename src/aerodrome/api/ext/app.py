@@ -32,9 +32,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws.model import SIGNING_NAME
-from aerodrome.api.ext import principals as principal_routes
-from aerodrome.api.ext import schedules
-from aerodrome.api.ext import snapshots as snapshot_routes
+from aerodrome.api.ext import principals as ext_principals
+from aerodrome.api.ext import schedules as ext_schedules
+from aerodrome.api.ext import snapshots as ext_snapshots
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import (Authorizer, Credentials, Endpoints, Events, Lifecycle, Principals,
@@ -91,12 +91,12 @@ class ExtApi:
         if path == "/events" and request.method == "GET":
             await self._authorize(access_key_id, "ListEvents", request.query_params.get("environment") or "*")
             return await self.events(request)
-        if self._snapshots is not None and snapshot_routes.matches(path):
-            return reply(200, await snapshot_routes.route(
+        if self._snapshots is not None and ext_snapshots.matches(path):
+            return reply(200, await ext_snapshots.route(
                 self._snapshots, request.method, path, request.query_params, _json_object(body),
                 lambda operation, name: self._authorize(access_key_id, operation, name)))
-        if self._principals is not None and principal_routes.matches(path):
-            return reply(200, await principal_routes.route(
+        if self._principals is not None and ext_principals.matches(path):
+            return reply(200, await ext_principals.route(
                 self._principals, request.method, path, request.query_params, _json_object(body),
                 lambda action, resource: self._allow(access_key_id, action, resource)))
         if (found := _CONFIRM.match(path)) and request.method == "POST" and self._endpoints is not None:
@@ -114,10 +114,10 @@ class ExtApi:
                     raise errors.Invalid("Force must be true or false.")
                 return reply(200, await asyncio.to_thread(self._lifecycle.hibernate, name, force=force))
             return reply(200, await asyncio.to_thread(self._lifecycle.resume, name))
-        if (found := _SCHEDULES.match(path)) and request.method in schedules.ACTIONS:
+        if (found := _SCHEDULES.match(path)) and request.method in ext_schedules.ACTIONS:
             name = unquote(found.group(1))
-            await self._authorize(access_key_id, schedules.ACTIONS[request.method], name)
-            return reply(200, await schedules.handle(self._schedules, request.method, name, _json_object(body)))
+            await self._authorize(access_key_id, ext_schedules.ACTIONS[request.method], name)
+            return reply(200, await ext_schedules.handle(self._schedules, request.method, name, _json_object(body)))
         raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
 
     async def _authorize(self, access_key_id: str, operation: str, name: str) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from aerodrome import errors
-from aerodrome.domain import schedules as domain
+from aerodrome.domain import schedules as domain_schedules
 from aerodrome.services.contracts import Schedules
 
 ACTIONS = {"PUT": "ScheduleEnvironment", "GET": "GetSchedules"}
@@ -28,7 +28,7 @@ async def handle(schedules: Schedules | None, method: str, name: str, body: dict
     return await asyncio.to_thread(schedules.put, name, parse(body))
 
 
-def parse(body: dict) -> list[domain.Schedule]:
+def parse(body: dict) -> list[domain_schedules.Schedule]:
     """The request's schedules, each checked (errors.Invalid says which one and why)."""
     entries = body.get("Schedules")
     if not isinstance(entries, list):
@@ -43,5 +43,5 @@ def parse(body: dict) -> list[domain.Schedule]:
         timezone = entry.get("Timezone")
         if timezone is not None and not isinstance(timezone, str):
             raise errors.Invalid("Timezone must be a string such as UTC or Europe/Berlin.")
-        out.append(domain.parse(entry["Kind"], entry["Cron"], timezone=timezone, keep=entry.get("Keep")))
+        out.append(domain_schedules.parse(entry["Kind"], entry["Cron"], timezone=timezone, keep=entry.get("Keep")))
     return out

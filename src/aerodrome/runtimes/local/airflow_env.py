@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aerodrome.domain import classes
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.base import Placement
 
 # Celery concurrency per worker by environment class, as MWAA sizes them.
 WORKER_CONCURRENCY = {name: sizing.concurrency for name, sizing in classes.CLASSES.items()}

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aerodrome import errors
-from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.base import Placement
 from aerodrome.domain import classes
+from aerodrome.domain.placement import Placement
+from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.local import airflow_env, launcher, overlays, plugins
 
 Bundles = dict[str, bytes | None]  # "plugins" | "requirements" | "startup" -> content (None when not set)

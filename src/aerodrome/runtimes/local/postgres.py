@@ -1,8 +1,5 @@
-"""One PostgreSQL server per host (embedded binaries or an external URL), one database per environment.
-
-Every Airflow version gets one migrated template database; an environment's database is a copy of
-it (`CREATE DATABASE … TEMPLATE`), owned by the environment's own role.
-"""
+"""One PostgreSQL server per host: the embedded binaries run as a supervised process, or an external
+server named by a URL. What lives in it is `databases.py`'s."""
 
 from __future__ import annotations
 
@@ -21,7 +18,6 @@ from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor, as_user
 from aerodrome.settings import Settings
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
-TEMPLATE_OWNER = "airflow_template"
 
 
 class Postgres:
@@ -30,7 +26,6 @@ class Postgres:
         self._supervisor = supervisor
         self._dir = settings.services_dir / "postgres"
         self._lock = threading.Lock()
-        self._template_lock = threading.Lock()
         self._host, self._port, self._user, self._password = "127.0.0.1", 0, "postgres", ""
         if settings.postgres_url:
             url = urlsplit(settings.postgres_url)
@@ -44,6 +39,16 @@ class Postgres:
     @property
     def address(self) -> str:
         return f"{self._host}:{self._port}"
+
+    @property
+    def superuser(self) -> tuple[str, str]:
+        """(name, password) of the superuser (known once the server runs)."""
+        return self._user, self._password
+
+    @property
+    def folder(self) -> Path:
+        """Where the embedded server keeps its data and secrets."""
+        return self._dir
 
     # --- server ------------------------------------------------------------------------------
     def ensure_running(self) -> None:
@@ -115,81 +120,13 @@ class Postgres:
     def database_exists(self, name: str) -> bool:
         return self.sql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
 
-    # --- templates and environment databases ---------------------------------------------------
-    def ensure_template(self, version: str, *, migrate: callable) -> str:
-        """The migrated template database for an Airflow version; `migrate(url)` runs the migration."""
-        name = "tpl_airflow_" + version.replace(".", "_")
-        with self._template_lock:
-            ready = self.sql(f"SELECT datistemplate FROM pg_database WHERE datname = '{name}'")
-            if ready == "t":
-                return name
-            password = files.secret(self._dir / f"{TEMPLATE_OWNER}.secret") if self.embedded else self._password
-            owner = TEMPLATE_OWNER if self.embedded else self._user
-            if self.embedded and not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{owner}'"):
-                self.sql(f"CREATE ROLE {owner} LOGIN PASSWORD '{password}'")
-            if ready:
-                self.sql(f"DROP DATABASE {name}")
-            self.sql(f"CREATE DATABASE {name} OWNER {owner}")
-            migrate(self.url(name, user=owner, password=password))
-            self.sql(f"ALTER DATABASE {name} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-        return name
-
-    def create_env_database(self, env_id: str, template: str, secret_file: Path) -> str:
-        """Create (once) the environment's role and database; returns its SQLAlchemy URL."""
-        name = f"env_{env_id}"
-        password = files.secret(secret_file)
-        if not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
-            self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
-        if not self.database_exists(name):
-            self.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE {template}")
-            with self._template_lock:  # REASSIGN also moves the template database itself; move it back
-                self.sql(f"REASSIGN OWNED BY {TEMPLATE_OWNER} TO {name}", database=name)
-                self.sql(f"ALTER DATABASE {template} OWNER TO {TEMPLATE_OWNER}")
-            self.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
-        return self.url(name, user=name, password=password)
-
-    def dump_env_database(self, env_id: str, path: Path) -> None:
-        """A consistent copy of the environment's database (pg_dump custom format: one snapshot
-        taken in a single transaction, so running components may keep writing)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        self._client("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
-                     f"env_{env_id}", what="dumping the metadata database")
-        partial.rename(path)
-
-    def restore_env_database(self, env_id: str, path: Path, secret_file: Path) -> str:
-        """Replace the environment's database by a dump (of this or another environment). The dump is
-        restored into a new database first, so a failing restore leaves the current one as it was; only
-        then is the current one dropped (connections forced out) and the new one renamed. Returns the URL."""
-        name, staging = f"env_{env_id}", f"env_{env_id}_restoring"
-        password = files.secret(secret_file)
-        if not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
-            self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
-        self.sql(f"DROP DATABASE IF EXISTS {staging} WITH (FORCE)")
-        self.sql(f"CREATE DATABASE {staging} OWNER {name} TEMPLATE template0 ENCODING 'UTF8'")
-        self.sql(f"REVOKE ALL ON DATABASE {staging} FROM PUBLIC")
-        try:
-            self._client("pg_restore", "--no-owner", "--no-privileges", f"--role={name}", "--exit-on-error",
-                         "--single-transaction", f"--dbname={staging}", str(path),
-                         what="restoring the metadata database")
-        except errors.Permanent:
-            self.sql(f"DROP DATABASE IF EXISTS {staging} WITH (FORCE)")
-            raise
-        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self.sql(f"ALTER DATABASE {staging} RENAME TO {name}")
-        return self.url(name, user=name, password=password)
-
-    def _client(self, tool: str, *args: str, what: str) -> None:
+    def client(self, tool: str, *args: str, what: str) -> None:
+        """Run a client tool (pg_dump, pg_restore) as the superuser; errors.Permanent naming `what`."""
         result = subprocess.run([str(binaries.postgres_bin(tool)), "-h", self._host, "-p", str(self._port),
                                  "-U", self._user, *args], capture_output=True, text=True,
                                 env={**os.environ, "PGPASSWORD": self._password})
         if result.returncode != 0:
             raise errors.Permanent(f"{what} failed: {result.stderr.strip()[-800:]}")
-
-    def drop_env_database(self, env_id: str) -> None:
-        name = f"env_{env_id}"
-        self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self.sql(f"DROP ROLE IF EXISTS {name}")
 
 
 def _hand_to(user: str | None, *paths: Path) -> None:

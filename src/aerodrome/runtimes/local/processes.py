@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from aerodrome.runtimes.base import Placement
+from aerodrome.domain.placement import Placement
 
 LOG_TAIL = 1200
 

@@ -1,4 +1,5 @@
-"""Moving an environment's metadata database between Airflow versions, and what the DAG processor saw.
+"""Changing the schema of an environment's metadata database in a version change, and what the DAG
+processor saw.
 
 An upgrade runs `airflow db migrate` with the new version's venv; a downgrade runs `airflow db
 downgrade` with the current (newer) version's venv, before the older version starts, because only
@@ -11,11 +12,11 @@ import os
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.domain import versions
+from aerodrome.runtimes.base import ParseReport
 from aerodrome.runtimes.local import overlays
 
 # Schema heads Airflow's own `_REVISION_HEADS_MAP` lacks (2.11 added no migration after 2.10.3)
@@ -25,14 +26,6 @@ LOG_TAIL = 1500
 # Downgrading below 3.0 puts back the FAB tables Airflow 2 needs; Airflow 3 does that through the FAB
 # provider, which the 3.x venv does not carry (it uses the simple auth manager): it comes as an overlay.
 FAB_PROVIDER = "apache-airflow-providers-fab\n"
-
-
-@dataclass(frozen=True)
-class ParseReport:
-    """DAG files (relative to the DAG folder) the DAG processor parsed, and their import errors."""
-
-    parsed: frozenset[str] = frozenset()
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 # FAB tables the FAB provider of Airflow 3 creates have ids without defaults; Airflow 2's FAB inserts
@@ -48,7 +41,7 @@ END LOOP; END $$"""
 
 
 def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, progress=None) -> Path | None:
-    """What the move needs beside the venvs (built once, shared): the FAB overlay for 3.x -> 2.x."""
+    """What the schema change needs beside the venvs (built once, shared): the FAB overlay for 3.x -> 2.x."""
     if versions.parse(current)[0] < 3 or versions.parse(target)[0] >= 3:
         return None
     overlay = overlays.ensure_overlay(venvs_dir, current, current_venv, FAB_PROVIDER, plugins_dir=venvs_dir,
@@ -56,7 +49,7 @@ def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, pro
     return overlays.site(overlay) if overlay else None
 
 
-def move(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
+def change(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
          log: Path, extra_path: Path | None = None, sql=None) -> None:
     """Bring the database from `current`'s schema to `target`'s; errors.Permanent with the log's tail."""
     if versions.parse(target) > versions.parse(current):

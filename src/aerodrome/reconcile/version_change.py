@@ -1,8 +1,8 @@
-"""Acting on an Airflow version change: pre-flight, drain, snapshot, schema move, DAG check, restore.
+"""Acting on an Airflow version change: pre-flight, drain, dump, schema change, DAG check, restore.
 
 `domain.plan` decides the steps; this module does them and keeps how far the change got in
-`<environment>/upgrade/state.json` (keyed by the spec's generation), so a restarted control plane
-carries on where it stopped. Status changes still go through `store.environments.transition`.
+`<environment>/version_change/state.json` (keyed by the spec's generation), so a restarted control
+plane carries on where it stopped. Status changes still go through `store.environments.transition`.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome import errors
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.plan import Stage, Step, VersionChange
 from aerodrome.domain.status import Status
-from aerodrome.runtimes.base import Observed, Placement, RuntimeDriver
-from aerodrome.store import environments as rows
+from aerodrome.runtimes.base import Observed, RuntimeDriver
+from aerodrome.store import environments
 from aerodrome.store.db import Store
 
-STEPS = frozenset({Step.PREFLIGHTED, Step.SNAPSHOT, Step.MOVE_SCHEMA, Step.CHECK_DAGS, Step.RESTORE})
+STEPS = frozenset({Step.PREFLIGHTED, Step.DUMP, Step.CHANGE_SCHEMA, Step.CHECK_DAGS, Step.RESTORE})
 PHASES = (Status.CREATING_SNAPSHOT, Status.UPDATING, Status.ROLLING_BACK)
 
 
-class Upgrades:
+class VersionChanges:
     def __init__(self, *, store: Store, driver: RuntimeDriver, progress: Callable[[str, str], None]):
         self._store = store
         self._driver = driver
@@ -32,7 +33,7 @@ class Upgrades:
         self._import_errors: dict[str, dict[str, str]] = {}
 
     # --- observing ---------------------------------------------------------------------------
-    def observe(self, record: rows.EnvironmentRecord, placement: Placement,
+    def observe(self, record: environments.EnvironmentRecord, placement: Placement,
                 observed: Observed) -> VersionChange | None:
         """The version change in progress (None: the desired spec runs the applied version)."""
         applied = record.applied_spec
@@ -52,7 +53,7 @@ class Upgrades:
             return VersionChange(stage=stage, forced=forced, parse_pending=bool(pending), new_import_errors=bool(new))
         return change
 
-    def _draining(self, record: rows.EnvironmentRecord, placement: Placement) -> int:
+    def _draining(self, record: environments.EnvironmentRecord, placement: Placement) -> int:
         count = self._driver.active_tasks(placement)
         if self._drain_counts.get(record.name) != count:
             self._drain_counts[record.name] = count
@@ -60,20 +61,23 @@ class Upgrades:
         return count
 
     # --- acting ------------------------------------------------------------------------------
-    def do(self, step: Step, record: rows.EnvironmentRecord, placement: Placement) -> float | None:
-        current, target = record.applied_spec.airflow_version, record.spec.airflow_version
-        say = (lambda line: self._progress(record.name, line))
+    def do(self, step: Step, record: environments.EnvironmentRecord, placement: Placement) -> float | None:
+        current, target = (record.applied_spec or record.spec).airflow_version, record.spec.airflow_version
+
+        def say(line: str) -> None:
+            self._progress(record.name, line)
+
         match step:
             case Step.PREFLIGHTED:
-                self._driver.prepare_move(current, target, progress=say)
+                self._driver.prepare_version_change(current, target, progress=say)
                 _write(placement, record.generation, stage=Stage.PREFLIGHTED, current=current, target=target,
                        started_at=time.time())
                 say(f"Airflow {target} is ready; draining and stopping Airflow {current}")
-            case Step.SNAPSHOT:
-                self._snapshot(record, placement, current, say)
-            case Step.MOVE_SCHEMA:
-                say(f"moving the metadata database from Airflow {current} to {target}")
-                self._driver.move_schema(current, target, placement, log=placement.logs_dir / "upgrade.log")
+            case Step.DUMP:
+                self._dump(record, placement, current, say)
+            case Step.CHANGE_SCHEMA:
+                say(f"changing the metadata database's schema from Airflow {current} to {target}")
+                self._driver.change_schema(current, target, placement, log=placement.logs_dir / "version_change.log")
                 _write(placement, record.generation, stage=Stage.MIGRATED, migrated_at=time.time())
                 say(f"the metadata database has Airflow {target}'s schema; starting Airflow {target}")
             case Step.CHECK_DAGS:
@@ -84,41 +88,55 @@ class Upgrades:
                                        f"imported: {first} (log: {placement.logs_dir / 'dag-processor.log'})")
             case Step.RESTORE:
                 state = _read(placement, record.generation)
-                say(f"restoring the metadata database of Airflow {current} from its snapshot")
-                self._driver.restore(placement, Path(state["snapshot"]))
+                say(f"restoring the metadata database of Airflow {current} from its dump")
+                self._driver.restore_database(placement, Path(state["dump"]))
                 _write(placement, record.generation, stage=Stage.RESTORED)
         return 0.0
 
-    def _snapshot(self, record: rows.EnvironmentRecord, placement: Placement, current: str, say) -> None:
+    def _dump(self, record: environments.EnvironmentRecord, placement: Placement, current: str,
+              say: Callable[[str], None]) -> None:
         self._drain_counts.pop(record.name, None)
         before = self._driver.parse_report(placement, since=0)
-        folder = placement.root / "snapshots"
+        folder = placement.root / "dumps"
         path = folder / f"generation-{record.generation}-airflow-{current}.dump"
-        say("taking a snapshot of the metadata database")
-        self._driver.snapshot(placement, path)
+        say("dumping the metadata database")
+        self._driver.dump_database(placement, path)
         for old in folder.glob("*.dump"):
             if old != path:
                 old.unlink(missing_ok=True)
-        _write(placement, record.generation, stage=Stage.SNAPSHOT, snapshot=str(path),
+        _write(placement, record.generation, stage=Stage.DUMPED, dump=str(path),
                old_files=sorted(before.parsed), old_errors=sorted(before.errors))
         with self._store.session() as session:
-            rows.transition(record.name, Status.UPDATING, session=session, expected=Status.CREATING_SNAPSHOT)
-        say(f"CREATING_SNAPSHOT -> UPDATING (snapshot: {path.name})")
+            environments.transition(record.name, Status.UPDATING, session=session, expected=Status.CREATING_SNAPSHOT)
+        say(f"CREATING_SNAPSHOT -> UPDATING (dump: {path.name})")
 
 
 def _state_file(placement: Placement) -> Path:
-    return placement.root / "upgrade" / "state.json"
+    return placement.root / "version_change" / "state.json"
 
 
 def _read(placement: Placement, generation: int) -> dict:
     try:
         state = json.loads(_state_file(placement).read_text())
     except (OSError, ValueError):
-        return {}
+        state = _read_older(placement)
     return state if state.get("generation") == generation else {}
 
 
-def _write(placement: Placement, generation: int, **changes) -> None:
+def _read_older(placement: Placement) -> dict:
+    """A change begun by an older control plane, which wrote `upgrade/state.json` and said snapshot."""
+    try:
+        state = json.loads((placement.root / "upgrade" / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if state.get("stage") == "snapshot":
+        state["stage"] = Stage.DUMPED
+    if "snapshot" in state:
+        state["dump"] = state.pop("snapshot")
+    return state
+
+
+def _write(placement: Placement, generation: int, **changes: object) -> None:
     state = {**_read(placement, generation), **changes, "generation": generation}
     path = _state_file(placement)
     path.parent.mkdir(parents=True, exist_ok=True)

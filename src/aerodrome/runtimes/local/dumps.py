@@ -1,7 +1,8 @@
-"""Snapshots on the local runtime: dump an environment's metadata database and the secrets it
-depends on; and the pending restore the driver applies before any component starts.
+"""Dumps of an environment's metadata database on the local runtime: dump and restore (a version
+change's safety copy, a snapshot's database), count what a dump holds, the secrets the database
+depends on, and the staged restore of a snapshot load, applied before any component starts.
 
-A load stages `restore/` in the environment's folder (dump, secrets, expected counts, then the
+A snapshot load stages `restore/` in the environment's folder (dump, secrets, expected counts, then the
 `ready` marker). `apply_pending` (called by `LocalDriver.ensure`) stops the environment's
 processes, empties its broker namespace, writes the secrets, restores the database, counts what
 it holds and writes `restore/result.json`; only then does it drop the marker, so a crash midway
@@ -18,9 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome import errors
-from aerodrome.domain import snapshots as snaps
-from aerodrome.runtimes.base import Placement, Progress
-from aerodrome.runtimes.local import binaries
+from aerodrome.domain import snapshots
+from aerodrome.domain.placement import Placement
+from aerodrome.runtimes.base import Progress
+from aerodrome.runtimes.local import binaries, schema
+from aerodrome.runtimes.local.databases import Databases
 from aerodrome.runtimes.local.postgres import Postgres
 from aerodrome.runtimes.local.redis import Redis
 
@@ -30,20 +33,26 @@ READY = "ready"
 RESULT = "result.json"
 
 
-class LocalSnapshots:
-    def __init__(self, *, postgres: Postgres, redis: Redis, stop: Callable[[Placement], None]):
+class LocalDumps:
+    def __init__(self, *, postgres: Postgres, databases: Databases, redis: Redis, stop: Callable[[Placement], None]):
         self._postgres = postgres
+        self._databases = databases
         self._redis = redis
         self._stop = stop
 
-    def dump(self, placement: Placement, path: Path) -> dict[str, int]:
-        """Dump the database to `path` (the environment keeps running); the counts in the dump."""
+    def dump_database(self, placement: Placement, path: Path) -> None:
+        """A consistent copy of the database at `path` (the environment may keep running)."""
         self._postgres.ensure_running()
-        self._postgres.dump_env_database(placement.env_id, path)
-        return dump_counts(path)
+        self._databases.dump(placement.env_id, path)
+
+    def restore_database(self, placement: Placement, path: Path) -> None:
+        """Replace the database by the dump at `path`; the configuration the other version wrote goes aside."""
+        self._postgres.ensure_running()
+        self._databases.restore(placement.env_id, path, placement.root / "secrets" / "db.secret")
+        schema.set_aside_config(placement.root / "airflow_home", "before-restore")
 
     @staticmethod
-    def secrets(placement: Placement) -> dict[str, str]:
+    def database_secrets(placement: Placement) -> dict[str, str]:
         folder = placement.root / "secrets"
         found = [p for pattern in CARRIED for p in sorted(folder.glob(pattern)) if p.is_file()]
         return {p.name: p.read_text() for p in found}
@@ -54,21 +63,22 @@ class LocalSnapshots:
         folder = placement.root / RESTORE
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, mode=0o700)
-        (folder / snaps.DUMP).write_bytes(dump)
+        (folder / snapshots.DUMP).write_bytes(dump)
         _write_private(folder / "secrets.json", json.dumps(secrets))
         (folder / "expected.json").write_text(json.dumps({"snapshot": snapshot_id, "counts": expected}))
         (folder / READY).write_text(snapshot_id)
 
     @staticmethod
-    def result(placement: Placement) -> dict | None:
+    def restore_result(placement: Placement) -> dict | None:
         path = placement.root / RESTORE / RESULT
         return json.loads(path.read_text()) if path.exists() else None
 
     @staticmethod
-    def clear(placement: Placement) -> None:
+    def clear_restore(placement: Placement) -> None:
         shutil.rmtree(placement.root / RESTORE, ignore_errors=True)
 
-    def pending(self, placement: Placement) -> bool:
+    @staticmethod
+    def restore_pending(placement: Placement) -> bool:
         return (placement.root / RESTORE / READY).exists()
 
     def apply_pending(self, placement: Placement, *, progress: Progress | None = None) -> None:
@@ -84,7 +94,7 @@ class LocalSnapshots:
         except errors.Permanent as exc:  # reported once; a rollback must not restore again
             _finish(folder, {"snapshot": expected["snapshot"], "verified": False, "error": str(exc)})
             raise
-        ok, text = snaps.verify(expected["counts"], counts)
+        ok, text = snapshots.verify(expected["counts"], counts)
         _finish(folder, {"snapshot": expected["snapshot"], "counts": counts, "expected": expected["counts"],
                          "verified": ok, "detail": text})
         if progress:
@@ -100,18 +110,18 @@ class LocalSnapshots:
         secrets_dir = placement.root / "secrets"
         for name, value in json.loads((folder / "secrets.json").read_text()).items():
             _write_private(secrets_dir / name, value)
-        self._postgres.restore_env_database(placement.env_id, folder / snaps.DUMP, secrets_dir / "db.secret")
+        self._databases.restore(placement.env_id, folder / snapshots.DUMP, secrets_dir / "db.secret")
         return self.counts(placement)
 
     def counts(self, placement: Placement) -> dict[str, int]:
         database = f"env_{placement.env_id}"
         return {key: int(self._postgres.sql(f"SELECT count(*) FROM {table}", database=database))
-                for key, table in snaps.COUNTED.items()}
+                for key, table in snapshots.COUNTED.items()}
 
 
 def dump_counts(path: Path) -> dict[str, int]:
     """Rows of the counted tables inside a custom-format dump (its data, as pg_restore prints it)."""
-    tables = [arg for table in snaps.COUNTED.values() for arg in ("--table", table)]
+    tables = [arg for table in snapshots.COUNTED.values() for arg in ("--table", table)]
     result = subprocess.run([str(binaries.postgres_bin("pg_restore")), "--data-only", *tables, "--file=-", str(path)],
                             capture_output=True, text=True)
     if result.returncode != 0:
@@ -127,14 +137,14 @@ def dump_counts(path: Path) -> dict[str, int]:
                 table = None
             else:
                 rows[table] += 1
-    return {key: rows.get(table, 0) for key, table in snaps.COUNTED.items()}
+    return {key: rows.get(table, 0) for key, table in snapshots.COUNTED.items()}
 
 
 def _finish(folder: Path, result: dict) -> None:
     """Drop the staged files, then publish the result (the control plane reports and removes it)."""
     partial = folder / (RESULT + ".partial")
     partial.write_text(json.dumps(result))
-    for name in (READY, snaps.DUMP, "secrets.json"):
+    for name in (READY, snapshots.DUMP, "secrets.json"):
         (folder / name).unlink(missing_ok=True)
     partial.replace(folder / RESULT)
 

@@ -1,0 +1,80 @@
+"""InvokeRestApi: a call to the environment's Airflow REST API as the caller's strongest allowed
+Airflow role (Airflow 3: a role token; Airflow 2: basic auth as the role's FAB user)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+
+from aerodrome import errors
+from aerodrome.domain.airflow_roles import airflow_user
+from aerodrome.runtimes.base import RuntimeDriver
+from aerodrome.services import targets
+from aerodrome.services.environments import EnvironmentService
+from aerodrome.services.principals import PrincipalService
+
+REST_TIMEOUT = 10.0
+REST_MAX_BYTES = 6 * 1024 * 1024
+TOKEN_TTL = 60
+
+
+class RestApiService:
+    def __init__(self, *, environments: EnvironmentService, runtime: RuntimeDriver, principals: PrincipalService):
+        self._environments = environments
+        self._runtime = runtime
+        self._principals = principals
+
+    def invoke_rest_api(self, access_key_id: str, request: dict) -> dict:
+        name = request["Name"]
+        target = targets.find(self._environments, name)
+        principal, role = self._principals.granted_role(access_key_id, "airflow:InvokeRestApi", name)
+        version = "v2" if target.major >= 3 else "v1"
+        url = f"{target.api_base}/api/{version}{request['Path']}"
+        if target.major >= 3:
+            token = self._runtime.api_token(target.placement, username=airflow_user(principal), role=role,
+                                            ttl=TOKEN_TTL)
+            headers = {"Authorization": f"Bearer {token}"}
+        else:  # Airflow 2's REST API takes basic auth (see airflow_env DEFAULTS) as the role's FAB user
+            user, password = self._runtime.role_login(target.spec, target.placement, role)
+            headers = {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+        body = request.get("Body")
+        if not body and request["Method"] not in ("POST", "PUT", "PATCH"):
+            body = None  # MwaaHook sends {} with every GET; Airflow expects no body there
+        try:
+            with httpx.Client(timeout=REST_TIMEOUT) as client, client.stream(
+                    request["Method"], url, params=request.get("QueryParameters") or None,
+                    json=body if body is not None else None, headers=headers) as reply:
+                content = _read_capped(reply)
+        except httpx.TimeoutException:
+            raise errors.Temporary(f"The Airflow REST API of {name} did not answer within "
+                                   f"{REST_TIMEOUT:.0f} s.") from None
+        except httpx.TransportError:
+            raise errors.Temporary(f"The Airflow REST API of {name} is not reachable; is the environment "
+                                   "AVAILABLE?") from None
+        document = _document(content)
+        if reply.status_code >= 400:
+            raise errors.RestApiFailure(f"Airflow answered {reply.status_code}.", status=reply.status_code,
+                                        response=document)
+        return {"RestApiStatusCode": reply.status_code, "RestApiResponse": document}
+
+
+def _read_capped(reply: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    for chunk in reply.iter_bytes():
+        size += len(chunk)
+        if size > REST_MAX_BYTES:
+            raise errors.Invalid("The Airflow REST API response is larger than 6 MB; ask for less "
+                                 "(e.g. with limit and offset query parameters).")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _document(content: bytes) -> object:
+    if not content:
+        return {}
+    try:
+        return json.loads(content)
+    except ValueError:
+        return {"text": content.decode(errors="replace")[:2000]}
