@@ -26,7 +26,7 @@ import httpx
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from environment import SHARED_VENVS, free_port, summary, wait  # noqa: E402
+from environment import SHARED_VENVS, free_port, summary, wait
 
 DAG = """
 import datetime
@@ -114,8 +114,8 @@ def run(args, home: Path, port: int, env: dict) -> int:
 
 
 def _api_port(home: Path) -> int:
-    import sqlite3
     import json
+    import sqlite3
 
     with sqlite3.connect(home / "aerodrome.db") as db:
         return json.loads(db.execute("SELECT placement FROM environments WHERE name='bench'").fetchone()[0])["web_port"]

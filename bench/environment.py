@@ -85,7 +85,8 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
                              text=True, check=True).stdout
     creds = dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
     mwaa = boto3.client("mwaa", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"], aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
                         config=Config(inject_host_prefix=False))
     bucket = home / "buckets" / "bench"
     (bucket / "dags").mkdir(parents=True)
@@ -95,9 +96,10 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
         started = time.monotonic()
         mwaa.create_environment(
             Name=name, ExecutionRoleArn="arn:aws:iam::000000000000:role/x", SourceBucketArn="arn:aws:s3:::bench",
-            DagS3Path="dags", NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]})
-        status = wait(lambda: (s := mwaa.get_environment(Name=name)["Environment"]["Status"]) != "CREATING" and s,
-                      900, "AVAILABLE")
+            DagS3Path="dags",
+            NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]})
+        status = wait(lambda name=name: (s := mwaa.get_environment(Name=name)["Environment"]["Status"]) != "CREATING"
+                      and s, 900, "AVAILABLE")
         if status != "AVAILABLE":
             raise SystemExit(f"{name} is {status}: {mwaa.get_environment(Name=name)['Environment']['LastUpdate']}")
         creates.append(time.monotonic() - started)
@@ -106,7 +108,7 @@ def run(args, home: Path, port: int, env: dict, up: subprocess.Popen) -> int:
         print(f"DAG visible in {name}: {visible[-1]:.1f} s", flush=True)
         if index < args.runs - 1:
             mwaa.delete_environment(Name=name)
-            wait(lambda: name not in mwaa.list_environments()["Environments"], 120, "delete")
+            wait(lambda name=name: name not in mwaa.list_environments()["Environments"], 120, "delete")
     time.sleep(30)  # let the last environment settle before measuring it idle
     env_root = str(next((home / "environments").iterdir()))
     members = [p for p in psutil.process_iter(["cwd"]) if (p.info["cwd"] or "").startswith(env_root)]

@@ -22,10 +22,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from aerodrome.app import ControlPlane  # noqa: E402
-from aerodrome.domain.spec import EnvironmentSpec  # noqa: E402
-from aerodrome.runtimes.base import Placement  # noqa: E402
-from aerodrome.settings import Settings  # noqa: E402
+from aerodrome.app import ControlPlane
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+from aerodrome.settings import Settings
 
 SHARED_VENVS = Path.home() / ".cache" / "aerodrome" / "test-venvs"
 DAG = b'''

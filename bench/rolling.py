@@ -21,13 +21,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lifecycle import SHARED_VENVS, Rest, free_port, summary, wait  # noqa: E402
+from lifecycle import SHARED_VENVS, Rest, free_port, summary, wait
 
-from aerodrome.app import ControlPlane  # noqa: E402
-from aerodrome.domain.spec import EnvironmentSpec  # noqa: E402
-from aerodrome.runtimes.base import Placement  # noqa: E402
-from aerodrome.runtimes.local import workers  # noqa: E402
-from aerodrome.settings import Settings  # noqa: E402
+from aerodrome.app import ControlPlane
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+from aerodrome.runtimes.local import workers
+from aerodrome.settings import Settings
 
 DAG = b'''
 import datetime

@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lifecycle import DAG, SHARED_VENVS, Rest, free_port, summary, wait  # noqa: E402
+from lifecycle import DAG, SHARED_VENVS, Rest, free_port, summary, wait
 
-from aerodrome.app import ControlPlane  # noqa: E402
-from aerodrome.domain.spec import EnvironmentSpec  # noqa: E402
-from aerodrome.runtimes.base import Placement  # noqa: E402
-from aerodrome.settings import Settings  # noqa: E402
+from aerodrome.app import ControlPlane
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+from aerodrome.settings import Settings
 
 
 def main() -> int:
@@ -71,12 +71,12 @@ def measure(plane: ControlPlane, runs: int) -> int:
         name = f"copy{run}"
         started = time.monotonic()
         plane.snapshots.load(made["id"], into=name)
-        wait(lambda: status(plane, name) in ("AVAILABLE", "CREATE_FAILED"), 900, f"{name} AVAILABLE", 0.2)
+        wait(lambda name=name: status(plane, name) in ("AVAILABLE", "CREATE_FAILED"), 900, f"{name} AVAILABLE", 0.2)
         loads.append(time.monotonic() - started)
         if status(plane, name) != "AVAILABLE":
             raise SystemExit(f"{name} failed to load")
         plane.environments.delete(name)
-        wait(lambda: status(plane, name) is None, 300, f"{name} deleted", 0.5)
+        wait(lambda name=name: status(plane, name) is None, 300, f"{name} deleted", 0.5)
     print(summary("save", saves, "s"))
     print(summary("load into new env -> AVAILABLE", loads, "s"))
     print(summary("snapshot size", sizes, "KiB"))

@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lifecycle import bench_plane, summary, wait  # noqa: E402
+from lifecycle import bench_plane, summary, wait
 
-from aerodrome.app import ControlPlane  # noqa: E402
-from aerodrome.domain.spec import EnvironmentSpec  # noqa: E402
-from aerodrome.runtimes.base import Placement  # noqa: E402
-from tests.e2e.test_version_change import BOTH, ONLY_V2  # noqa: E402  (the same DAGs as the e2e test)
+from aerodrome.app import ControlPlane
+from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.base import Placement
+from tests.e2e.test_version_change import BOTH, ONLY_V2
 
 SETTLED = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE")
 

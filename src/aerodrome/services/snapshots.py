@@ -6,6 +6,7 @@ environment's folder and the driver restores it before any component starts;
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import tempfile
@@ -14,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from aerodrome import errors
 from aerodrome.auth import sealed
 from aerodrome.bundles import resolve
+from aerodrome.bundles.base import Bucket
 from aerodrome.domain import snapshots as snaps
 from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.spec import EnvironmentSpec
@@ -122,7 +126,7 @@ class SnapshotService:
         with self._store.session() as session:
             position = outbox.latest(session=session)
 
-        def before_start(placement: dict, *, session) -> None:
+        def before_start(placement: dict, *, session: Session) -> None:
             self._runtime.stage_restore(Placement.from_json(placement), **staged)
             record = rows.get(spec.name, session=session)
             self._event(record, {"phase": "loading", "snapshot": manifest["id"], "from": manifest["environment"]},
@@ -194,7 +198,7 @@ class SnapshotService:
         return {"Deleted": doomed, "Kept": sorted(set(manifests) - set(doomed))}
 
     # --- helpers -----------------------------------------------------------------------------
-    def _buckets(self, name: str | None, *, bucket: str | None) -> list:
+    def _buckets(self, name: str | None, *, bucket: str | None) -> builtins.list[Bucket]:
         if bucket or self._settings.snapshot_bucket:
             return [self._files.bucket(name=bucket)]
         with self._store.session() as session:
@@ -215,5 +219,5 @@ class SnapshotService:
             self._event(record, payload, session=session)
 
     @staticmethod
-    def _event(record: rows.EnvironmentRecord, payload: dict, *, session) -> None:
+    def _event(record: rows.EnvironmentRecord, payload: dict, *, session: Session) -> None:
         rows.append_event(record.name, "snapshot", {**payload, "arn": record.arn}, session=session)

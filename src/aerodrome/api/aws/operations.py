@@ -57,17 +57,22 @@ class MwaaOperations:
 
     # --- access: `caller` is the principal (or, for role-scoped operations, the access key) ---------
     def create_cli_token(self, request: dict, *, caller: str) -> dict:
-        return self._access.create_cli_token(caller, request["Name"])
+        return self._access_service().create_cli_token(caller, request["Name"])
 
     def create_web_login_token(self, request: dict, *, caller: str) -> dict:
-        return self._access.create_web_login_token(caller, request["Name"])
+        return self._access_service().create_web_login_token(caller, request["Name"])
 
     def invoke_rest_api(self, request: dict, *, caller: str) -> dict:
-        return self._access.invoke_rest_api(caller, request)
+        return self._access_service().invoke_rest_api(caller, request)
 
     def publish_metrics(self, request: dict, *, caller: str) -> dict:
-        self._access.publish_metrics(request["EnvironmentName"], request["MetricData"])
+        self._access_service().publish_metrics(request["EnvironmentName"], request["MetricData"])
         return {}
+
+    def _access_service(self) -> Access:
+        if self._access is None:
+            raise errors.Invalid("This control plane serves no access operations.")
+        return self._access
 
     def not_available(self, operation: str) -> dict:
         raise errors.Invalid(f"{operation} is not available in this Aerodrome version yet.")
