@@ -10,24 +10,14 @@ Prints medians (and min/max) over the runs.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
+import support
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from lifecycle import SHARED_VENVS, Rest, free_port, summary, wait  # noqa: E402
-
-from aerodrome.app import ControlPlane  # noqa: E402
-from aerodrome.domain.spec import EnvironmentSpec  # noqa: E402
-from aerodrome.runtimes.base import Placement  # noqa: E402
-from aerodrome.runtimes.local import workers  # noqa: E402
-from aerodrome.settings import Settings  # noqa: E402
+from aerodrome.app import ControlPlane
+from aerodrome.runtimes.base import Placement
+from aerodrome.runtimes.local import workers
 
 DAG = b'''
 import datetime
@@ -39,92 +29,58 @@ with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
     for index in range(12):
         BashOperator(task_id=f"t{index}", bash_command="sleep 20")
 '''
-OPTIONS = {"core.dags_are_paused_at_creation": "False"}
 
 
-class Api(Rest):
-    def get(self, path: str) -> dict:
-        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=30).json()
-
-    def trigger(self, dag_id: str) -> str:
-        return httpx.post(f"{self.base}/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None},
-                          headers=self.headers, timeout=30).json()["dag_run_id"]
-
-    def finished(self, dag_id: str, run: str) -> bool:
-        return self.get(f"/dags/{dag_id}/dagRuns/{run}").get("state") in ("success", "failed")
-
-    def killed(self) -> int:
-        """Task instances that failed or needed a second try."""
-        instances = self.get("/dags/~/dagRuns/~/taskInstances?limit=1000")["task_instances"]
-        return sum(1 for t in instances if t["state"] != "success" or t["try_number"] > 1)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        first_port = free_port()
-        settings = Settings(home=Path(tmp) / "home", port=free_port(), s3_port=free_port(), serve_s3=False,
-                            venv_root=SHARED_VENVS if SHARED_VENVS.exists() else None,
-                            env_port_min=first_port, env_port_max=first_port + 40, scale_in_after=10.0)
-        (settings.buckets_dir / "bench" / "dags").mkdir(parents=True)
-        (settings.buckets_dir / "bench" / "dags" / "dags.py").write_bytes(DAG)
-        plane = ControlPlane(settings)
-        plane.start()
-        try:
-            return measure(plane, args.runs)
-        finally:
-            plane.close()
+def killed(api: support.Rest) -> int:
+    """Task instances that failed or needed a second try."""
+    instances = api.get("/dags/~/dagRuns/~/taskInstances?limit=1000")["task_instances"]
+    return sum(1 for t in instances if t["state"] != "success" or t["try_number"] > 1)
 
 
 def measure(plane: ControlPlane, runs: int) -> int:
-    spec = EnvironmentSpec(name="bench", execution_role_arn="arn:aws:iam::000000000000:role/x",
-                           source_bucket_arn="arn:aws:s3:::bench", dag_s3_path="dags", min_workers=1, max_workers=3,
-                           airflow_configuration_options=OPTIONS)
-    plane.environments.create(spec, tags={})
-    status = lambda: plane.environments.get("bench").status.value  # noqa: E731
-    wait(lambda: status() not in ("CREATING",), 600, "create", 0.5)
-    placement = Placement.from_json(plane.environments.placement("bench"))
-    api = Api(plane, placement)
-    wait(lambda: httpx.get(f"{api.base}/api/v2/dags/burst", headers=api.headers, timeout=30).status_code == 200,
-         180, "the DAGs")
+    placement = support.create_available(plane, support.bench_spec(min_workers=1, max_workers=3), timeout=600)
+    api = support.Rest(plane, placement)
+    support.wait(lambda: api.has_dag("burst"), 180, "the DAGs")
     update, reaction = [], []
     for index in range(runs):
         update.append(timed_update(plane, placement, index))
         reaction.append(timed_burst(plane, placement))
-    killed = Api(plane, placement).killed()
-    print(summary("config update -> AVAILABLE", update, "s"))
-    print(summary("autoscale: burst -> 2nd worker busy", reaction, "s"))
-    print(f"{'tasks killed':<34} {killed}")
-    return 0 if killed == 0 else 1
+    lost = killed(support.Rest(plane, placement))
+    support.report(("config update -> AVAILABLE", update, "s"), ("autoscale: burst -> 2nd worker busy", reaction, "s"))
+    print(support.figure("tasks killed", lost, ""))
+    return 0 if lost == 0 else 1
 
 
 def timed_update(plane: ControlPlane, placement: Placement, index: int) -> float:
-    api = Api(plane, placement)
+    api = support.Rest(plane, placement)
     run = api.trigger("long")
-    wait(lambda: api.get(f"/dags/long/dagRuns/{run}/taskInstances/t").get("state") == "running", 300, "a task")
+    support.wait(lambda: api.get(f"/dags/long/dagRuns/{run}/taskInstances/t").get("state") == "running", 300,
+                 "a task")
     started = time.monotonic()
-    plane.environments.update("bench", changes={"airflow_configuration_options": {**OPTIONS, "bench.run": str(index)}})
-    wait(lambda: plane.environments.get("bench").status.value != "UPDATING", 900, "the update", 0.2)
+    options = {**support.UNPAUSED, "bench.run": str(index)}
+    plane.environments.update("bench", changes={"airflow_configuration_options": options})
+    settled = support.wait_status(plane, "bench", lambda s: s != "UPDATING", 900, "the update")
     took = time.monotonic() - started
-    if plane.environments.get("bench").status.value != "AVAILABLE":
+    if settled != "AVAILABLE":
         raise SystemExit("the update failed")
-    api = wait(lambda: _connect(plane, placement), 300, "the api-server")
-    wait(lambda: api.finished("long", run), 300, "the long task")
+    api = support.wait(lambda: _connect(plane, placement), 300, "the api-server")
+    support.wait(lambda: api.finished("long", run), 300, "the long task")
     return took
 
 
 def timed_burst(plane: ControlPlane, placement: Placement) -> float:
-    idle = lambda: len(plane.driver.worker_pids(placement)[0]) == 1 and not plane.driver.worker_pids(placement)[1]  # noqa: E731
-    wait(idle, 600, "one idle worker", 0.5)
-    api = Api(plane, placement)
+    def idle() -> bool:
+        serving, draining = plane.driver.worker_pids(placement)
+        return len(serving) == 1 and not draining
+
+    support.wait(idle, 600, "one idle worker", 0.5)
+    api = support.Rest(plane, placement)
     started = time.monotonic()
     run = api.trigger("burst")
-    wait(lambda: _busy(plane, placement) >= 2, 600, "a second busy worker", 0.2)
+    support.wait(lambda: _busy(plane, placement) >= 2, 600, "a second busy worker", 0.2)
     took = time.monotonic() - started
-    wait(lambda: api.finished("burst", run), 900, "the burst")
-    wait(idle, 600, "the scale-in")
+    support.wait(lambda: api.finished("burst", run), 900, "the burst")
+    support.wait(idle, 600, "the scale-in")
     return took
 
 
@@ -133,12 +89,12 @@ def _busy(plane: ControlPlane, placement: Placement) -> int:
     return sum(1 for pid in serving + draining if workers.busy_slots(pid))
 
 
-def _connect(plane: ControlPlane, placement: Placement) -> Api | None:
+def _connect(plane: ControlPlane, placement: Placement) -> support.Rest | None:
     try:
-        return Api(plane, placement)
+        return support.Rest(plane, placement)
     except (httpx.HTTPError, KeyError, ValueError):
         return None
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(support.plane_bench(__doc__, {"dags.py": DAG}, measure, scale_in_after=10.0))

@@ -48,10 +48,11 @@ def render(model: dict) -> str:
         shapes[name] = out
     return (
         '"""Generated from botocore\'s mwaa model by scripts/gen_mwaa_model.py — do not edit."""\n\n'
+        "from typing import Any\n\n"
         f"API_VERSION = {model['metadata']['apiVersion']!r}\n"
         f"SIGNING_NAME = {model['metadata'].get('signingName', 'airflow')!r}\n\n"
-        f"OPERATIONS = {pprint.pformat(operations, width=110, sort_dicts=True)}\n\n"
-        f"SHAPES = {pprint.pformat(shapes, width=110, sort_dicts=True)}\n"
+        f"OPERATIONS: dict[str, dict[str, Any]] = {pprint.pformat(operations, width=110, sort_dicts=True)}\n\n"
+        f"SHAPES: dict[str, dict[str, Any]] = {pprint.pformat(shapes, width=110, sort_dicts=True)}\n"
     )
 
 

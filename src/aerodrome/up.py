@@ -9,11 +9,15 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 
 from aerodrome import errors
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    from aerodrome.app import ControlPlane
 
 DEMO_ENV = "demo"
 DEMO_BUCKET = "aerodrome-demo"
@@ -55,7 +59,7 @@ def run_up(settings: Settings, *, demo: bool) -> int:
 class _ProgressBoard:
     """Collects progress lines from the reconciler; the CLI shows the newest."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lines: dict[str, str] = {}
 
     def update(self, name: str, line: str) -> None:
@@ -63,7 +67,7 @@ class _ProgressBoard:
         logging.getLogger("aerodrome.progress").info("%s: %s", name, line)
 
 
-def _run_demo(plane, progress: _ProgressBoard, stop: threading.Event) -> None:
+def _run_demo(plane: ControlPlane, progress: _ProgressBoard, stop: threading.Event) -> None:
     from aerodrome.domain.spec import EnvironmentSpec
 
     bucket = plane.settings.buckets_dir / DEMO_BUCKET
@@ -103,7 +107,7 @@ def _run_demo(plane, progress: _ProgressBoard, stop: threading.Event) -> None:
                   f"  (s3://{DEMO_BUCKET}/dags/)")
 
 
-def _print_endpoints(plane) -> None:
+def _print_endpoints(plane: ControlPlane) -> None:
     from aerodrome.cli import client_env_vars
 
     values = client_env_vars(plane.settings, with_s3=plane.settings.serve_s3)
@@ -114,7 +118,7 @@ def _print_endpoints(plane) -> None:
     console.print('Clients:      eval "$(uv run aerodrome client-env --with-s3)"; aws mwaa list-environments')
 
 
-def _single_instance(settings: Settings):
+def _single_instance(settings: Settings) -> TextIO | None:
     handle = open(settings.home / ".up.lock", "w")  # noqa: SIM115 - held for the process lifetime
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,6 +2,7 @@
 resources, tokens are issued only to those allowed, and nothing secret is written to the audit log."""
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -110,7 +111,7 @@ def test_publish_metrics_is_stored_for_the_metrics_feature(plane):
         "MetricName": "TaskInstanceSuccesses", "Timestamp": datetime.datetime(2026, 1, 1),
         "Dimensions": [{"Name": "DAG", "Value": "d"}], "Value": 3.0, "Unit": "Count"}])
     root = plane["environments"].placement("dev").root
-    lines = open(f"{root}/metrics/published.jsonl").read().splitlines()
+    lines = Path(root, "metrics", "published.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["MetricData"][0]["MetricName"] == "TaskInstanceSuccesses"
 
 

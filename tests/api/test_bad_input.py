@@ -25,7 +25,8 @@ CREATE_CASES = [
      f"Value 'net-a' at 'networkConfiguration.subnetIds.1.member' {PATTERN}subnet-[a-zA-Z0-9\\-._]+"),
     ({"NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["group"]}},
      f"Value 'group' at 'networkConfiguration.securityGroupIds.1.member' {PATTERN}sg-[a-zA-Z0-9\\-._]+"),
-    ({"NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": [f"sg-{i}" for i in range(6)]}},
+    ({"NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"],
+                               "SecurityGroupIds": [f"sg-{i}" for i in range(6)]}},
      "Value at 'networkConfiguration.securityGroupIds' failed to satisfy constraint: Member must have length "
      "less than or equal to 5"),
     ({"AirflowVersion": "3.3.2!"}, f"Value '3.3.2!' at 'airflowVersion' {PATTERN}[0-9a-z.]+"),

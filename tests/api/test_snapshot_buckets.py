@@ -4,10 +4,10 @@ that directory, driven by S3Bucket/boto3): write, list, find, verified read, del
 import pytest
 
 from aerodrome import errors
+from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.domain import snapshots as snaps
 from aerodrome.services.snapshot_files import SnapshotFiles
-from aerodrome.bundles import resolve
 from tests.api.test_s3_serve import s3_bucket, served, server  # noqa: F401  (fixtures)
 
 

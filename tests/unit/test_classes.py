@@ -5,7 +5,6 @@ from aerodrome.domain.spec import EnvironmentSpec
 from tests.unit.test_airflow_env import env_of
 
 
-
 def spec(**extra):
     return EnvironmentSpec(name="dev", execution_role_arn="arn:aws:iam::000000000000:role/r",
                            source_bucket_arn="arn:aws:s3:::b", dag_s3_path="dags", **extra)
@@ -20,7 +19,7 @@ def test_class_sets_worker_concurrency_and_triggerer_capacity():
 
 
 def test_class_limits():
-    ok = dict(min_workers=1, max_workers=1, schedulers=1, min_webservers=1, max_webservers=1)
+    ok = {"min_workers": 1, "max_workers": 1, "schedulers": 1, "min_webservers": 1, "max_webservers": 1}
     assert classes.class_problems("mw1.micro", **ok) == []
     assert classes.class_problems("mw1.micro", **{**ok, "max_webservers": 2}) == [
         "MaxWebservers (2) is more than mw1.micro allows (1); lower it or choose a larger EnvironmentClass."]

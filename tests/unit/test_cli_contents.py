@@ -93,3 +93,4 @@ def test_logs_follow_prints_new_lines_and_new_files(tmp_path):
         watchdog.cancel()
         follower.kill()
         follower.wait(10)
+        follower.stdout.close()

@@ -52,7 +52,8 @@ def test_granted_role_is_the_strongest_allowed_and_respects_deny():
     ({"Statement": []}, "non-empty list"),
     ({"Statement": [{"Effect": "Maybe", "Action": "a", "Resource": "*"}]}, '"Effect" must be'),
     ({"Statement": [{"Effect": "Allow", "Resource": "*"}]}, '"Action" must be'),
-    ({"Statement": [{"Effect": "Allow", "Action": "a", "Resource": "*", "Condition": {}}]}, "unsupported keys Condition"),
+    ({"Statement": [{"Effect": "Allow", "Action": "a", "Resource": "*", "Condition": {}}]},
+     "unsupported keys Condition"),
 ])
 def test_bad_documents_are_rejected_with_a_reason(document, message):
     with pytest.raises(errors.Invalid, match=message):

@@ -74,7 +74,7 @@ def test_a_backlog_of_missed_times_fires_once_and_a_disallowed_firing_is_skipped
     schedules.tick()
     skipped = [p for _, p in events(store) if p.get("schedule")]
     assert len(skipped) == 1 and skipped[0]["phase"] == "skipped" and skipped[0]["dueAt"] == "2026-11-30T11:00:00Z"
-    assert "Environment dev is AVAILABLE; only a HIBERNATED environment can resume." == skipped[0]["reason"]
+    assert skipped[0]["reason"] == "Environment dev is AVAILABLE; only a HIBERNATED environment can resume."
     assert status(store) == Status.AVAILABLE
 
 

@@ -8,7 +8,7 @@ def test_every_status_has_a_row():
 def test_mwaa_paths_are_allowed():
     path = [Status.CREATING, Status.AVAILABLE, Status.UPDATING, Status.ROLLING_BACK, Status.UPDATE_FAILED,
             Status.UPDATING, Status.AVAILABLE, Status.DELETING, Status.DELETED]
-    for current, following in zip(path, path[1:]):
+    for current, following in zip(path, path[1:], strict=False):
         assert can_transition(current, following), (current, following)
 
 
@@ -29,7 +29,7 @@ def test_hibernation_path_and_rules():
     from aerodrome.domain.status import HIBERNATABLE
 
     path = [Status.AVAILABLE, Status.HIBERNATING, Status.HIBERNATED, Status.RESUMING, Status.AVAILABLE]
-    for current, following in zip(path, path[1:]):
+    for current, following in zip(path, path[1:], strict=False):
         assert can_transition(current, following), (current, following)
     assert Status.HIBERNATED not in UPDATABLE  # resume first
     assert Status.HIBERNATED in DELETABLE and Status.HIBERNATING in DELETABLE

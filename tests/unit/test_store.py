@@ -27,7 +27,8 @@ def add(store, name="dev"):
 
 def events(store):
     with store.session() as session:
-        return [(r.environment, json.loads(r.payload)) for r in session.scalars(select(OutboxRow).order_by(OutboxRow.id))]
+        rows = session.scalars(select(OutboxRow).order_by(OutboxRow.id))
+        return [(r.environment, json.loads(r.payload)) for r in rows]
 
 
 def test_transition_writes_status_and_an_event_in_one_transaction(store):
@@ -42,27 +43,23 @@ def test_transition_writes_status_and_an_event_in_one_transaction(store):
 
 def test_transition_refuses_moves_outside_the_table(store):
     add(store)
-    with pytest.raises(errors.Conflict, match="cannot go from CREATING to UPDATING"):
-        with store.session() as session:
-            rows.transition("dev", Status.UPDATING, session=session)
+    with pytest.raises(errors.Conflict, match="cannot go from CREATING to UPDATING"), store.session() as session:
+        rows.transition("dev", Status.UPDATING, session=session)
 
 
 def test_transition_compares_and_swaps(store):
     add(store)
-    with pytest.raises(errors.Conflict, match="is CREATING, not AVAILABLE"):
-        with store.session() as session:
-            rows.transition("dev", Status.UPDATING, session=session, expected=Status.AVAILABLE)
-    with pytest.raises(errors.Conflict, match="changed while moving"):
-        with store.session() as session:
-            rows.transition("dev", Status.AVAILABLE, session=session, generation=7)
+    with pytest.raises(errors.Conflict, match="is CREATING, not AVAILABLE"), store.session() as session:
+        rows.transition("dev", Status.UPDATING, session=session, expected=Status.AVAILABLE)
+    with pytest.raises(errors.Conflict, match="changed while moving"), store.session() as session:
+        rows.transition("dev", Status.AVAILABLE, session=session, generation=7)
 
 
 def test_a_failed_transaction_leaves_no_event(store):
     add(store)
-    with pytest.raises(RuntimeError):
-        with store.session() as session:
-            rows.transition("dev", Status.AVAILABLE, session=session)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.session() as session:
+        rows.transition("dev", Status.AVAILABLE, session=session)
+        raise RuntimeError("boom")
     with store.session() as session:
         assert rows.get("dev", session=session).status == Status.CREATING
     assert len(events(store)) == 1

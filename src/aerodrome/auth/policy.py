@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aerodrome import errors
@@ -62,7 +63,7 @@ def _strings(item: dict, key: str, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def decide(statements: tuple[Statement, ...] | list[Statement], action: str, resource: str) -> str:
+def decide(statements: Sequence[Statement], action: str, resource: str) -> str:
     """"Deny" (explicit), "Allow", or "ImplicitDeny" (nothing matched)."""
     allowed = False
     for statement in statements:
@@ -74,7 +75,7 @@ def decide(statements: tuple[Statement, ...] | list[Statement], action: str, res
     return "Allow" if allowed else "ImplicitDeny"
 
 
-def is_allowed(statements, action: str, resource: str) -> bool:
+def is_allowed(statements: Sequence[Statement], action: str, resource: str) -> bool:
     return decide(statements, action, resource) == "Allow"
 
 
@@ -82,7 +83,8 @@ def role_arn(*, region: str, account: str, environment: str, role: str) -> str:
     return f"arn:aws:airflow:{region}:{account}:role/{environment}/{role}"
 
 
-def granted_role(statements, action: str, *, region: str, account: str, environment: str) -> str | None:
+def granted_role(statements: Sequence[Statement], action: str, *, region: str, account: str,
+                 environment: str) -> str | None:
     """The strongest Airflow role whose role resource the statements allow for `action`."""
     for role in AIRFLOW_ROLES:
         arn = role_arn(region=region, account=account, environment=environment, role=role)

@@ -11,6 +11,12 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 CA_DAYS = 3650
 LEAF_DAYS = 825
@@ -46,7 +52,7 @@ def _make_ca(folder: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Aerodrome local CA"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Aerodrome")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
@@ -68,9 +74,11 @@ def _make_leaf(folder: Path, hostnames: tuple[str, ...]) -> None:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{folder / 'ca.key'} is not the elliptic-curve key this CA makes")
     ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     names = [_san(h) for h in hostnames]
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]))
@@ -80,7 +88,7 @@ def _make_leaf(folder: Path, hostnames: tuple[str, ...]) -> None:
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, _sha256()))
     _write_key(folder / "server.key", key)
     (folder / "server.pem").write_bytes(cert.public_bytes(_pem()))
@@ -92,7 +100,7 @@ def _leaf_stale(path: Path, hostnames: tuple[str, ...]) -> bool:
     if not path.exists() or not path.with_name("server.key").exists():
         return True
     cert = x509.load_pem_x509_certificate(path.read_bytes())
-    if cert.not_valid_after_utc - RENEW_BEFORE < datetime.datetime.now(datetime.timezone.utc):
+    if cert.not_valid_after_utc - RENEW_BEFORE < datetime.datetime.now(datetime.UTC):
         return True
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     present = {str(v) for v in san.get_values_for_type(x509.DNSName)}
@@ -108,7 +116,7 @@ def _write_bundle(files: TlsFiles) -> None:
         files.bundle.write_text(content)
 
 
-def _san(hostname: str):
+def _san(hostname: str) -> x509.GeneralName:
     from cryptography import x509
 
     try:
@@ -117,7 +125,7 @@ def _san(hostname: str):
         return x509.DNSName(hostname)
 
 
-def _write_key(path: Path, key) -> None:
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     from cryptography.hazmat.primitives import serialization
 
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -128,13 +136,13 @@ def _write_key(path: Path, key) -> None:
         handle.write(data)
 
 
-def _pem():
+def _pem() -> serialization.Encoding:
     from cryptography.hazmat.primitives import serialization
 
     return serialization.Encoding.PEM
 
 
-def _sha256():
+def _sha256() -> hashes.SHA256:
     from cryptography.hazmat.primitives import hashes
 
     return hashes.SHA256()

@@ -11,6 +11,7 @@ objects yet, and folders are not objects at all.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import hashlib
 import logging
@@ -152,7 +153,7 @@ class LocalBucket:
 
     # --- content -----------------------------------------------------------------------------
 
-    def _walk(self, start: Path, prefix: str) -> list[ObjectInfo]:
+    def _walk(self, start: Path, prefix: str) -> builtins.list[ObjectInfo]:
         found = []
         for dirpath, dirnames, filenames in os.walk(start, onerror=_raise):
             here = Path(dirpath)

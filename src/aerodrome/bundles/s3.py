@@ -76,7 +76,7 @@ class S3Bucket:
                     raise self._no_bucket() from exc
                 return None
             raise self._translate(exc, key=key) from exc
-        except Exception as exc:  # noqa: BLE001 - connection trouble; _call's rules apply
+        except Exception as exc:  # connection trouble; _call's rules apply
             raise self._translate(exc, key=key) from exc
         info = ObjectInfo(key=key, etag=_etag(reply["ETag"]), size=reply["ContentLength"],
                           version_id=reply.get("VersionId"))
@@ -139,7 +139,7 @@ class S3Bucket:
     def _call(self, function: Any, **kwargs: Any) -> Any:
         try:
             return function(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - translated, or re-raised as is
+        except Exception as exc:  # translated, or re-raised as is
             raise self._translate(exc, key=kwargs.get("Key")) from exc
 
     def _no_bucket(self) -> errors.NotFound:

@@ -127,7 +127,7 @@ def _plan(listing: list[ObjectInfo], base: str) -> tuple[dict[str, ObjectInfo], 
             problems.append(f"{info.key}: not mirrored, {problem}")
             continue
         wanted[relative] = info
-    folders = set()
+    folders: set[str] = set()
     for relative in wanted:
         segments = relative.split("/")
         folders.update("/".join(segments[:i]) for i in range(1, len(segments)))
@@ -210,10 +210,8 @@ def _prune_empty_folders(target_dir: Path) -> None:
         if all(e in _RUNTIME_FOLDERS and (here / e).is_dir() and not (here / e).is_symlink() for e in entries):
             for cache in entries:
                 shutil.rmtree(here / cache, ignore_errors=True)
-            try:
+            with contextlib.suppress(OSError):
                 here.rmdir()
-            except OSError:
-                pass
 
 
 @contextlib.contextmanager
@@ -299,7 +297,7 @@ class DagSyncLoop:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                result = self._sync_once()
+                self._sync_once()
             except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
                 failures += 1
                 self._failed(exc, failures)
@@ -329,7 +327,7 @@ class DagSyncLoop:
             if self._on_change is not None:
                 try:
                     self._on_change(result)
-                except Exception:  # noqa: BLE001 - a listener's bug must not stop the sync
+                except Exception:  # a listener's bug must not stop the sync
                     log.exception("DAG sync listener failed")
         return result
 

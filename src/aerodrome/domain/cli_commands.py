@@ -6,7 +6,7 @@ import shlex
 
 from aerodrome import errors
 
-_COMMON = {
+_COMMON: dict[str, set[str] | None] = {
     "assets": {"details", "list", "materialize"},
     "backfill": {"create"},
     "cheat-sheet": None,
@@ -22,10 +22,10 @@ _COMMON = {
     "version": None,
 }
 # Airflow 2 has no assets/backfill groups but keeps `dags backfill` and `tasks run`.
-SUPPORTED = {
+SUPPORTED: dict[int, dict[str, set[str] | None]] = {
     3: _COMMON,
     2: {**{k: v for k, v in _COMMON.items() if k not in ("assets", "backfill")},
-        "dags": _COMMON["dags"] | {"backfill"}, "tasks": _COMMON["tasks"] | {"run"}},
+        "dags": {*(_COMMON["dags"] or ()), "backfill"}, "tasks": {*(_COMMON["tasks"] or ()), "run"}},
 }
 
 

@@ -99,9 +99,9 @@ def _plan(s: Situation) -> list[Step]:
     if s.status == S.ROLLING_BACK:
         return _converge(s, ("applied", s.applied_generation), Step.ENSURE_APPLIED, Step.ROLLED_BACK,
                          Step.ROLLBACK_FAILED, prepare=False)
-    if s.status in (S.AVAILABLE, S.UPDATE_FAILED, S.UNAVAILABLE, S.MAINTENANCE):
-        if s.ensured != ("applied", s.applied_generation) or not s.running:
-            return [Step.START_SYNC, Step.ENSURE_APPLIED]
+    settled = (S.AVAILABLE, S.UPDATE_FAILED, S.UNAVAILABLE, S.MAINTENANCE)
+    if s.status in settled and (s.ensured != ("applied", s.applied_generation) or not s.running):
+        return [Step.START_SYNC, Step.ENSURE_APPLIED]
     return []
 
 
@@ -132,7 +132,7 @@ def _change_version(s: Situation, change: VersionChange) -> list[Step]:
         return [Step.CHANGE_SCHEMA]
     if change.new_import_errors and s.ensured == ("desired", s.generation):
         return [Step.CHECK_DAGS]  # as soon as the new DAG processor reports them, healthy or not
-    steps = [step for step in _plan(s) if step != Step.PREPARE]  # done before the dump
+    steps: list[Step] = [step for step in _plan(s) if step != Step.PREPARE]  # done before the dump
     if steps == [Step.SUCCEED] and change.parse_pending and s.waited <= s.health_timeout:
         return [Step.WAIT]
     return steps

@@ -116,7 +116,7 @@ def plan(states: list[ScheduleState], now: float) -> list[Firing]:
     out = []
     for firing in due:
         winner = latest_power.get(firing.state.environment)
-        if firing.state.schedule.kind in ("hibernate", "resume") and winner is not firing:
+        if firing.state.schedule.kind in ("hibernate", "resume") and winner is not None and winner is not firing:
             firing = Firing(firing.state, firing.due_at, superseded_by=winner.state.schedule.kind)
         out.append(firing)
     return out

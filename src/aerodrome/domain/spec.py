@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_AIRFLOW_VERSION = "3.3.2"
 SUPPORTED_AIRFLOW_VERSIONS = ("3.3.2", "2.11.2")
@@ -50,7 +51,7 @@ class EnvironmentSpec:
     endpoint_management: str = "SERVICE"
     worker_replacement_strategy: str | None = None
 
-    def replace(self, **changes: object) -> EnvironmentSpec:
+    def replace(self, **changes: Any) -> EnvironmentSpec:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:

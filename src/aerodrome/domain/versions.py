@@ -7,6 +7,7 @@ older must first go to the newest 2.11.x; a version past its end of support cann
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aerodrome import errors
 from aerodrome.domain.spec import SUPPORTED_AIRFLOW_VERSIONS
@@ -73,7 +74,7 @@ def newest_bridge(allowed: tuple[str, ...]) -> str | None:
     return max(bridges, key=parse) if bridges else None
 
 
-def check(current: str, target: str, **table) -> Change | None:
+def check(current: str, target: str, **table: Any) -> Change | None:
     """The change to make (None: none) or errors.Invalid saying what to do instead."""
     found = problem(current, target, **table)
     if found:

@@ -107,7 +107,8 @@ class WebhookSender:
                 problem = f"HTTP {reply.status_code}"
             except httpx.HTTPError as exc:
                 problem = type(exc).__name__
-            log.warning("webhook at %s refused event %d (%s); retrying in %.1f s", self._label, sequence, problem, backoff)
+            log.warning("webhook at %s refused event %d (%s); retrying in %.1f s",
+                        self._label, sequence, problem, backoff)
             if self._stopping.wait(backoff):
                 return False
             backoff = min(MAX_BACKOFF, backoff * 2)

@@ -35,7 +35,8 @@ SSO_PAGE = """<!doctype html>
   var token = window.location.hash.slice(1);
   history.replaceState(null, "", window.location.pathname);
   if (token) { document.getElementById("token").value = token; document.getElementById("login").submit(); }
-  else { document.getElementById("note").textContent = "No login token in the address; create one with CreateWebLoginToken."; }
+  else { document.getElementById("note").textContent =
+           "No login token in the address; create one with CreateWebLoginToken."; }
 </script></body></html>
 """
 

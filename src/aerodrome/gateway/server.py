@@ -8,12 +8,17 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aerodrome import errors
 from aerodrome.auth import tls
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.services.access import AccessService
+from aerodrome.services.environments import EnvironmentService
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger(__name__)
 PRIVATE = "127.0.0.1"
@@ -23,12 +28,13 @@ PRIVATE = "127.0.0.1"
 class _Running:
     bind: str
     port: int
-    server: object
+    server: uvicorn.Server
     thread: threading.Thread
 
 
 class Gateways:
-    def __init__(self, settings: Settings, *, environments, access: AccessService, interval: float = 1.0):
+    def __init__(self, settings: Settings, *, environments: EnvironmentService, access: AccessService,
+                 interval: float = 1.0) -> None:
         self._settings = settings
         self._environments = environments
         self._access = access

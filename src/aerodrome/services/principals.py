@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy.orm import Session
+
 from aerodrome import errors
 from aerodrome.auth import policy
 from aerodrome.store import credentials, principals
@@ -105,7 +107,7 @@ class PrincipalService:
         with self._store.session() as session:
             principals.record(principal, action, resource, outcome, detail, session=session)
 
-    def _statements(self, access_key_id: str, session) -> tuple[str, list[policy.Statement]]:
+    def _statements(self, access_key_id: str, session: Session) -> tuple[str, list[policy.Statement]]:
         principal = principals.principal_of(access_key_id, session=session)
         if principal is None:
             raise errors.AccessDenied("The access key belongs to no principal.")
@@ -115,7 +117,7 @@ class PrincipalService:
         return principal, statements
 
     @staticmethod
-    def _must_exist(name: str, session) -> None:
+    def _must_exist(name: str, session: Session) -> None:
         if not principals.exists(name, session=session):
             raise errors.NotFound(f"Principal {name} does not exist.")
 

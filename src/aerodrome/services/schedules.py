@@ -86,7 +86,7 @@ class ScheduleService:
         except errors.NotFound:
             log.info("%s: gone before its %s schedule fired", name, schedule.kind)
             return None
-        except Exception:  # noqa: BLE001 - one failing firing must not stop the others
+        except Exception:  # one failing firing must not stop the others
             log.exception("%s: the %s schedule failed", name, schedule.kind)
             return self._skipped(firing, "it failed; the control-plane log has the details")
         self._record(firing, {"phase": "scheduled"})
@@ -111,7 +111,7 @@ class ScheduleService:
 
 def _shown(state: domain_schedules.ScheduleState, now: float) -> dict:
     schedule = state.schedule
-    shown = {"Kind": schedule.kind, "Cron": schedule.cron, "Timezone": schedule.timezone,
+    shown: dict[str, object] = {"Kind": schedule.kind, "Cron": schedule.cron, "Timezone": schedule.timezone,
              "LastFired": domain_schedules.iso(state.last_fired),
              "NextFire": domain_schedules.iso(domain_schedules.next_fire(schedule, now))}
     if schedule.keep is not None:

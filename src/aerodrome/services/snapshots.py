@@ -6,6 +6,7 @@ environment's folder and the driver restores it before any component starts;
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import tempfile
@@ -14,9 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from aerodrome import errors
 from aerodrome.auth import sealed
 from aerodrome.bundles import resolve
+from aerodrome.bundles.base import Bucket
 from aerodrome.domain import snapshots
 from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.placement import Placement
@@ -184,7 +188,7 @@ class SnapshotService:
         return {"Deleted": doomed, "Kept": sorted(set(manifests) - set(doomed))}
 
     # --- helpers -----------------------------------------------------------------------------
-    def _buckets(self, name: str | None, *, bucket: str | None) -> list:
+    def _buckets(self, name: str | None, *, bucket: str | None) -> builtins.list[Bucket]:
         if bucket or self._settings.snapshot_bucket:
             return [self._files.bucket(name=bucket)]
         with self._store.session() as session:
@@ -206,5 +210,5 @@ class SnapshotService:
             self._event(record, payload, session=session)
 
     @staticmethod
-    def _event(record: store_environments.EnvironmentRecord, payload: dict, *, session) -> None:
+    def _event(record: store_environments.EnvironmentRecord, payload: dict, *, session: Session) -> None:
         store_environments.append_event(record.name, "snapshot", {**payload, "arn": record.arn}, session=session)

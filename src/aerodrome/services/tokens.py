@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aerodrome import errors
@@ -28,7 +29,7 @@ class Grant:
 
 
 class Tokens:
-    def __init__(self, *, ttl: float = TTL, clock=time.time):
+    def __init__(self, *, ttl: float = TTL, clock: Callable[[], float] = time.time) -> None:
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
         self._ttl = ttl

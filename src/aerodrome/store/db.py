@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import sqlalchemy
 from sqlalchemy import event
@@ -45,8 +46,13 @@ def _connect_args(url: str) -> dict:
     return {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def rowcount(result: sqlalchemy.Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (its result is a CursorResult, which the types do not say)."""
+    return cast("sqlalchemy.CursorResult[Any]", result).rowcount

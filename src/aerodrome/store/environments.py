@@ -18,7 +18,7 @@ from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status, can_transition
-from aerodrome.store import schedules
+from aerodrome.store import db, schedules
 from aerodrome.store.tables import EnvironmentRow, OutboxRow
 
 
@@ -147,7 +147,7 @@ def transition(name: str, to: Status, *, session: Session, expected: Status | No
     if generation is not None:
         condition &= EnvironmentRow.generation == generation
     result = session.execute(update(EnvironmentRow).where(condition).values(**values))
-    if result.rowcount != 1:
+    if db.rowcount(result) != 1:
         raise errors.Conflict(f"Environment {name} changed while moving to {to.value}; retry.")
     if current.status != to:
         append_event(name, "status", {"status": to.value, "previousStatus": current.status.value,

@@ -6,6 +6,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from aerodrome.domain.schedules import Schedule, ScheduleState
+from aerodrome.store import db
 from aerodrome.store.tables import ScheduleRow
 
 
@@ -50,7 +51,7 @@ def claim(name: str, kind: str, due_at: float, *, session: Session) -> bool:
         .where(ScheduleRow.environment == name, ScheduleRow.kind == kind, ScheduleRow.since < due_at,
                or_(ScheduleRow.last_fired.is_(None), ScheduleRow.last_fired < due_at))
         .values(last_fired=due_at))
-    return result.rowcount == 1
+    return db.rowcount(result) == 1
 
 
 def remove_environment(name: str, *, session: Session) -> None:

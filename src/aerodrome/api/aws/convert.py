@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aerodrome.domain import classes
 from aerodrome.domain.environment import EnvironmentView
 from aerodrome.domain.spec import EnvironmentSpec, ModuleLogging
@@ -32,9 +34,9 @@ SIMPLE = {
 }
 
 
-def changes_from_wire(members: dict) -> dict[str, object]:
+def changes_from_wire(members: dict) -> dict[str, Any]:
     """EnvironmentSpec field changes for the members a caller sent (absent means unchanged)."""
-    changes: dict[str, object] = {SIMPLE[k]: v for k, v in members.items() if k in SIMPLE}
+    changes: dict[str, Any] = {SIMPLE[k]: v for k, v in members.items() if k in SIMPLE}
     if "AirflowConfigurationOptions" in members:
         changes["airflow_configuration_options"] = dict(members["AirflowConfigurationOptions"])
     network = members.get("NetworkConfiguration") or {}

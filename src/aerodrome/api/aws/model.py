@@ -1,9 +1,11 @@
 """Generated from botocore's mwaa model by scripts/gen_mwaa_model.py — do not edit."""
 
+from typing import Any
+
 API_VERSION = '2020-07-01'
 SIGNING_NAME = 'airflow'
 
-OPERATIONS = {'CreateCliToken': {'errors': ['ResourceNotFoundException'],
+OPERATIONS: dict[str, dict[str, Any]] = {'CreateCliToken': {'errors': ['ResourceNotFoundException'],
                     'host_prefix': 'env.',
                     'input': 'CreateCliTokenRequest',
                     'method': 'POST',
@@ -94,7 +96,7 @@ OPERATIONS = {'CreateCliToken': {'errors': ['ResourceNotFoundException'],
                        'output': 'UpdateEnvironmentOutput',
                        'uri': '/environments/{Name}'}}
 
-SHAPES = {'AccessDeniedException': {'error': {'httpStatusCode': 403, 'senderFault': True},
+SHAPES: dict[str, dict[str, Any]] = {'AccessDeniedException': {'error': {'httpStatusCode': 403, 'senderFault': True},
                            'exception': True,
                            'members': {'Message': {'shape': 'String'}},
                            'type': 'structure'},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from aerodrome import errors
 from aerodrome.api.aws import convert
 from aerodrome.domain import validation, web_paths
@@ -9,6 +11,7 @@ from aerodrome.domain.status import RUNNING
 from aerodrome.services.contracts import Access, Environments, Metrics, RestApi
 
 NOT_YET: tuple[str, ...] = ()
+Service = TypeVar("Service")
 # Operations whose IAM resources are Airflow role ARNs: the access service decides which role applies.
 ROLE_SCOPED = ("CreateWebLoginToken", "InvokeRestApi")
 
@@ -61,10 +64,10 @@ class MwaaOperations:
 
     # --- access: `caller` is the principal (or, for role-scoped operations, the access key) ---------
     def create_cli_token(self, request: dict, *, caller: str) -> dict:
-        return self._access.create_cli_token(caller, request["Name"])
+        return _served(self._access).create_cli_token(caller, request["Name"])
 
     def create_web_login_token(self, request: dict, *, caller: str) -> dict:
-        return self._access.create_web_login_token(caller, request["Name"])
+        return _served(self._access).create_web_login_token(caller, request["Name"])
 
     def invoke_rest_api(self, request: dict, *, caller: str) -> dict:
         web_paths.rest_api_path(request["Path"])  # stays inside /api/v1 or /api/v2
@@ -72,11 +75,18 @@ class MwaaOperations:
         if status not in RUNNING:
             raise errors.Conflict(f"Environment {request['Name']} is {status.value}; InvokeRestApi reaches its "
                                   "Airflow REST API once it is AVAILABLE.")
-        return self._rest_api.invoke_rest_api(caller, request)
+        return _served(self._rest_api).invoke_rest_api(caller, request)
 
     def publish_metrics(self, request: dict, *, caller: str) -> dict:
-        self._metrics.publish_metrics(request["EnvironmentName"], request["MetricData"])
+        _served(self._metrics).publish_metrics(request["EnvironmentName"], request["MetricData"])
         return {}
 
     def not_available(self, operation: str) -> dict:
         raise errors.Invalid(f"{operation} is not available in this Aerodrome version yet.")
+
+
+def _served(service: Service | None) -> Service:
+    """The service behind an operation; an API built without it (some tests) refuses the operation."""
+    if service is None:
+        raise errors.Invalid("This control plane does not serve this operation.")
+    return service
