@@ -130,7 +130,7 @@ class Generator:
                 continue
             where, wire = member_shape.serialization.get("location"), member_shape.serialization.get("name", member)
             if where == "uri":
-                path = path.replace("{%s}" % wire, quote(str(data[member]), safe=""))
+                path = path.replace(f"{{{wire}}}", quote(str(data[member]), safe=""))
             elif where == "querystring":
                 query[wire] = data[member] if not isinstance(data[member], list) else data[member][:3]
             else:

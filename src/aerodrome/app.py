@@ -146,7 +146,7 @@ class ControlPlane:
         while not self._closing.wait(1.0):
             try:
                 self.snapshots.report_loads()
-            except Exception:  # noqa: BLE001 - keep reporting; the next round retries
+            except Exception:
                 log.exception("reporting snapshot loads failed")
 
     def _wait_serving(self) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aerodrome.domain.spec import DEFAULT_ACCOUNT, DEFAULT_REGION
 
-
 _URLS = frozenset({"s3_endpoint_url", "postgres_url", "redis_url"})
 
 

@@ -52,7 +52,8 @@ def test_aerodrome_api_caps_the_body_before_checking_the_signature():
                  account="000000000000", closing=threading.Event())
     with serve_asgi(api) as url:
         reply = httpx.post(f"{url}{PREFIX}/principals", content=b"x" * (limits.EXT_API_MAX_BYTES + 1))
-        answer = raw_request(url, f"POST {PREFIX}/principals HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n")
+        answer = raw_request(url, f"POST {PREFIX}/principals HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 10000000000\r\n\r\n")
     assert reply.status_code == 413 and reply.headers["x-amzn-ErrorType"] == "ValidationException"
     assert answer.startswith("HTTP/1.1 413")
 

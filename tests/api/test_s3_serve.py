@@ -21,8 +21,8 @@ from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.bundles.s3 import S3Bucket
-from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.bundles.sync import sync_prefix
+from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.settings import Settings
 from tests.api.conftest import free_port
 

@@ -65,7 +65,8 @@ def _dispatch(args: argparse.Namespace, client: ExtClient) -> int:
             try:
                 document = Path(document[1:]).read_text()
             except OSError as exc:
-                raise SystemExit(f"aerodrome principals attach-policy: cannot read {document[1:]}: {exc.strerror}")
+                raise SystemExit(f"aerodrome principals attach-policy: cannot read {document[1:]}: "
+                                 f"{exc.strerror}") from None
         client.request("PUT", f"/principals/{_segment(args.name)}/policies/{_segment(args.policy_name)}",
                        body={"PolicyDocument": document})
     elif command == "detach-policy":

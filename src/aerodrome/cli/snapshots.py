@@ -113,7 +113,8 @@ def _list(args, settings: Settings) -> int:
             return 0
         for item in found["Snapshots"]:
             print(f"{item['id']}  {item['environment']:<20} {item['created'][:19]}  "
-                  f"Airflow {item['airflowVersion']:<7} {item['sizeBytes']:>10} B  s3://{item['bucket']}  {_counts(item['counts'])}")
+                  f"Airflow {item['airflowVersion']:<7} {item['sizeBytes']:>10} B  s3://{item['bucket']}  "
+                  f"{_counts(item['counts'])}")
         return 0
 
     return reporting("snapshot list", client, work)

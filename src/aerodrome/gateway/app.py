@@ -67,8 +67,8 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
 
     async def login(request: Request) -> Response:
         try:
-            form = {k: v[0] for k, v in
-                    parse_qs((await limits.read_body(request, limits.LOGIN_MAX_BYTES)).decode(errors="replace")).items()}
+            body = await limits.read_body(request, limits.LOGIN_MAX_BYTES)
+            form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
         except errors.TooLarge as exc:
             return _text(413, str(exc))
         token = form.get("token", "")

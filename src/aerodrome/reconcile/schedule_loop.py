@@ -34,7 +34,7 @@ class ScheduleLoop:
         while not self._stop.is_set():
             try:
                 upcoming = self._tick()
-            except Exception:  # noqa: BLE001 - the loop outlives any one failure (the store busy, ...)
+            except Exception:
                 log.exception("firing schedules failed; trying again")
                 upcoming = None
             wait = self._poll if upcoming is None else min(self._poll, max(upcoming - self._clock(), 0.0) + 0.05)

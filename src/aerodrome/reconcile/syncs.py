@@ -63,7 +63,7 @@ class BucketSyncs:
                    "source": source}
         try:
             self._on_sync(name, summary)
-        except Exception:  # noqa: BLE001 - a listener's failure must not stop the sync
+        except Exception:
             log.exception("%s: recording a DAG sync failed", name)
 
     def fetch_bundles(self, spec: EnvironmentSpec, kinds: set[str]) -> dict[str, bytes | None]:

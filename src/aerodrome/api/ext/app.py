@@ -37,8 +37,16 @@ from aerodrome.api.ext import schedules as ext_schedules
 from aerodrome.api.ext import snapshots as ext_snapshots
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
-from aerodrome.services.contracts import (Authorizer, Credentials, Endpoints, Events, Lifecycle, Principals,
-                                          Schedules, Snapshots)
+from aerodrome.services.contracts import (
+    Authorizer,
+    Credentials,
+    Endpoints,
+    Events,
+    Lifecycle,
+    Principals,
+    Schedules,
+    Snapshots,
+)
 from aerodrome.web import limits
 
 log = logging.getLogger(__name__)

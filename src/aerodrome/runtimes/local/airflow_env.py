@@ -72,7 +72,8 @@ def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *
     sizing = classes.CLASSES.get(spec.environment_class)
     capacity = sizing.triggerer_capacity if sizing else 60
     sized = {"celery.worker_autoscale": f"{concurrency},{concurrency}",
-             ("triggerer.capacity" if is_airflow3(spec.airflow_version) else "triggerer.default_capacity"): str(capacity)}
+             ("triggerer.capacity" if is_airflow3(spec.airflow_version) else "triggerer.default_capacity"):
+                str(capacity)}
     options = {**DEFAULTS, **sized, **spec.airflow_configuration_options}
     env = dict(base)
     env.update({option_var(k): v for k, v in options.items()})

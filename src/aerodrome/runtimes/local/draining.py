@@ -11,6 +11,7 @@ new control plane re-adopts it after a restart and keeps waiting instead of kill
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -53,10 +54,8 @@ class Drains:
         deadline = time.time() + limit
         record.write_text(json.dumps({"name": name, "pid": process.pid, "create_time": process.create_time(),
                                       "deadline": deadline}))
-        try:
+        with contextlib.suppress(psutil.Error):
             process.send_signal(signal.SIGTERM)
-        except psutil.Error:
-            pass
         log.info("draining %s (pid %s) for at most %.0f s", name, process.pid, limit)
         self._watch(_Drain(name, process, record, deadline, popen=popen))
 
@@ -133,11 +132,7 @@ def _running(process: psutil.Process) -> bool:
 def _reap(drain: _Drain) -> None:
     """Collect the exit status (our own child) and stray members of its process group."""
     if drain.popen is not None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             drain.popen.wait(1)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(drain.process.pid, signal.SIGKILL)  # the worker led its own session
-    except (ProcessLookupError, PermissionError):
-        pass

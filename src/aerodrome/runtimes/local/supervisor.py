@@ -6,6 +6,7 @@ new control-plane process can re-attach to processes that outlived the old one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -166,10 +167,8 @@ class Supervisor:
             limit = entry.spec.stop_grace
             _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal)
         if entry.popen is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 entry.popen.wait(1)
-            except subprocess.TimeoutExpired:
-                pass
         entry.spec.pid_file.unlink(missing_ok=True)
 
     def _monitor(self) -> None:
@@ -259,25 +258,17 @@ def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
         pgid = os.getpgid(process.pid)
     except (psutil.Error, ProcessLookupError):
         return
-    try:
+    with contextlib.suppress(psutil.Error):
         process.send_signal(sig)
-    except psutil.Error:
-        pass
     _wait_gone([process], timeout=grace)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
     alive = _wait_gone(members, timeout=2)
     for leftover in alive:
-        try:
+        with contextlib.suppress(psutil.Error):
             leftover.kill()
-        except psutil.Error:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     _wait_gone(alive, timeout=2)
 
 

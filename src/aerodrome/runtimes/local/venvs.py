@@ -51,7 +51,8 @@ def ensure_venv(venvs_dir: Path, version: str, *, progress: Callable[[str], None
         shutil.rmtree(staging, ignore_errors=True)
         say(f"building the Airflow {version} venv (once per version; a minute or two)")
         uv = str(binaries.uv())
-        _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)], what="creating the venv")
+        _run([uv, "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)],
+             what="creating the venv")
         say(f"installing apache-airflow {version} and the Amazon provider")
         _run([uv, "pip", "install", "--quiet", "--python", str(staging / "bin" / "python"), *packages(version)],
              what=f"installing apache-airflow {version}")
