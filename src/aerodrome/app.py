@@ -6,8 +6,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from aerodrome.runtimes.local.s3_serve import S3Server
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +89,8 @@ class ControlPlane:
             closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
             principals=self.principals, endpoints=self.environments))
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
-        self._s3 = None
-        self._server = None
+        self._s3: S3Server | None = None
+        self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
 
     def start(self) -> None:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aerodrome.domain.spec import DEFAULT_ACCOUNT, DEFAULT_REGION
 
@@ -139,7 +140,7 @@ class Settings:
                 shown.append(f"{field.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -15,15 +15,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aerodrome import errors
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    from aerodrome.services.environments import EnvironmentService
+    from aerodrome.store.db import Store
 
 LOG_TYPES = {"scheduler": "Scheduler", "worker": "Worker", "webserver": "WebServer", "api-server": "WebServer",
              "dag-processor": "DAGProcessing", "triggerer": "Scheduler", "task": "Task"}
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     test_req = commands.add_parser("test-requirements", help="resolve a requirements.txt the way an update would")
     test_req.add_argument("source", help="a folder or local bucket name holding requirements.txt (and plugins.zip)")
     test_req.add_argument("--airflow-version", default=None)
@@ -98,7 +103,7 @@ def _resolve_new(settings: Settings, source: str, version: str | None) -> tuple[
                                    if overlays.is_new(line, installed)]
 
 
-def test_requirements(args, settings: Settings) -> int:
+def test_requirements(args: argparse.Namespace, settings: Settings) -> int:
     try:
         _, version, new = _resolve_new(settings, args.source, args.airflow_version)
     except errors.Permanent as exc:
@@ -107,7 +112,7 @@ def test_requirements(args, settings: Settings) -> int:
     return 0
 
 
-def package_requirements(args, settings: Settings) -> int:
+def package_requirements(args: argparse.Namespace, settings: Settings) -> int:
     """Wheels for what requirements.txt adds, for this host's platform, in a plugins.zip (plus its old content)."""
     import zipfile
 
@@ -143,7 +148,7 @@ def package_requirements(args, settings: Settings) -> int:
     return 0
 
 
-def test_startup_script(args, settings: Settings) -> int:
+def test_startup_script(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.domain import classes
     from aerodrome.runtimes.local import launcher
 
@@ -167,7 +172,7 @@ def test_startup_script(args, settings: Settings) -> int:
     return 0
 
 
-def _environments(store, settings: Settings):
+def _environments(store: Store, settings: Settings) -> EnvironmentService:
     from aerodrome.runtimes.local.placement import HostPlacements
     from aerodrome.services.environments import EnvironmentService
 
@@ -198,7 +203,7 @@ def _log_files(root: Path, component: str | None) -> list[Path]:
     return found
 
 
-def show_logs(args, settings: Settings) -> int:
+def show_logs(args: argparse.Namespace, settings: Settings) -> int:
     try:
         found = _placement(settings, args.name)
     except errors.NotFound as exc:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from aerodrome.settings import Settings
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("events", help="show status events (EventBridge-shaped); --follow to keep watching")
     parser.add_argument("--follow", "-f", action="store_true", help="keep printing events as they happen")
     parser.add_argument("--json", action="store_true", help="one event object (JSON) per line")
@@ -17,7 +18,7 @@ def register(commands) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import ExtClient, reporting
 
     client = ExtClient(settings)

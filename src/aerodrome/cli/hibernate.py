@@ -7,15 +7,19 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    from aerodrome.cli.ext_client import ExtClient
 
 # requested action -> (status that means done, statuses that mean it failed)
 OUTCOMES = {"hibernate": ("HIBERNATED", {"UNAVAILABLE", "DELETING"}),
             "resume": ("AVAILABLE", {"UNAVAILABLE", "DELETING"})}
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     group = env_group(commands)
     hibernate = group.add_parser("hibernate", help="stop every process, keep database and bucket state")
     hibernate.add_argument("name", metavar="ENV")
@@ -29,7 +33,7 @@ def register(commands) -> None:
     resume.set_defaults(handler=lambda args, settings: run(args, settings, "resume"))
 
 
-def env_group(commands) -> argparse._SubParsersAction:
+def env_group(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
     """The `env` command group's sub-commands (shared with other modules that add `env` commands)."""
     parser = commands.choices.get("env") or commands.add_parser("env", help="manage environments")
     for action in parser._actions:
@@ -38,7 +42,7 @@ def env_group(commands) -> argparse._SubParsersAction:
     return parser.add_subparsers(dest="env_command", required=True)
 
 
-def run(args, settings: Settings, action: str) -> int:
+def run(args: argparse.Namespace, settings: Settings, action: str) -> int:
     from aerodrome.cli.ext_client import ExtClient, reporting
 
     client = ExtClient(settings)
@@ -55,7 +59,7 @@ def run(args, settings: Settings, action: str) -> int:
     return reporting(f"env {action}", client, work)
 
 
-def _wait(client, name: str, position: int, action: str, started: float) -> int:
+def _wait(client: ExtClient, name: str, position: int, action: str, started: float) -> int:
     done, failed = OUTCOMES[action]
     query = {"follow": "true", "environment": name, "after": position}
     for _, data in client.stream("/events", query=query):

@@ -5,12 +5,14 @@ prints the schedules and their next fire times."""
 
 from __future__ import annotations
 
+import argparse
+
 from aerodrome.settings import Settings
 
 FLAGS = ("hibernate", "resume", "snapshot")
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     from aerodrome.cli.hibernate import env_group
 
     parser = env_group(commands).add_parser(
@@ -25,7 +27,7 @@ def register(commands) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import ExtClient, reporting
 
     client = ExtClient(settings)

@@ -4,17 +4,22 @@ verification of the restored database, unless --no-wait."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    from aerodrome.cli.ext_client import ExtClient
 
 SAVE_TIMEOUT = 3600.0
 FAILED = {"CREATE_FAILED", "UPDATE_FAILED", "UNAVAILABLE", "ROLLING_BACK", "DELETING"}
 
 
-def register(commands) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("snapshot", help="save and load environment snapshots").add_subparsers(
         dest="snapshot_command", required=True)
     save = group.add_parser("save", help="snapshot an environment (it keeps running); prints the id")
@@ -39,13 +44,13 @@ def register(commands) -> None:
     prune.set_defaults(handler=_prune)
 
 
-def _client(settings: Settings):
+def _client(settings: Settings) -> ExtClient:
     from aerodrome.cli.ext_client import ExtClient
 
     return ExtClient(settings)
 
 
-def _save(args, settings: Settings) -> int:
+def _save(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import reporting
 
     client = _client(settings)
@@ -63,7 +68,7 @@ def _save(args, settings: Settings) -> int:
     return reporting("snapshot save", client, work)
 
 
-def _load(args, settings: Settings) -> int:
+def _load(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import reporting
 
     client = _client(settings)
@@ -78,7 +83,7 @@ def _load(args, settings: Settings) -> int:
     return reporting("snapshot load", client, work)
 
 
-def _wait(client, reply: dict, started: float) -> int:
+def _wait(client: ExtClient, reply: dict, started: float) -> int:
     """Until the environment is AVAILABLE and the restore is reported (or either fails)."""
     name, verified, available = reply["Name"], None, False
     query = {"follow": "true", "environment": name, "after": reply["EventPosition"]}
@@ -101,7 +106,7 @@ def _wait(client, reply: dict, started: float) -> int:
     return 1
 
 
-def _list(args, settings: Settings) -> int:
+def _list(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import reporting
 
     client = _client(settings)
@@ -120,7 +125,7 @@ def _list(args, settings: Settings) -> int:
     return reporting("snapshot list", client, work)
 
 
-def _prune(args, settings: Settings) -> int:
+def _prune(args: argparse.Namespace, settings: Settings) -> int:
     from aerodrome.cli.ext_client import reporting
 
     client = _client(settings)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
@@ -28,7 +29,7 @@ HEALTH_TIMEOUT = 300.0
 Progress = Callable[[str, str], None]  # (environment name, line)
 
 
-class SyncLoops:
+class SyncLoops(Protocol):
     """What the reconciler needs from bundle sync (bundles.sync adapts to it)."""
 
     def start(self, name: str, spec: EnvironmentSpec, placement: Placement) -> None: ...
@@ -174,7 +175,7 @@ class Reconciler:
                 self._delete(record, placement)
         return None
 
-    def _stage(self, spec: EnvironmentSpec, placement: Placement, progress) -> None:
+    def _stage(self, spec: EnvironmentSpec, placement: Placement, progress: Callable[[str], None]) -> None:
         self._driver.stage(spec, placement, lambda kinds: self._syncs.fetch_bundles(spec, kinds), progress=progress)
 
     def _preflight_failed(self, record: environments.EnvironmentRecord, message: str) -> float:
@@ -212,7 +213,7 @@ class Reconciler:
         self._ensured[record.name] = _Ensured(("applied", record.generation), time.monotonic())
         self._progress(record.name, f"{record.status.value} -> AVAILABLE")
 
-    def _fail(self, record: environments.EnvironmentRecord, message: str) -> float | None:
+    def _fail(self, record: environments.EnvironmentRecord, message: str) -> float:
         """Creating fails the create; anything else rolls back to the last spec that worked."""
         message = redact(message, record.spec)
         rolling_back = record.status in (Status.UPDATING, Status.CREATING_SNAPSHOT) and record.applied_spec

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aerodrome import errors
 from aerodrome.bundles import resolve, sync
+from aerodrome.bundles.base import Bucket
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec, bucket_name
 from aerodrome.settings import Settings
@@ -37,7 +38,7 @@ class BucketSyncs:
             self.stop(name)
         settings = self._settings
 
-        def open_bucket():
+        def open_bucket() -> Bucket:
             return resolve.open_bucket(settings, spec.source_bucket_arn)
 
         placement.dags_dir.mkdir(parents=True, exist_ok=True)

@@ -60,13 +60,13 @@ async def route(principals: Principals, method: str, path: str, query: Mapping[s
         await authorize("aerodrome:GetAuditLog", "audit")
         entries = await asyncio.to_thread(principals.audit, limit=_limit(query.get("limit")))
         return {"Entries": [{key.capitalize(): value for key, value in entry.items()} for entry in entries]}
-    if (found := _ONE.match(path)) and method == "DELETE":
-        name = unquote(found.group(1))
+    if (one := _ONE.match(path)) and method == "DELETE":
+        name = unquote(one.group(1))
         actor = await authorize("aerodrome:DeletePrincipal", f"principal/{name}")
         await asyncio.to_thread(principals.delete, name, actor=actor)
         return {"Name": name}
-    if (found := _POLICY.match(path)) and method in ("PUT", "DELETE"):
-        name, policy_name = unquote(found.group(1)), unquote(found.group(2))
+    if (policy := _POLICY.match(path)) and method in ("PUT", "DELETE"):
+        name, policy_name = unquote(policy.group(1)), unquote(policy.group(2))
         if method == "DELETE":
             actor = await authorize("aerodrome:DetachPolicy", f"principal/{name}")
             await asyncio.to_thread(principals.detach, name, policy_name, actor=actor)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote
 
 from aerodrome import errors
@@ -27,7 +27,7 @@ def matches(path: str) -> bool:
     return path == "/snapshots" or bool(_SAVE.match(path) or _LOAD.match(path))
 
 
-async def route(snapshots: Snapshots, method: str, path: str, query, body: dict,
+async def route(snapshots: Snapshots, method: str, path: str, query: Mapping[str, str], body: dict,
                 authorize: Callable[[str, str], Awaitable[None]]) -> dict:
     bucket = _text(body.get("Bucket", query.get("bucket")), "Bucket")
     if path == "/snapshots" and method == "GET":

@@ -100,14 +100,14 @@ def stage(spec: EnvironmentSpec, placement: Placement, fetch: Fetch, *, venvs_di
                                       ("startup", script is None or script.exists())) if not have}
     bundles = fetch(wanted) if wanted else {}
     if not plugins_dir.exists():
-        if bundles.get("plugins") is not None:
-            plugins.extract(bundles["plugins"], plugins_dir, limits=limits,
+        if (archive := bundles.get("plugins")) is not None:
+            plugins.extract(archive, plugins_dir, limits=limits,
                             label=f"plugins.zip ({spec.plugins_s3_path})")
         else:
             plugins_dir.mkdir(parents=True)
     overlay = None
     if requirements_id:
-        data = bundles["requirements"] if "requirements" in wanted else requirements.read_bytes()
+        data = _fetched(bundles, "requirements") if "requirements" in wanted else requirements.read_bytes()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -118,13 +118,21 @@ def stage(spec: EnvironmentSpec, placement: Placement, fetch: Fetch, *, venvs_di
         write_atomically(requirements, data)
     if script is not None and "startup" in wanted:
         script.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(script, bundles["startup"], mode=0o700)
+        write_atomically(script, _fetched(bundles, "startup"), mode=0o700)
     result = Staged(plugins_dir=plugins_dir, overlay=overlay, startup_script=script)
     record = _record(spec, placement)
     record.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(record, json.dumps({"plugins_dir": str(plugins_dir), "overlay": str(overlay) if overlay else None,
                                          "startup_script": str(script) if script else None}).encode())
     return result
+
+
+def _fetched(bundles: Bundles, kind: str) -> bytes:
+    """The fetched bytes of `kind`, which the spec sets (fetch gives None only for kinds it does not set)."""
+    data = bundles[kind]
+    if data is None:
+        raise errors.Permanent(f"the environment's {kind} file was not fetched")
+    return data
 
 
 def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:

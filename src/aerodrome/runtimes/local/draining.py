@@ -19,14 +19,21 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 
 log = logging.getLogger(__name__)
 
 HARD_GRACE = 10.0
+
+
+class KillGroup(Protocol):
+    """Stop `process` and its process group: `sig` first, SIGKILL for what is left after `grace` seconds."""
+
+    def __call__(self, process: psutil.Process, *, grace: float, sig: int) -> None: ...
 
 
 @dataclass
@@ -37,11 +44,11 @@ class _Drain:
     deadline: float  # wall clock
     popen: subprocess.Popen | None = None
     thread: threading.Thread | None = None
-    stop_now: threading.Event | None = None
+    stop_now: threading.Event = field(default_factory=threading.Event)
 
 
 class Drains:
-    def __init__(self, *, kill_group):
+    def __init__(self, *, kill_group: KillGroup) -> None:
         self._kill_group = kill_group
         self._drains: dict[str, _Drain] = {}  # by record path
         self._lock = threading.Lock()
@@ -93,11 +100,11 @@ class Drains:
         for drain in chosen:
             drain.stop_now.set()
         for drain in chosen:
-            drain.thread.join()
+            if drain.thread is not None:
+                drain.thread.join()
 
     # --- internals ---------------------------------------------------------------------------
     def _watch(self, drain: _Drain) -> None:
-        drain.stop_now = threading.Event()
         drain.thread = threading.Thread(target=self._wait, args=(drain,), name=f"drain {drain.name}", daemon=True)
         with self._lock:
             self._drains[str(drain.record)] = drain

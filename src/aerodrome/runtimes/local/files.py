@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome.runtimes import ports
 from aerodrome.settings import Settings
 
 
-def secret(path: Path, *, make=lambda: secrets.token_hex(24)) -> str:
+def secret(path: Path, *, make: Callable[[], str] = lambda: secrets.token_hex(24)) -> str:
     """Read a secret, generating and storing it (mode 0600) the first time."""
     if path.exists():
         return path.read_text().strip()

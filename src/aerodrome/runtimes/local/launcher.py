@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 KEEP_VAR = "AERODROME_STARTUP_KEEP"
 # exit code of a launcher whose startup script failed or timed out: the driver fails the
@@ -51,7 +52,7 @@ def run_script(script: str, env: dict[str, str], *, timeout: float, log_path: st
     return code, left
 
 
-def merge(env: dict[str, str], left: dict[str, str], keep: set[str], say) -> dict[str, str]:
+def merge(env: dict[str, str], left: dict[str, str], keep: set[str], say: Callable[[str], None]) -> dict[str, str]:
     """`env` plus what the script exported, except the variables in `keep`."""
     out = dict(env)
     for key, value in sorted(left.items()):

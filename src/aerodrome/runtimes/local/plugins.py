@@ -11,6 +11,7 @@ import io
 import shutil
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -70,7 +71,7 @@ def extract(data: bytes, target: Path, *, limits: Limits = Limits(), label: str 
 
 
 def _write_members(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], staging: Path, limits: Limits,
-                   refuse) -> None:
+                   refuse: Callable[[str], errors.Permanent]) -> None:
     written = 0
     root = staging.resolve()
     for info in members:

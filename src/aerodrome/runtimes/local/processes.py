@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome.domain.placement import Placement
@@ -10,7 +11,7 @@ from aerodrome.domain.placement import Placement
 LOG_TAIL = 1200
 
 
-def parallel(function, names: list[str]) -> None:
+def parallel(function: Callable[[str], object], names: list[str]) -> None:
     threads = [threading.Thread(target=function, args=(n,)) for n in names]
     for thread in threads:
         thread.start()

@@ -12,6 +12,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome import errors
@@ -40,7 +41,8 @@ LOOP
 END LOOP; END $$"""
 
 
-def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, progress=None) -> Path | None:
+def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path,
+          progress: Callable[[str], None] | None = None) -> Path | None:
     """What the schema change needs beside the venvs (built once, shared): the FAB overlay for 3.x -> 2.x."""
     if versions.parse(current)[0] < 3 or versions.parse(target)[0] >= 3:
         return None
@@ -50,7 +52,7 @@ def tools(*, current: str, target: str, current_venv: Path, venvs_dir: Path, pro
 
 
 def change(*, current: str, target: str, current_venv: Path, target_venv: Path, database_url: str,
-         log: Path, extra_path: Path | None = None, sql=None) -> None:
+         log: Path, extra_path: Path | None = None, sql: Callable[[str], str] | None = None) -> None:
     """Bring the database from `current`'s schema to `target`'s; errors.Permanent with the log's tail."""
     if versions.parse(target) > versions.parse(current):
         _airflow(target_venv, database_url, log, "db", "migrate")
@@ -104,7 +106,7 @@ ERRORS_SQL = ("SELECT filename || chr(31) || replace(replace(coalesce(stacktrace
               "chr(30), ' ') || chr(30) FROM import_error WHERE timestamp >= to_timestamp({since})")
 
 
-def parse_report(sql, *, dags_dir: Path, since: float) -> ParseReport:
+def parse_report(sql: Callable[[str], str], *, dags_dir: Path, since: float) -> ParseReport:
     """What the DAG processor recorded from `since` (epoch seconds); `sql(statement)` returns psql -tA text."""
     parsed = {_relative(line, dags_dir) for line in sql(PARSED_SQL.format(since=since)).splitlines() if line}
     found = {}

@@ -142,7 +142,8 @@ def _number(name: str) -> int:
 
 
 def _free(taken: set[str], wanted: int) -> list[str]:
-    fresh, number = [], 1
+    fresh: list[str] = []
+    number = 1
     while len(fresh) < wanted:
         if f"worker-{number}" not in taken:
             fresh.append(f"worker-{number}")
