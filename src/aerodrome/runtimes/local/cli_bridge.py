@@ -20,15 +20,16 @@ class CliBridge:
         self._versions = versions
         self._wiring = wiring
 
-    def run(self, spec: EnvironmentSpec, placement: Placement, *args: str,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """`airflow ARGS` with the environment's configuration and staged contents."""
+    def run(self, spec: EnvironmentSpec, placement: Placement, *args: str, timeout: float = 120,
+            stdin: str = "") -> subprocess.CompletedProcess[str]:
+        """`airflow ARGS` with the environment's configuration and staged contents. `stdin` is all the
+        command reads: it has no terminal (its own session), so a prompt reads `stdin` or ends."""
         venv, template = self._versions.get(spec.airflow_version)
         env = airflow_env.component_env(spec, placement, self._wiring.wire(placement, template),
                                         component="scheduler", base=base_env(venv))
         env.update((contents.staged(spec, placement) or contents.Staged(placement.root / "plugins")).env())
         return subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, input=stdin, start_new_session=True)
 
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
         """`airflow dags reserialize` parses every DAG and writes its next run computed from now: without

@@ -34,8 +34,9 @@ class FabUsers:
         _, password = admin_login(placement)
         env = airflow_env.component_env(spec, placement, wiring, component="scheduler", base=base_env(venv))
         result = subprocess.run([str(venv / "bin" / "airflow"), "users", "create", "--role", "Admin", "--username",
-                                 "admin", f"--password={password}", "--firstname", "Admin", "--lastname", "User",
-                                 "--email", "admin@localhost"], env=env, capture_output=True, text=True)
+                                 "admin", "--firstname", "Admin", "--lastname", "User", "--email", "admin@localhost"],
+                                env=env, capture_output=True, text=True, input=_prompted(password),
+                                start_new_session=True)
         if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
             raise errors.Permanent("creating the Airflow admin user failed: "
                                    f"{result.stderr.strip()[-processes.LOG_TAIL:]}")
@@ -49,7 +50,7 @@ class FabUsers:
         if not marker.exists():
             result = self._cli.run(
                 spec, placement, "users", "create", "--role", role, "--username", user,
-                f"--password={password}", "--firstname", "MWAA", "--lastname", role, "--email", f"{user}@localhost")
+                "--firstname", "MWAA", "--lastname", role, "--email", f"{user}@localhost", stdin=_prompted(password))
             if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
                 raise errors.Temporary(f"Creating the Airflow {role} user of {spec.name} failed; "
                                        "see the environment's logs.")
@@ -63,6 +64,12 @@ class FabUsers:
             return _form_login(f"http://127.0.0.1:{placement.web_port}", username=username, password=password)
         except (httpx.HTTPError, RuntimeError) as exc:
             raise errors.Temporary(f"Signing in to the Airflow webserver of {spec.name} failed: {exc}") from None
+
+
+def _prompted(password: str) -> str:
+    """What `airflow users create` without --password reads when it asks twice for the password: with no
+    terminal, its prompt reads stdin, so the password stays off the command line."""
+    return f"{password}\n{password}\n"
 
 
 def _form_login(api_base: str, *, username: str, password: str) -> str:

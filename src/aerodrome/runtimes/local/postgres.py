@@ -106,10 +106,12 @@ class Postgres:
 
     # --- SQL ---------------------------------------------------------------------------------
     def sql(self, statement: str, *, database: str = "postgres") -> str:
+        """Run `statement` as the superuser; the rows it returns, one per line. The statement goes in on
+        stdin, never on the command line (it may set a password), and so does no credential."""
         result = subprocess.run(
             [str(binaries.postgres_bin("psql")), "-h", self._host, "-p", str(self._port), "-U", self._user,
-             "-d", database, "-v", "ON_ERROR_STOP=1", "-tA", "-c", statement],
-            capture_output=True, text=True, env={**os.environ, "PGPASSWORD": self._password})
+             "-d", database, "-v", "ON_ERROR_STOP=1", "-qtA", "-f", "-"],
+            input=statement, capture_output=True, text=True, env={**os.environ, "PGPASSWORD": self._password})
         if result.returncode != 0:
             raise errors.Permanent(f"PostgreSQL: {result.stderr.strip()[-500:]}")
         return result.stdout.strip()
