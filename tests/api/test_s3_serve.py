@@ -1,7 +1,6 @@
 """The local buckets folder served over S3 by rclone, driven by real clients: boto3, the AWS CLI, S3Bucket."""
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -20,14 +19,12 @@ from botocore.exceptions import ClientError
 from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
-from aerodrome.bundles.s3 import S3Bucket
 from aerodrome.bundles.s3_server import S3Server
 from aerodrome.bundles.sync import sync_prefix
 from aerodrome.settings import Settings
-from tests.api.conftest import free_port
-
-KEY = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
-SECRET = secrets.token_urlsafe(30)
+from tests.support import S3_KEY as KEY
+from tests.support import S3_SECRET as SECRET
+from tests.support import free_port, s3_bucket
 
 
 def wait_until(condition, *, timeout=20.0, what="the condition"):
@@ -35,20 +32,6 @@ def wait_until(condition, *, timeout=20.0, what="the condition"):
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("s3home"), s3_port=free_port())
-    server = S3Server(settings, KEY, SECRET)
-    server.start()
-    yield server, settings
-    server.stop()
-
-
-@pytest.fixture
-def server(served):
-    return served[0]
 
 
 @pytest.fixture
@@ -61,10 +44,6 @@ def bucket_dir(served, request):
 def client(server, *, key=KEY, secret=SECRET, **config):
     return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=key, aws_secret_access_key=secret,
                         region_name="us-east-1", config=Config(retries={"max_attempts": 1}, **config))
-
-
-def s3_bucket(server, name, *, key=KEY, secret=SECRET):
-    return S3Bucket(name, endpoint_url=server.url, access_key_id=key, secret_access_key=secret)
 
 
 def files(folder):

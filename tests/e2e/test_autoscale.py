@@ -7,25 +7,23 @@ import pytest
 
 from aerodrome.runtimes.local import workers
 from aerodrome.store import environments as rows
-from tests.e2e.conftest import running_plane, wait_for
-from tests.e2e.test_rollback_and_airflow2 import create
-from tests.e2e.test_rolling_update import ask, connect, failed_task_instances, state
+from tests.support import UNPAUSED, ask, clients_of, connect, create, gate, wait_for
 
 pytestmark = pytest.mark.e2e
 
-BURST = b'''
+BURST = '''
 import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False, max_active_tasks=32):
     for index in range(12):
-        BashOperator(task_id=f"t{index}", bash_command="sleep 30")
+        BashOperator(task_id=f"t{index}", bash_command="{gate}")
 '''
 
 
 @pytest.fixture
-def plane(tmp_path):  # replaces conftest's: scale in after a 15 s lull
-    with running_plane(tmp_path, scale_in_after=15.0) as control_plane:
+def plane(plane_factory):  # a control plane of its own: it scales in after a 15 s lull
+    with plane_factory(scale_in_after=15.0) as control_plane:
         yield control_plane
 
 
@@ -45,10 +43,11 @@ def scale_events(plane, name):
             if e["detail-type"] == "Aerodrome Environment Scaling"]
 
 
-def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
-    mwaa, s3 = clients
-    env = create(mwaa, s3, "auto", "auto-bucket", BURST, EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3,
-                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
+    mwaa, s3 = clients_of(plane)
+    release = tmp_path / "release"
+    env = create(mwaa, s3, "auto", "auto-bucket", BURST.format(gate=gate(release)).encode(),
+                 EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = connect(plane, "auto")
     placement = airflow.placement
@@ -60,9 +59,13 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
     wait_for(lambda: busy_workers(plane, placement) >= 2, timeout=300, interval=0.5,
              what="a second worker running a task")
     reaction = time.monotonic() - spike
-    wait_for(ask(lambda: state(airflow, f"/dags/burst/dagRuns/{run}") in ("success", "failed")), timeout=600,
+    # the tasks hold their gate until the burst has scaled the workers out to MaxWorkers
+    wait_for(lambda: max((e["to"] for e in scale_events(plane, "auto")), default=1) == 3, timeout=300,
+             interval=0.5, what="a scale-out to MaxWorkers")
+    release.touch()
+    wait_for(ask(lambda: airflow.state(f"/dags/burst/dagRuns/{run}") in ("success", "failed")), timeout=600,
              what="the burst to finish")
-    assert state(airflow, f"/dags/burst/dagRuns/{run}") == "success"
+    assert airflow.state(f"/dags/burst/dagRuns/{run}") == "success"
 
     wait_for(lambda: len(plane.driver.worker_pids(placement)[0]) == 1 and plane.driver.worker_pids(placement)[1] == [],
              timeout=300, interval=1, what="the workers to drain back to MinWorkers")
@@ -72,7 +75,7 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
     assert events[-1]["to"] == 1 and all(e["to"] == e["from"] - 1 for e in events if e["to"] < e["from"])
     assert all(e["arn"] == env["Arn"] for e in events)
     assert worker_count(plane, "auto", placement) == 1
-    assert failed_task_instances(airflow) == 0
+    assert airflow.failed_task_instances() == 0
     instances = airflow.get(f"/dags/burst/dagRuns/{run}/taskInstances").json()["task_instances"]
     assert sorted((t["state"], t["try_number"]) for t in instances) == [("success", 1)] * 12
     print(f"autoscale reaction {reaction:.1f} s; events {[(e['from'], e['to']) for e in events]}")

@@ -12,7 +12,7 @@ import pytest
 
 from aerodrome.cli import main
 from aerodrome.runtimes.local import overlays, venvs
-from tests.e2e.conftest import VENVS
+from tests.support import VENVS
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The metadata database's dump and restore, on the embedded PostgreSQL server (no Airflow)."""
+"""The metadata database's dump and restore, on the session's embedded PostgreSQL server (no Airflow)."""
 
 import pytest
 
@@ -10,8 +10,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def postgres(tmp_path):
-    settings = Settings(home=tmp_path / "home", serve_s3=False)
+def postgres(postgres_url, tmp_path):
+    settings = Settings(home=tmp_path / "home", serve_s3=False, postgres_url=postgres_url)
     supervisor = Supervisor()
     server = Postgres(settings, supervisor)
     server.ensure_running()

@@ -4,16 +4,10 @@ decrypts) and back into the same one after changes (the changes are gone); a tam
 refused with nothing changed; list and prune."""
 
 import json
-import os
-import subprocess
-import sys
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Airflow, wait_for
-from tests.e2e.test_environment_lifecycle import trigger_and_wait
-from tests.e2e.test_rollback_and_airflow2 import create
+from tests.support import UNPAUSED, Patient, aerodrome, create, trigger_and_wait, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,41 +21,8 @@ with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 PASSWORD = "pa55-w0rd-kept-secret"
 
 
-class Patient(Airflow):
-    """The REST API with long timeouts and retried transport errors: the host is shared and busy."""
-
-    def __init__(self, plane, name):
-        init = super().__init__
-        wait_for(lambda: _answers(init, plane, name), timeout=300, interval=2, what=f"{name}'s API")
-
-    def call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
-        for attempt in range(4):
-            try:
-                return httpx.request(method, f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=120)
-            except httpx.TransportError:
-                if attempt == 3:
-                    raise
-        raise AssertionError("unreachable")
-
-    def get(self, path: str) -> httpx.Response:
-        return self.call("GET", path)
-
-    def post(self, path: str, body: dict) -> httpx.Response:
-        return self.call("POST", path, body)
-
-
-def _answers(init, plane, name) -> bool:
-    try:
-        init(plane, name)
-    except httpx.HTTPError:
-        return False
-    return True
-
-
 def cli(plane, *args):
-    env = {**os.environ, "AERODROME_HOME": str(plane.settings.home)}
-    return subprocess.run([sys.executable, "-m", "aerodrome.cli", "snapshot", *args], capture_output=True,
-                          text=True, env=env, timeout=900)
+    return aerodrome(plane.settings.home, "snapshot", *args)
 
 
 def seed(airflow):
@@ -83,7 +44,7 @@ def connection_password(plane, name):
 def test_save_load_new_and_same_tamper_list_prune(plane, clients):
     mwaa, s3 = clients
     env = create(mwaa, s3, "snap", "snap-bucket", DAG,
-                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+                 AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Patient(plane, "snap")
     wait_for(lambda: airflow.get("/dags/quick").status_code == 200, timeout=300, what="the DAG to appear")

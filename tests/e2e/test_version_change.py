@@ -3,11 +3,10 @@ an upgrade the DAGs cannot take rolls back to the snapshot."""
 
 import datetime
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Airflow, wait_for
-from tests.e2e.test_rollback_and_airflow2 import Airflow2, create
+from tests.support import (UNPAUSED, Airflow, Airflow2, create, settle, trigger, unpause, wait_for, wait_for_dag,
+                           wait_run)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,27 +26,17 @@ from airflow.utils.dates import days_ago  # gone in Airflow 3
 with DAG("legacy", start_date=days_ago(1), schedule=None, catchup=False):
     BashOperator(task_id="t", bash_command="echo ok")
 '''
-OPTIONS = {"core.dags_are_paused_at_creation": "False"}
-SETTLED = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE")
 
 
 def change_version(mwaa, name, version, timeout=900, **extra):
     """Update AirflowVersion; the statuses seen on the way (in order) and the environment at the end."""
     mwaa.update_environment(Name=name, AirflowVersion=version, **extra)
-    seen = []
-
-    def settled():
-        status = mwaa.get_environment(Name=name)["Environment"]["Status"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        return status in SETTLED
-
-    wait_for(settled, timeout=timeout, interval=0.5, what=f"{name} to move to Airflow {version}")
+    _, seen = settle(mwaa, name, timeout=timeout)
     return seen, mwaa.get_environment(Name=name)["Environment"]
 
 
 def run_v2(airflow, dag_id):
-    wait_for(lambda: airflow.get(f"/dags/{dag_id}").status_code == 200, timeout=180, what=f"the DAG {dag_id}")
+    wait_for_dag(airflow, dag_id)
     return run_to_success(airflow, dag_id, {})
 
 
@@ -57,21 +46,9 @@ def run_v3(airflow, dag_id):
 
 
 def run_to_success(airflow, dag_id, body):
-    run = airflow.post(f"/dags/{dag_id}/dagRuns", body)
-    assert run.status_code == 200, run.text
-    run_id = run.json()["dag_run_id"]
-    state = wait_for(lambda: finished(airflow, f"/dags/{dag_id}/dagRuns/{run_id}"), timeout=300, what="the run")
-    assert state == "success"
+    run_id = trigger(airflow, dag_id, body)
+    assert wait_run(airflow, dag_id, run_id) == "success"
     return run_id
-
-
-def finished(airflow, path):
-    """The run's final state, or None (also when the loaded host makes the API answer slowly)."""
-    try:
-        state = airflow.get(path).json()["state"]
-    except httpx.HTTPError:
-        return None
-    return state if state in ("success", "failed") else None
 
 
 def seed_v2(airflow):
@@ -96,7 +73,7 @@ def assert_kept(airflow, run_ids):
 
 def test_upgrade_to_3_and_back_keeps_history(plane, clients):
     mwaa, s3 = clients
-    env = create(mwaa, s3, "up", "up-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=OPTIONS)
+    env = create(mwaa, s3, "up", "up-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     first_run = seed_v2(Airflow2(plane, "up"))
 
@@ -106,9 +83,8 @@ def test_upgrade_to_3_and_back_keeps_history(plane, clients):
     assert env["AirflowVersion"] == "3.3.2" and env["LastUpdate"]["Status"] == "SUCCESS"
     airflow = Airflow(plane, "up")
     assert_kept(airflow, [first_run])
-    wait_for(lambda: airflow.get("/dags/both").status_code == 200, timeout=120, what="the DAG on 3.3.2")
-    reply = httpx.patch(f"{airflow.base}/api/v2/dags/both", json={"is_paused": False}, headers=airflow.headers)
-    assert reply.status_code == 200, reply.text
+    wait_for_dag(airflow, "both", timeout=120)
+    unpause(airflow, "both")
     second_run = run_v3(airflow, "both")
 
     seen, env = change_version(mwaa, "up", "2.11.2")
@@ -122,7 +98,7 @@ def test_upgrade_to_3_and_back_keeps_history(plane, clients):
 
 def test_an_upgrade_the_dags_cannot_take_rolls_back(plane, clients):
     mwaa, s3 = clients
-    env = create(mwaa, s3, "rb2", "rb2-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=OPTIONS)
+    env = create(mwaa, s3, "rb2", "rb2-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     s3.put_object(Bucket="rb2-bucket", Key="dags/legacy.py", Body=ONLY_V2)
     airflow = Airflow2(plane, "rb2")
@@ -153,10 +129,10 @@ def test_an_upgrade_the_dags_cannot_take_rolls_back(plane, clients):
 def test_an_environment_created_on_3_moves_down_to_2_11(plane, clients):
     """No FAB tables exist yet: the downgrade needs the FAB provider to create them for Airflow 2."""
     mwaa, s3 = clients
-    env = create(mwaa, s3, "down", "down-bucket", BOTH, AirflowConfigurationOptions=OPTIONS)
+    env = create(mwaa, s3, "down", "down-bucket", BOTH, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Airflow(plane, "down")
-    wait_for(lambda: airflow.get("/dags/both").status_code == 200, timeout=180, what="the DAG on 3.3.2")
+    wait_for_dag(airflow, "both")
     first_run = run_v3(airflow, "both")
 
     seen, env = change_version(mwaa, "down", "2.11.2")

@@ -123,14 +123,17 @@ class Postgres:
             ready = self.sql(f"SELECT datistemplate FROM pg_database WHERE datname = '{name}'")
             if ready == "t":
                 return name
-            password = files.secret(self._dir / f"{TEMPLATE_OWNER}.secret") if self.embedded else self._password
-            owner = TEMPLATE_OWNER if self.embedded else self._user
-            if self.embedded and not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{owner}'"):
-                self.sql(f"CREATE ROLE {owner} LOGIN PASSWORD '{password}'")
+            # The template's objects belong to TEMPLATE_OWNER on an external server too: an environment's
+            # database takes them over with REASSIGN OWNED, which needs that role (and not a superuser).
+            password = files.secret(self._dir / f"{TEMPLATE_OWNER}.secret")
+            if not self.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{TEMPLATE_OWNER}'"):
+                self.sql(f"CREATE ROLE {TEMPLATE_OWNER} LOGIN PASSWORD '{password}'")
+            elif not self.embedded:  # made by another control plane sharing the server
+                self.sql(f"ALTER ROLE {TEMPLATE_OWNER} PASSWORD '{password}'")
             if ready:
                 self.sql(f"DROP DATABASE {name}")
-            self.sql(f"CREATE DATABASE {name} OWNER {owner}")
-            migrate(self.url(name, user=owner, password=password))
+            self.sql(f"CREATE DATABASE {name} OWNER {TEMPLATE_OWNER}")
+            migrate(self.url(name, user=TEMPLATE_OWNER, password=password))
             self.sql(f"ALTER DATABASE {name} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
         return name
 
