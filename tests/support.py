@@ -406,7 +406,7 @@ class Airflow:
     """The environment's own REST API (Airflow 3, /api/v2), as its admin user."""
 
     def __init__(self, plane, name: str):
-        self.placement = Placement.from_json(plane.environments.placement(name))
+        self.placement = placement_of(plane, name)
         self.base = f"http://127.0.0.1:{self.placement.web_port}"
         user, password = plane.driver.web_login(self.placement)
         self.headers = self._login(user, password)
@@ -528,6 +528,54 @@ def unpause(airflow, dag_id):
 def pids(placement) -> dict:
     """The environment's supervised components: name -> pid."""
     return {f.stem: json.loads(f.read_text())["pid"] for f in (placement.root / "run").glob("*.pid")}
+
+
+# --- the runtime, as the tests look into it (one place to follow renames in src/) -------------------
+def worker_pids(plane, placement) -> tuple[list[int], list[int]]:
+    """(serving, draining) Celery worker pids of an environment."""
+    return plane.driver.worker_pids(placement)
+
+
+def worker_count(plane, name, placement) -> int:
+    """How many workers the runtime runs for the environment's spec now."""
+    return plane.driver.worker_count(plane.environments.get(name).spec, placement)
+
+
+def busy_workers(plane, placement) -> int:
+    """How many of the environment's workers (serving or draining) run a task now."""
+    from aerodrome.runtimes.local import workers
+
+    serving, draining = worker_pids(plane, placement)
+    return sum(1 for pid in serving + draining if workers.busy_slots(pid))
+
+
+def component_pid(plane, placement, component: str) -> int | None:
+    """The pid the supervisor runs a component (e.g. scheduler-1) under."""
+    return plane.driver.supervisor.state(f"{placement.env_id}/{component}")[1]
+
+
+def metadata_server(plane):
+    """The PostgreSQL server that holds the environments' databases."""
+    return plane.driver.postgres
+
+
+def broker(plane):
+    return plane.driver.redis
+
+
+def airflow_cli(plane, name, *args):
+    """`airflow ARGS` with the environment's configuration (a CompletedProcess)."""
+    return plane.driver.airflow_cli(plane.environments.get(name).spec, placement_of(plane, name), *args)
+
+
+def placement_of(plane, name):
+    return Placement.from_json(plane.environments.placement(name))
+
+
+def events_of(plane, name, detail_type=None) -> list[dict]:
+    """The environment's events (EventBridge-shaped), oldest first; only `detail_type` when given."""
+    return [e for _, e in plane.events.since(0, environment=name, limit=1000)
+            if detail_type is None or e["detail-type"] == detail_type]
 
 
 def env_processes(placement) -> list:

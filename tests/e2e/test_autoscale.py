@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from aerodrome.runtimes.local import workers
-from aerodrome.store import environments as rows
-from tests.support import UNPAUSED, ask, clients_of, connect, create, gate, wait_for
+from tests.support import (UNPAUSED, ask, busy_workers, clients_of, connect, create, events_of, gate, wait_for,
+                           worker_count, worker_pids)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,20 +26,13 @@ def plane(plane_factory):  # a control plane of its own: it scales in after a 15
         yield control_plane
 
 
-def worker_count(plane, name, placement) -> int:
-    with plane.store.session() as session:
-        spec = rows.get(name, session=session).spec
-    return plane.driver.worker_count(spec, placement)
-
-
-def busy_workers(plane, placement) -> int:
-    serving, draining = plane.driver.worker_pids(placement)
-    return sum(1 for pid in serving + draining if workers.busy_slots(pid))
+def back_to_one(plane, placement) -> bool:
+    serving, draining = worker_pids(plane, placement)
+    return len(serving) == 1 and draining == []
 
 
 def scale_events(plane, name):
-    return [e["detail"] for _, e in plane.events.since(0, environment=name, limit=1000)
-            if e["detail-type"] == "Aerodrome Environment Scaling"]
+    return [e["detail"] for e in events_of(plane, name, "Aerodrome Environment Scaling")]
 
 
 def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
@@ -67,7 +59,7 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
              what="the burst to finish")
     assert airflow.state(f"/dags/burst/dagRuns/{run}") == "success"
 
-    wait_for(lambda: len(plane.driver.worker_pids(placement)[0]) == 1 and plane.driver.worker_pids(placement)[1] == [],
+    wait_for(lambda: back_to_one(plane, placement),
              timeout=300, interval=1, what="the workers to drain back to MinWorkers")
     events = scale_events(plane, "auto")
     assert events[0]["from"] == 1 and events[0]["to"] > 1 and events[0]["queued"] + events[0]["running"] > 5

@@ -13,7 +13,8 @@ import psutil
 import pytest
 
 from aerodrome.events.webhooks import SIGNATURE_HEADER, verify
-from tests.support import NETWORK, ROLE, UNPAUSED, Airflow, clients_of, status, trigger_and_wait, wait_for
+from tests.support import (NETWORK, ROLE, UNPAUSED, Airflow, broker, clients_of, metadata_server, status,
+                           trigger_and_wait, wait_for)
 from tests.webhook_receiver import has_client, receiver
 
 pytestmark = pytest.mark.e2e
@@ -110,9 +111,9 @@ def test_create_run_update_delete_with_events_in_order(watched):
     leftovers = [p for p in psutil.process_iter(["cmdline", "cwd"])
                  if str(placement.root) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")]
     assert leftovers == []
-    assert not plane.driver.postgres.database_exists(f"env_{placement.env_id}")
-    assert plane.driver.postgres.sql(f"SELECT 1 FROM pg_roles WHERE rolname = 'env_{placement.env_id}'") == ""
-    assert plane.driver.redis.size(placement.broker_db) == 0
+    assert not metadata_server(plane).database_exists(f"env_{placement.env_id}")
+    assert metadata_server(plane).sql(f"SELECT 1 FROM pg_roles WHERE rolname = 'env_{placement.env_id}'") == ""
+    assert broker(plane).size(placement.broker_db) == 0
     assert not placement.root.exists()
     listeners = [c for c in psutil.net_connections(kind="tcp")
                  if c.status == psutil.CONN_LISTEN and c.laddr.port == placement.web_port and c.pid]

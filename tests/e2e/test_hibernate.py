@@ -9,7 +9,8 @@ import sys
 import httpx
 import pytest
 
-from tests.support import UNPAUSED, Airflow, aerodrome, create, env_processes, gate, status, trigger_and_wait, wait_for
+from tests.support import (UNPAUSED, Airflow, aerodrome, create, env_processes, gate, status, trigger_and_wait,
+                           wait_for, wait_for_dag)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,7 @@ def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):
                  AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Airflow(plane, "hib")
-    wait_for(lambda: airflow.get("/dags/slow").status_code == 200, timeout=60, what="the DAGs to appear")
+    wait_for_dag(airflow, "slow")
     assert trigger_and_wait(airflow, "quick") == "success"
 
     # hibernate while a task runs: it is drained, not killed
@@ -41,7 +42,7 @@ def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):
     hibernating = subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "env", "hibernate", "hib"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, "AERODROME_HOME": str(plane.settings.home)})
-    wait_for(lambda: status(mwaa, "hib") == "HIBERNATING", timeout=60, interval=0.2, what="HIBERNATING")
+    wait_for(lambda: status(mwaa, "hib") == "HIBERNATING", timeout=300, interval=0.2, what="HIBERNATING")
     # the task still holds its gate: the hibernation waits for it
     assert hibernating.poll() is None and status(mwaa, "hib") == "HIBERNATING"
     release.touch()

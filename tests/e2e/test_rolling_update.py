@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from tests.support import UNPAUSED, ask, connect, create, gate, pids, settle, trigger_and_wait, wait_for
+from tests.support import (UNPAUSED, ask, connect, create, gate, pids, settle, trigger_and_wait, wait_for, worker_pids)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, cl
     assert all(after[name] != before[name] for name in ("api-server", "scheduler-1", "triggerer", "dag-processor"))
     # the old worker still serves its task (held by its gate), drained rather than stopped
     assert ask(lambda: airflow.state(task) == "running")()
-    assert before["worker-1"] in plane.driver.worker_pids(airflow.placement)[1]
+    assert before["worker-1"] in worker_pids(plane, airflow.placement)[1]
     assert psutil.pid_exists(before["worker-1"])
 
     airflow = connect(plane, "roll")
@@ -59,7 +59,7 @@ def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, cl
              what="the long task to finish")
     finished = airflow.get(task).json()
     assert (finished["state"], finished["try_number"]) == ("success", 1), finished
-    wait_for(lambda: plane.driver.worker_pids(airflow.placement)[1] == [], timeout=120,
+    wait_for(lambda: worker_pids(plane, airflow.placement)[1] == [], timeout=120,
              what="the old worker to exit once drained")
     assert not psutil.pid_exists(before["worker-1"]) or \
         psutil.Process(before["worker-1"]).status() == psutil.STATUS_ZOMBIE

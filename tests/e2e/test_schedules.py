@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.support import UNPAUSED, Airflow, aerodrome, create, wait_for
+from tests.support import UNPAUSED, Airflow, aerodrome, create, events_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +81,8 @@ def test_scheduled_hibernate_and_resume_keep_history_and_follow_catchup(plane, c
     caught_up = sorted(runs(airflow, "catchup"))
     assert caught_up == [caught_up[0] + i * MINUTE for i in range(len(caught_up))]  # no interval left out
 
-    events = plane.events.since(0, environment="sched", limit=1000)
-    fired = [(e["detail"]["schedule"], e["detail"]["phase"]) for _, e in events if "schedule" in e["detail"]]
+    fired = [(e["detail"]["schedule"], e["detail"]["phase"]) for e in events_of(plane, "sched")
+             if "schedule" in e["detail"]]
     assert fired == [("hibernate", "scheduled"), ("resume", "scheduled")]
     shown = aerodrome(plane.settings.home, "env", "schedule", "sched")
     assert resume_at.strftime("%Y-%m-%dT%H:%M:00Z") in shown.stdout

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.support import UNPAUSED, Patient, aerodrome, create, trigger_and_wait, wait_for
+from tests.support import UNPAUSED, Patient, aerodrome, airflow_cli, create, events_of, trigger_and_wait, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -34,9 +34,8 @@ def seed(airflow):
 
 
 def connection_password(plane, name):
-    spec = plane.environments.get(name).spec
-    airflow = Patient(plane, name)
-    shown = plane.driver.airflow_cli(spec, airflow.placement, "connections", "get", "warehouse", "-o", "json")
+    Patient(plane, name)  # once its API answers
+    shown = airflow_cli(plane, name, "connections", "get", "warehouse", "-o", "json")
     assert shown.returncode == 0, shown.stderr[-800:]
     return json.loads(shown.stdout)[0]["password"]
 
@@ -112,8 +111,7 @@ def test_save_load_new_and_same_tamper_list_prune(plane, clients):
     assert pruned.returncode == 0 and f"deleted {snapshot_id}" in pruned.stdout, pruned.stdout + pruned.stderr
     assert [s["id"] for s in plane.snapshots.list("snap")] == newer
 
-    events = [e["detail"] for _, e in plane.events.since(0, environment="snap", limit=1000)
-              if e["detail-type"] == "Aerodrome Environment Snapshot"]
+    events = [e["detail"] for e in events_of(plane, "snap", "Aerodrome Environment Snapshot")]
     phases = [(e["phase"], e.get("result")) for e in events]
     assert phases[:2] == [("saving", None), ("saved", "success")]
     assert ("loaded", "verified") in phases and ("pruned", "success") in phases

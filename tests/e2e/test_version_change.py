@@ -1,12 +1,12 @@
-"""In-place Airflow version changes with real Airflow: 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history;
-an upgrade the DAGs cannot take rolls back to the snapshot."""
+"""In-place Airflow version changes with real Airflow: an upgrade the DAGs cannot take rolls back to
+the snapshot; 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history; an environment created on 3.3.2 moves down."""
 
 import datetime
 
 import pytest
 
-from tests.support import (UNPAUSED, Airflow, Airflow2, create, settle, trigger, unpause, wait_for, wait_for_dag,
-                           wait_run)
+from tests.support import (UNPAUSED, Airflow, Airflow2, component_pid, create, settle, trigger, unpause, wait_for,
+                           wait_for_dag, wait_run)
 
 pytestmark = pytest.mark.e2e
 
@@ -71,18 +71,45 @@ def assert_kept(airflow, run_ids):
     assert airflow.get("/pools/narrow").json()["slots"] == 2
 
 
-def test_upgrade_to_3_and_back_keeps_history(plane, clients):
+def test_an_upgrade_the_dags_cannot_take_rolls_back_then_3_and_back_keeps_history(plane, clients):
     mwaa, s3 = clients
-    env = create(mwaa, s3, "up", "up-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=UNPAUSED)
+    env = create(mwaa, s3, "up", "up-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=UNPAUSED,
+                 uploads={"dags/legacy.py": ONLY_V2})
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
-    first_run = seed_v2(Airflow2(plane, "up"))
+    airflow = Airflow2(plane, "up")
+    first_run = seed_v2(airflow)
+    wait_for(lambda: airflow.get("/dags/legacy").status_code == 200, timeout=300, what="legacy on 2.11.2")
 
+    # a requirements file the new version cannot resolve fails the pre-flight: nothing was stopped
+    s3.put_object(Bucket="up-bucket", Key="requirements.txt", Body=b"aerodrome-no-such-package-e2e==1.0\n")
+    pid = component_pid(plane, airflow.placement, "scheduler-1")
+    seen, env = change_version(mwaa, "up", "3.3.2", RequirementsS3Path="requirements.txt")
+    assert env["Status"] == "UPDATE_FAILED" and "UPDATING" not in seen, (seen, env["LastUpdate"])
+    assert "requirements.txt could not be resolved" in env["LastUpdate"]["Error"]["ErrorMessage"]
+    assert env["AirflowVersion"] == "2.11.2" and "RequirementsS3Path" not in env
+    assert component_pid(plane, airflow.placement, "scheduler-1") == pid
+
+    # a DAG Airflow 3 cannot import: the upgrade rolls back to the snapshot
+    seen, env = change_version(mwaa, "up", "3.3.2")
+    assert env["Status"] == "UPDATE_FAILED", (seen, env["LastUpdate"])
+    assert "ROLLING_BACK" in seen and "UPDATING" in seen, seen
+    message = env["LastUpdate"]["Error"]["ErrorMessage"]
+    assert "legacy.py" in message and "days_ago" in message and "log:" in message, message
+    assert env["AirflowVersion"] == "2.11.2"
+    airflow = Airflow2(plane, "up")
+    assert_kept(airflow, [first_run])
+    kept_run = run_v2(airflow, "both")
+
+    # without that DAG, 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history
+    s3.delete_object(Bucket="up-bucket", Key="dags/legacy.py")
+    wait_for(lambda: not (airflow.placement.dags_dir / "legacy.py").exists(), timeout=60,
+             what="legacy.py to leave the DAGs folder")
     seen, env = change_version(mwaa, "up", "3.3.2")
     assert env["Status"] == "AVAILABLE", (seen, env["LastUpdate"])
     assert seen[:3] == ["CREATING_SNAPSHOT", "UPDATING", "AVAILABLE"], seen
     assert env["AirflowVersion"] == "3.3.2" and env["LastUpdate"]["Status"] == "SUCCESS"
     airflow = Airflow(plane, "up")
-    assert_kept(airflow, [first_run])
+    assert_kept(airflow, [first_run, kept_run])
     wait_for_dag(airflow, "both", timeout=120)
     unpause(airflow, "both")
     second_run = run_v3(airflow, "both")
@@ -92,37 +119,7 @@ def test_upgrade_to_3_and_back_keeps_history(plane, clients):
     assert seen[:3] == ["CREATING_SNAPSHOT", "UPDATING", "AVAILABLE"], seen
     assert env["AirflowVersion"] == "2.11.2"
     airflow = Airflow2(plane, "up")
-    assert_kept(airflow, [first_run, second_run])
-    run_v2(airflow, "both")
-
-
-def test_an_upgrade_the_dags_cannot_take_rolls_back(plane, clients):
-    mwaa, s3 = clients
-    env = create(mwaa, s3, "rb2", "rb2-bucket", BOTH, AirflowVersion="2.11.2", AirflowConfigurationOptions=UNPAUSED)
-    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
-    s3.put_object(Bucket="rb2-bucket", Key="dags/legacy.py", Body=ONLY_V2)
-    airflow = Airflow2(plane, "rb2")
-    first_run = seed_v2(airflow)
-    wait_for(lambda: airflow.get("/dags/legacy").status_code == 200, timeout=300, what="legacy on 2.11.2")
-
-    # a requirements file the new version cannot resolve fails the pre-flight: nothing was stopped
-    s3.put_object(Bucket="rb2-bucket", Key="requirements.txt", Body=b"aerodrome-no-such-package-e2e==1.0\n")
-    scheduler = f"{airflow.placement.env_id}/scheduler-1"
-    _, pid, _ = plane.driver.supervisor.state(scheduler)
-    seen, env = change_version(mwaa, "rb2", "3.3.2", RequirementsS3Path="requirements.txt")
-    assert env["Status"] == "UPDATE_FAILED" and "UPDATING" not in seen, (seen, env["LastUpdate"])
-    assert "requirements.txt could not be resolved" in env["LastUpdate"]["Error"]["ErrorMessage"]
-    assert env["AirflowVersion"] == "2.11.2" and "RequirementsS3Path" not in env
-    assert plane.driver.supervisor.state(scheduler)[1] == pid
-
-    seen, env = change_version(mwaa, "rb2", "3.3.2")
-    assert env["Status"] == "UPDATE_FAILED", (seen, env["LastUpdate"])
-    assert "ROLLING_BACK" in seen and "UPDATING" in seen, seen
-    message = env["LastUpdate"]["Error"]["ErrorMessage"]
-    assert "legacy.py" in message and "days_ago" in message and "log:" in message, message
-    assert env["AirflowVersion"] == "2.11.2"
-    airflow = Airflow2(plane, "rb2")
-    assert_kept(airflow, [first_run])
+    assert_kept(airflow, [first_run, kept_run, second_run])
     run_v2(airflow, "both")
 
 
