@@ -330,9 +330,10 @@ def zipped(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def gate(path: Path) -> str:
-    """A bash command that waits until the test creates `path` (in place of a fixed sleep in a task)."""
-    return f"while [ ! -f {path} ]; do sleep 0.2; done"
+def gated(dag: str, release: Path) -> bytes:
+    """DAG source whose GATE placeholders become a bash command that waits until the test creates
+    `release`: a task holds until the test has seen what it needs (in place of a fixed sleep)."""
+    return dag.replace("GATE", f"while [ ! -f {release} ]; do sleep 0.2; done").encode()
 
 
 # --- clients as users run them ---------------------------------------------------------------------

@@ -5,7 +5,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -24,14 +23,11 @@ from aerodrome.bundles.sync import sync_prefix
 from aerodrome.settings import Settings
 from tests.support import S3_KEY as KEY
 from tests.support import S3_SECRET as SECRET
-from tests.support import free_port, s3_bucket
+from tests.support import free_port, s3_bucket, wait_for
 
 
 def wait_until(condition, *, timeout=20.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    wait_for(condition, timeout=timeout, interval=0.05, what=what)
 
 
 @pytest.fixture

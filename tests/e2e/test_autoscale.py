@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.support import (UNPAUSED, ask, busy_workers, clients_of, connect, create, events_of, gate, wait_for,
+from tests.support import (UNPAUSED, ask, busy_workers, clients_of, connect, create, events_of, gated, wait_for,
                            worker_count, worker_pids)
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +16,7 @@ from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False, max_active_tasks=32):
     for index in range(12):
-        BashOperator(task_id=f"t{index}", bash_command="{gate}")
+        BashOperator(task_id=f"t{index}", bash_command="GATE")
 '''
 
 
@@ -38,7 +38,7 @@ def scale_events(plane, name):
 def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     mwaa, s3 = clients_of(plane)
     release = tmp_path / "release"
-    env = create(mwaa, s3, "auto", "auto-bucket", BURST.format(gate=gate(release)).encode(),
+    env = create(mwaa, s3, "auto", "auto-bucket", gated(BURST, release),
                  EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = connect(plane, "auto")

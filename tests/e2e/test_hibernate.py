@@ -9,8 +9,8 @@ import sys
 import httpx
 import pytest
 
-from tests.support import (UNPAUSED, Airflow, aerodrome, create, env_processes, gate, status, trigger_and_wait,
-                           wait_for, wait_for_dag)
+from tests.support import (UNPAUSED, Airflow, aerodrome, create, env_processes, events_of, gated, status,
+                           trigger_and_wait, wait_for, wait_for_dag)
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +19,7 @@ import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("slow", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="{gate}; echo finished")
+    BashOperator(task_id="t", bash_command="GATE; echo finished")
 with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
     BashOperator(task_id="t", bash_command="echo ok")
 '''
@@ -28,7 +28,7 @@ with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):
     mwaa, s3 = clients
     release = tmp_path / "release"
-    env = create(mwaa, s3, "hib", "hib-bucket", DAGS.format(gate=gate(release)).encode(),
+    env = create(mwaa, s3, "hib", "hib-bucket", gated(DAGS, release),
                  AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Airflow(plane, "hib")
@@ -42,8 +42,11 @@ def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):
     hibernating = subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "env", "hibernate", "hib"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, "AERODROME_HOME": str(plane.settings.home)})
-    wait_for(lambda: status(mwaa, "hib") == "HIBERNATING", timeout=300, interval=0.2, what="HIBERNATING")
+    draining = lambda: [e["detail"]["activeTasks"] for e in events_of(plane, "hib")  # noqa: E731
+                        if "activeTasks" in e["detail"]]
+    wait_for(draining, timeout=300, interval=0.2, what="the hibernation to report its draining")
     # the task still holds its gate: the hibernation waits for it
+    assert draining()[0] == 1
     assert hibernating.poll() is None and status(mwaa, "hib") == "HIBERNATING"
     release.touch()
     stdout, stderr = hibernating.communicate(timeout=300)

@@ -8,7 +8,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.support import (NETWORK, ROLE, UNPAUSED, ask, free_port, gate, mwaa_of_home, placement_of_home,
+from tests.support import (NETWORK, ROLE, UNPAUSED, ask, free_port, gated, mwaa_of_home, placement_of_home,
                            processes_mentioning, start_up, status, wait_for)
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +18,7 @@ import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("long", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="{gate}")
+    BashOperator(task_id="t", bash_command="GATE")
 '''
 
 
@@ -43,7 +43,7 @@ def test_a_restart_adopts_a_draining_worker(tmp_path, postgres_url):
     home, port, s3_port = tmp_path / "home", free_port(), free_port()
     release = tmp_path / "release"
     (home / "buckets" / "b" / "dags").mkdir(parents=True)
-    (home / "buckets" / "b" / "dags" / "dag.py").write_text(DAG.format(gate=gate(release)))
+    (home / "buckets" / "b" / "dags" / "dag.py").write_bytes(gated(DAG, release))
     plane = start_up(home, port, s3_port, postgres_url)
     mwaa = mwaa_of_home(home, port)
     try:

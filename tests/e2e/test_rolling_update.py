@@ -7,7 +7,7 @@ import time
 import psutil
 import pytest
 
-from tests.support import (UNPAUSED, ask, connect, create, gate, pids, settle, trigger_and_wait, wait_for, worker_pids)
+from tests.support import (UNPAUSED, ask, connect, create, gated, pids, settle, trigger_and_wait, wait_for, worker_pids)
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +16,7 @@ import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("long", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="{gate}; echo finished")
+    BashOperator(task_id="t", bash_command="GATE; echo finished")
 with DAG("show", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
     BashOperator(task_id="t", bash_command="echo marker=$AIRFLOW__AERODROME__MARKER")
 '''
@@ -25,7 +25,7 @@ with DAG("show", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchu
 def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, clients, tmp_path):
     mwaa, s3 = clients
     release = tmp_path / "release"
-    env = create(mwaa, s3, "roll", "roll-bucket", DAGS.format(gate=gate(release)).encode(),
+    env = create(mwaa, s3, "roll", "roll-bucket", gated(DAGS, release),
                  AirflowConfigurationOptions={**UNPAUSED, "aerodrome.marker": "v1"})
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = connect(plane, "roll")
@@ -43,7 +43,7 @@ def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, cl
     after = pids(airflow.placement)
     assert "worker-1" not in after and "worker-2" in after  # a new worker with its own Celery hostname
     assert all(after[name] != before[name] for name in ("api-server", "scheduler-1", "triggerer", "dag-processor"))
-    # the old worker still serves its task (held by its gate), drained rather than stopped
+    # the old worker still serves its task (held by its gated), drained rather than stopped
     assert ask(lambda: airflow.state(task) == "running")()
     assert before["worker-1"] in worker_pids(plane, airflow.placement)[1]
     assert psutil.pid_exists(before["worker-1"])
@@ -82,8 +82,8 @@ import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("pair", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="a", bash_command="{gate}")
-    BashOperator(task_id="b", bash_command="{gate}")
+    BashOperator(task_id="a", bash_command="GATE")
+    BashOperator(task_id="b", bash_command="GATE")
 '''
 
 
@@ -96,7 +96,7 @@ def test_a_drained_worker_hands_back_the_task_it_reserved(plane, clients, tmp_pa
     mwaa, s3 = clients
     slots = {**UNPAUSED, "celery.worker_autoscale": "1,1", "celery.worker_prefetch_multiplier": "2"}
     release = tmp_path / "release"
-    env = create(mwaa, s3, "pair", "pair-bucket", PAIR.format(gate=gate(release)).encode(),
+    env = create(mwaa, s3, "pair", "pair-bucket", gated(PAIR, release),
                  AirflowConfigurationOptions=slots)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = connect(plane, "pair")

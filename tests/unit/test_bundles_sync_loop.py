@@ -1,18 +1,15 @@
 import shutil
-import time
 
 import pytest
 
 from aerodrome import errors
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.bundles.sync import DagSyncLoop
+from tests.support import wait_for
 
 
 def wait_until(condition, *, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_for(condition, timeout=timeout, interval=0.05, what=what)
 
 
 @pytest.fixture
