@@ -286,7 +286,7 @@ def status(mwaa, name: str) -> str:
     return mwaa.get_environment(Name=name)["Environment"]["Status"]
 
 
-def create(mwaa, s3, name, bucket, dag, *, dag_file="dag.py", uploads=None, wait=True, **extra):
+def create(mwaa, s3, name, bucket, dag, *, dag_file="dag.py", uploads=None, **extra):
     """A bucket holding one DAG (and any `uploads`, key -> bytes), and an environment created from it;
     the environment once it is no longer CREATING."""
     s3.create_bucket(Bucket=bucket)
@@ -294,8 +294,6 @@ def create(mwaa, s3, name, bucket, dag, *, dag_file="dag.py", uploads=None, wait
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     mwaa.create_environment(Name=name, ExecutionRoleArn=ROLE, SourceBucketArn=f"arn:aws:s3:::{bucket}",
                             DagS3Path="dags", NetworkConfiguration=NETWORK, **extra)
-    if not wait:
-        return None
     wait_for(lambda: status(mwaa, name) != "CREATING", timeout=600, interval=1, what=f"{name} to be created")
     return mwaa.get_environment(Name=name)["Environment"]
 
@@ -328,6 +326,16 @@ def zipped(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             zf.writestr(name, data)
     return buffer.getvalue()
+
+
+def bash_dags(**commands: str) -> str:
+    """Airflow 3 DAG source: for each dag_id=command one manually triggered DAG with a BashOperator
+    task "t" running the command."""
+    header = ("import datetime\nfrom airflow.sdk import DAG\n"
+              "from airflow.providers.standard.operators.bash import BashOperator\n")
+    return header + "".join(
+        f'with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):\n'
+        f"    BashOperator(task_id=\"t\", bash_command={command!r})\n" for dag_id, command in commands.items())
 
 
 def gated(dag: str, release: Path) -> bytes:

@@ -9,20 +9,12 @@ import sys
 import httpx
 import pytest
 
-from tests.support import (UNPAUSED, Airflow, aerodrome, create, env_processes, events_of, gated, status,
+from tests.support import (UNPAUSED, Airflow, aerodrome, bash_dags, create, env_processes, events_of, gated, status,
                            trigger_and_wait, wait_for, wait_for_dag)
 
 pytestmark = pytest.mark.e2e
 
-DAGS = '''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("slow", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="GATE; echo finished")
-with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="echo ok")
-'''
+DAGS = bash_dags(slow="GATE; echo finished", quick="echo ok")
 
 
 def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):

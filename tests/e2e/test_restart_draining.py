@@ -8,18 +8,12 @@ import httpx
 import psutil
 import pytest
 
-from tests.support import (NETWORK, ROLE, UNPAUSED, ask, free_port, gated, mwaa_of_home, placement_of_home,
+from tests.support import (NETWORK, ROLE, UNPAUSED, ask, bash_dags, free_port, gated, mwaa_of_home, placement_of_home,
                            processes_mentioning, start_up, status, wait_for)
 
 pytestmark = pytest.mark.e2e
 
-DAG = '''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("long", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="GATE")
-'''
+DAG = bash_dags(long="GATE")
 
 
 def api(home, name):

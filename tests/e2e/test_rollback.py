@@ -2,17 +2,11 @@
 
 import pytest
 
-from tests.support import Airflow, create, settle, trigger_and_wait, unpause, wait_for
+from tests.support import Airflow, bash_dags, create, settle, trigger_and_wait, unpause, wait_for
 
 pytestmark = pytest.mark.e2e
 
-DAG_V3 = b'''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("simple", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="echo ok")
-'''
+DAG_V3 = bash_dags(simple="echo ok").encode()
 
 
 def test_failing_update_rolls_back_and_keeps_serving(plane, clients):

@@ -7,19 +7,12 @@ import time
 import psutil
 import pytest
 
-from tests.support import (UNPAUSED, ask, connect, create, gated, pids, settle, trigger_and_wait, wait_for, worker_pids)
+from tests.support import (UNPAUSED, ask, bash_dags, connect, create, gated, pids, settle, trigger_and_wait, wait_for,
+                           worker_pids)
 
 pytestmark = pytest.mark.e2e
 
-DAGS = '''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("long", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="GATE; echo finished")
-with DAG("show", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="echo marker=$AIRFLOW__AERODROME__MARKER")
-'''
+DAGS = bash_dags(long="GATE; echo finished", show="echo marker=$AIRFLOW__AERODROME__MARKER")
 
 
 def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, clients, tmp_path):

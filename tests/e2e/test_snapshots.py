@@ -7,17 +7,12 @@ import json
 
 import pytest
 
-from tests.support import UNPAUSED, Patient, aerodrome, airflow_cli, create, events_of, trigger_and_wait, wait_for
+from tests.support import (UNPAUSED, Patient, aerodrome, airflow_cli, bash_dags, create, events_of, trigger_and_wait,
+                           wait_for)
 
 pytestmark = pytest.mark.e2e
 
-DAG = b'''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="echo ok")
-'''
+DAG = bash_dags(quick="echo ok").encode()
 PASSWORD = "pa55-w0rd-kept-secret"
 
 
