@@ -145,9 +145,12 @@ class Postgres:
             self.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
         if not self.database_exists(name):
             self.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE {template}")
-            with self._template_lock:  # REASSIGN also moves the template database itself; move it back
+            with self._template_lock:  # REASSIGN also moves the template databases themselves; move them back
                 self.sql(f"REASSIGN OWNED BY {TEMPLATE_OWNER} TO {name}", database=name)
-                self.sql(f"ALTER DATABASE {template} OWNER TO {TEMPLATE_OWNER}")
+                moved = self.sql(f"SELECT datname FROM pg_database WHERE datname <> '{name}' AND datdba = "
+                                 f"(SELECT oid FROM pg_roles WHERE rolname = '{name}')")
+                for database in moved.split():
+                    self.sql(f"ALTER DATABASE {database} OWNER TO {TEMPLATE_OWNER}")
             self.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
         return self.url(name, user=name, password=password)
 
