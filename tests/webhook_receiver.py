@@ -5,7 +5,7 @@ import http.server
 import json
 import threading
 
-from tests.api.conftest import free_port
+from tests.support import free_port
 
 
 class Receiver:

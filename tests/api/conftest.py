@@ -1,46 +1,15 @@
-import contextlib
-import socket
-import threading
-import time
-
 import boto3
 import pytest
-import uvicorn
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.runtimes.local.placement import HostPlacements
+from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve_asgi(app):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
-
-
-class Wakes(list):
-    def __call__(self, name):
-        self.append(name)
+from aerodrome.settings import Settings
+from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
 
 @pytest.fixture
@@ -76,13 +45,16 @@ def raw_mwaa(control_plane):
                                       parameter_validation=False))
 
 
-def minimal(**extra):
-    request = {
-        "Name": "dev",
-        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/airflow",
-        "SourceBucketArn": "arn:aws:s3:::my-bucket",
-        "DagS3Path": "dags",
-        "NetworkConfiguration": {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-    }
-    request.update(extra)
-    return request
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """rclone serving a local buckets folder over S3, with the S3_KEY/S3_SECRET credentials: (server, settings)."""
+    settings = Settings(home=tmp_path_factory.mktemp("s3home"), s3_port=free_port())
+    server = S3Server(settings, S3_KEY, S3_SECRET)
+    server.start()
+    yield server, settings
+    server.stop()
+
+
+@pytest.fixture
+def server(served):
+    return served[0]

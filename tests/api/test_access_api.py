@@ -17,7 +17,7 @@ from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
-from tests.api.conftest import minimal, serve_asgi
+from tests.support import minimal, serve_asgi
 
 ROLE = "arn:aws:airflow:us-east-1:000000000000:role/{env}/{role}"
 

@@ -1,24 +1,9 @@
 """The AWS CLI, configured only by the environment variables `aerodrome client-env` prints."""
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.api.conftest import minimal
-
-
-def aws(control_plane, tmp_path, *args):
-    env = {
-        "PATH": os.environ["PATH"], "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_ENDPOINT_URL_MWAA": control_plane["url"], "AWS_ACCESS_KEY_ID": control_plane["key"],
-        "AWS_SECRET_ACCESS_KEY": control_plane["secret"], "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1", "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-    }
-    result = subprocess.run([sys.executable, "-m", "awscli", *args], env=env, capture_output=True, text=True,
-                            timeout=120)
-    return result
+from tests.support import aws_cli as aws
+from tests.support import minimal
 
 
 def test_list_and_get_environment(mwaa, control_plane, tmp_path):

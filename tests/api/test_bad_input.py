@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.api.conftest import minimal
+from tests.support import minimal
 
 PATTERN = "failed to satisfy constraint: Member must satisfy regular expression pattern: "
 ONE = "1 validation error detected: "

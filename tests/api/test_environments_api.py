@@ -3,15 +3,8 @@
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-from tests.api.conftest import minimal
-
-
-def error_of(call, **kwargs):
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+from tests.support import error_of, minimal
 
 
 def test_create_get_list_update_delete_round_trip(mwaa, control_plane):

@@ -17,8 +17,8 @@ from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.rest_api import RestApiService
 from aerodrome.services.tokens import Tokens
-from tests.api.conftest import serve_asgi
 from tests.fuzzing import NASTY, Generator
+from tests.support import serve_asgi
 
 REQUESTS = int(os.environ.get("AERODROME_FUZZ_REQUESTS", "1500"))
 SEED = int(os.environ.get("AERODROME_FUZZ_SEED", "20261201"))

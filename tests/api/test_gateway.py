@@ -16,8 +16,7 @@ from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
-from tests.api.conftest import minimal, serve_asgi
-from tests.e2e.conftest import wait_for
+from tests.support import minimal, serve_asgi, wait_for
 
 
 class TokenRuntime:

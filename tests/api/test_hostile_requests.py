@@ -17,7 +17,7 @@ from aerodrome.services.access import AccessService, WebSession
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
 from aerodrome.web import limits
-from tests.api.conftest import minimal, serve_asgi
+from tests.support import minimal, serve_asgi
 
 
 def aws_error(reply: httpx.Response) -> str:

@@ -1,12 +1,10 @@
 """The local buckets folder served over S3 by rclone, driven by real clients: boto3, the AWS CLI, S3Bucket."""
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -20,35 +18,16 @@ from botocore.exceptions import ClientError
 from aerodrome import errors
 from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
-from aerodrome.bundles.s3 import S3Bucket
 from aerodrome.bundles.sync import sync_prefix
 from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.settings import Settings
-from tests.api.conftest import free_port
-
-KEY = "AKIA" + "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
-SECRET = secrets.token_urlsafe(30)
+from tests.support import S3_KEY as KEY
+from tests.support import S3_SECRET as SECRET
+from tests.support import free_port, s3_bucket, wait_for
 
 
 def wait_until(condition, *, timeout=20.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("s3home"), s3_port=free_port())
-    server = S3Server(settings, KEY, SECRET)
-    server.start()
-    yield server, settings
-    server.stop()
-
-
-@pytest.fixture
-def server(served):
-    return served[0]
+    wait_for(condition, timeout=timeout, interval=0.05, what=what)
 
 
 @pytest.fixture
@@ -61,10 +40,6 @@ def bucket_dir(served, request):
 def client(server, *, key=KEY, secret=SECRET, **config):
     return boto3.client("s3", endpoint_url=server.url, aws_access_key_id=key, aws_secret_access_key=secret,
                         region_name="us-east-1", config=Config(retries={"max_attempts": 1}, **config))
-
-
-def s3_bucket(server, name, *, key=KEY, secret=SECRET):
-    return S3Bucket(name, endpoint_url=server.url, access_key_id=key, secret_access_key=secret)
 
 
 def files(folder):

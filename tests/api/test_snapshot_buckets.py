@@ -8,11 +8,11 @@ from aerodrome.bundles import resolve
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.domain import snapshots as snaps
 from aerodrome.services.snapshot_files import SnapshotFiles
-from tests.api.test_s3_serve import s3_bucket, served, server  # noqa: F401  (fixtures)
+from tests.support import s3_bucket
 
 
 @pytest.fixture(params=["local"])  # S3 (rclone) left out: a put there stalled for a minute at a time
-def bucket(request, served, server):  # noqa: F811
+def bucket(request, served, server):
     bucket_dir = resolve.ensure_local_bucket(served[1], f"snapshots-{request.param}")
     if request.param == "local":
         return LocalBucket(bucket_dir.parent, bucket_dir.name)

@@ -9,8 +9,7 @@ import pytest
 from aerodrome.reconcile.syncs import BucketSyncs
 from aerodrome.runtimes.base import Placement
 from aerodrome.services.events import EventService
-from tests.e2e.conftest import wait_for
-from tests.unit.test_store import add
+from tests.support import add, wait_for
 
 
 @pytest.fixture

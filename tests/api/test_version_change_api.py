@@ -2,8 +2,7 @@
 
 from aerodrome.domain.status import Status
 from aerodrome.store import environments as rows
-from tests.api.conftest import minimal
-from tests.api.test_environments_api import error_of
+from tests.support import error_of, minimal
 
 
 def serving(store, name, version):

@@ -1,84 +1,118 @@
-import contextlib
-import os
-import random
-import time
-from pathlib import Path
+"""End-to-end fixtures: one PostgreSQL server per session (every Airflow version's template database is
+migrated once), one control plane per session for the tests that need no settings of their own, and
+an environment clean-up after each test so the next one starts on a quiet host."""
 
-import boto3
-import httpx
+import logging
+
 import pytest
-from botocore.config import Config
 
-from aerodrome.app import ControlPlane
-from aerodrome.settings import Settings
-from tests.api.conftest import free_port
+from tests.support import clients_of, delete_environments, running_plane
 
-# Airflow venvs are reused across runs (they take a minute or two to build the first time).
-VENVS = Path(os.environ.get("AERODROME_TEST_VENVS", Path.home() / ".cache" / "aerodrome" / "test-venvs"))
+# What the shared control plane sets beyond the defaults (the contents tests check these limits).
+SHARED_SETTINGS = {"plugins_max_bytes": 4 << 20, "startup_script_timeout": 6.0}
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    from tests.support import database_server
+
+    with database_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
 
 
-def env_ports() -> dict:
-    """A port range for environments away from the default one other control planes on this host use."""
-    low = random.randrange(20000, 30000)
-    return {"env_port_min": low, "env_port_max": low + 50}
+@pytest.fixture(scope="session")
+def plane_factory(postgres_url, tmp_path_factory):
+    """`plane_factory(**settings)`: a context manager for a control plane of its own (its own home,
+    store and Redis; the session's PostgreSQL server)."""
+
+    def factory(**overrides):
+        home = tmp_path_factory.mktemp("plane") / "home"
+        return running_plane(home, postgres_url=postgres_url, **overrides)
+
+    return factory
 
 
-@contextlib.contextmanager
-def running_plane(tmp_path: Path, **settings_overrides):
-    """A started control plane in `tmp_path`, closed on exit; overrides go to its Settings."""
-    settings = Settings(home=tmp_path / "home", port=free_port(), s3_port=free_port(), venv_root=VENVS,
-                        resync_interval=2.0, **{**env_ports(), **settings_overrides})
-    control_plane = ControlPlane(settings)
-    control_plane.start()
+class Captured(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session")
+def plane_log_lines():
+    """Every line logged (INFO and up) from the start of the session's control plane on."""
+    handler = Captured()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     try:
-        yield control_plane
+        yield handler.lines
     finally:
-        control_plane.close()
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+@pytest.fixture(scope="session")
+def shared_plane(plane_factory, plane_log_lines):
+    with plane_factory(**SHARED_SETTINGS) as control_plane:
+        yield control_plane
 
 
 @pytest.fixture
-def plane(tmp_path):
-    with running_plane(tmp_path) as control_plane:
-        yield control_plane
+def plane(shared_plane):
+    """The session's control plane; environments a test creates are deleted after it."""
+    mwaa, _ = clients_of(shared_plane)
+    before = set(mwaa.list_environments()["Environments"])
+    yield shared_plane
+    delete_environments(mwaa, set(mwaa.list_environments()["Environments"]) - before)
 
 
 @pytest.fixture
 def clients(plane):
-    key, secret = plane.credentials.admin()
-    config = Config(inject_host_prefix=False, retries={"max_attempts": 1}, s3={"addressing_style": "path"})
-    common = {"aws_access_key_id": key, "aws_secret_access_key": secret, "region_name": "us-east-1", "config": config}
-    return (boto3.client("mwaa", endpoint_url=plane.settings.endpoint_url, **common),
-            boto3.client("s3", endpoint_url=f"http://127.0.0.1:{plane.settings.s3_port}", **common))
+    return clients_of(plane)
 
 
-class Airflow:
-    """The environment's own REST API, as its admin user."""
 
-    def __init__(self, plane: ControlPlane, name: str):
-        self.placement = plane.environments.placement(name)
-        self.base = f"http://127.0.0.1:{self.placement.web_port}"
-        user, password = plane.driver.web_login(self.placement)
-        reply = httpx.post(f"{self.base}/auth/token", json={"username": user, "password": password}, timeout=10)
-        reply.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {reply.json()['access_token']}"}
+@pytest.fixture(scope="session")
+def env_vars(shared_plane):
+    """What `aerodrome client-env` exports for the session's control plane, on top of a clean environment."""
+    import os
 
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.base}/api/v2{path}", headers=self.headers, timeout=30)
+    from aerodrome.cli import client_env_vars
 
-    def post(self, path: str, body: dict) -> httpx.Response:
-        return httpx.post(f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=30)
+    values = client_env_vars(shared_plane.settings, with_s3=True)
+    assert values["REQUESTS_CA_BUNDLE"].endswith("bundle.pem")
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL")}
+    return {**keep, **values}
 
-    def run_states(self, dag_id: str) -> list[str]:
-        reply = self.get(f"/dags/{dag_id}/dagRuns")
-        return [r["state"] for r in reply.json().get("dag_runs", [])] if reply.status_code == 200 else []
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser(shared_plane, tmp_path_factory):
+    """Headless Chromium whose certificate store trusts the session plane's CA (nothing is ignored)."""
+    import os
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("chromium-home")
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "aerodrome-ca", "-i",
+                    str(shared_plane.settings.tls_dir / "ca.pem")], check=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                                              env={"HOME": str(home), "PATH": os.environ["PATH"]})
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -6,23 +6,25 @@ through MWAA's SSO page as the role IAM-style policies grant."""
 import base64
 import datetime
 import json
-import logging
-import os
-import ssl
 import subprocess
 import sys
 import uuid
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 
-from aerodrome.app import ControlPlane
-from aerodrome.cli import client_env_vars
-from aerodrome.settings import Settings
-from tests.api.conftest import free_port
-from tests.e2e.conftest import VENVS, wait_for
+from tests.support import (
+    VENVS,
+    available_environment,
+    bridge,
+    decoded,
+    delete_environments,
+    fetch,
+    json_line,
+    mwaa_client,
+    trusting,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -55,74 +57,11 @@ print(json.dumps({"status": run["RestApiStatusCode"], "run_id": run_id, "state":
 '''
 
 
-class Captured(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture(scope="module")
-def plane(tmp_path_factory):
-    handler = Captured()
-    logging.getLogger().addHandler(handler)
-    previous = logging.getLogger().level
-    logging.getLogger().setLevel(logging.INFO)
-    settings = Settings(home=tmp_path_factory.mktemp("access") / "home", port=free_port(), s3_port=free_port(),
-                        venv_root=VENVS, resync_interval=2.0)
-    control_plane = ControlPlane(settings)
-    control_plane.start()
-    control_plane.log_lines = handler.lines
-    try:
-        yield control_plane
-    finally:
-        control_plane.close()
-        logging.getLogger().removeHandler(handler)
-        logging.getLogger().setLevel(previous)
-
-
-@pytest.fixture(scope="module")
-def env_vars(plane):
-    """What `aerodrome client-env` exports, on top of a clean environment."""
-    values = client_env_vars(plane.settings, with_s3=True)
-    assert values["REQUESTS_CA_BUNDLE"].endswith("bundle.pem")
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL")}
-    return {**keep, **values}
-
-
-def client(plane, key, secret):
-    return boto3.client("mwaa", endpoint_url=plane.settings.endpoint_url, aws_access_key_id=key,
-                        aws_secret_access_key=secret, region_name="us-east-1",
-                        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
-
-
-def available_environment(plane, env_vars, name, bucket, dag_file, dag, *, uploads=None, **extra):
-    """Create an environment from a bucket holding one DAG (and any `uploads`, key -> bytes), as a user
-    would; the admin's MWAA client."""
-    admin = client(plane, env_vars["AWS_ACCESS_KEY_ID"], env_vars["AWS_SECRET_ACCESS_KEY"])
-    s3 = boto3.client("s3", endpoint_url=env_vars["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
-                      aws_access_key_id=env_vars["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=env_vars["AWS_SECRET_ACCESS_KEY"],
-                      config=Config(s3={"addressing_style": "path"}))
-    s3.create_bucket(Bucket=bucket)
-    for key, body in {f"dags/{dag_file}": dag, **(uploads or {})}.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    admin.create_environment(
-        Name=name, ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
-        SourceBucketArn=f"arn:aws:s3:::{bucket}", DagS3Path="dags",
-        NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-        AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"}, **extra)
-    status = wait_for(lambda: (s := admin.get_environment(Name=name)["Environment"]["Status"]) != "CREATING" and s,
-                      timeout=600, interval=1, what="create to finish")
-    assert status == "AVAILABLE", admin.get_environment(Name=name)["Environment"]["LastUpdate"]
-    return admin
-
-
-@pytest.fixture(scope="module")
-def mwaa(plane, env_vars):
-    return available_environment(plane, env_vars, ENV, "access-bucket", "access_probe.py", DAG)
+def mwaa(shared_plane, env_vars):
+    admin = available_environment(shared_plane, env_vars, ENV, "access-bucket", "access_probe.py", DAG)
+    yield admin
+    delete_environments(admin, [ENV])
 
 
 @pytest.fixture(scope="module")
@@ -141,33 +80,11 @@ def _ok(url, env_vars):
         return False
 
 
-def trusting(env_vars):
-    return ssl.create_default_context(cafile=env_vars["REQUESTS_CA_BUNDLE"])
-
-
 def aws(env_vars, *args):
     result = subprocess.run([sys.executable, "-m", "awscli", "mwaa", *args, "--output", "json"],
                             env=env_vars, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-def bridge(env_vars, host, token, command, *extra):
-    """MWAA's documented curl call (certificate checked against the exported bundle)."""
-    result = subprocess.run(
-        ["curl", "--silent", "--show-error", "--cacert", env_vars["REQUESTS_CA_BUNDLE"], "--request", "POST",
-         f"https://{host}/aws_mwaa/cli", "--header", f"Authorization: Bearer {token}",
-         "--header", "Content-Type: text/plain", "--data-raw", command, "--write-out", "\n%{http_code}", *extra],
-        capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status), body
-
-
-def decoded(body):
-    answer = json.loads(body)
-    return (base64.b64decode(answer["stdout"]).decode(), base64.b64decode(answer["stderr"]).decode(),
-            answer["exit_code"])
 
 
 def test_cli_bridge_with_aws_cli_and_curl(mwaa, web, env_vars):
@@ -183,8 +100,7 @@ def test_cli_bridge_with_aws_cli_and_curl(mwaa, web, env_vars):
         fresh = mwaa.create_cli_token(Name=ENV)["CliToken"]
         status, body = bridge(env_vars, host, fresh, "dags list-runs access_probe -o json")
         assert status == 200
-        stdout = decoded(body)[0]
-        runs = json.loads(next(line for line in stdout.splitlines() if line.startswith(("[{", "[]"))))
+        runs = json_line(decoded(body)[0])
         return runs and runs[0]["state"] in ("success", "failed") and runs[0]["state"]
 
     assert wait_for(finished, timeout=120, interval=2, what="the triggered run") == "success"
@@ -206,7 +122,7 @@ def test_mwaa_hook_triggers_a_run_that_succeeds(mwaa, web, env_vars, path):
     with_hook = {**env_vars, "AIRFLOW_HOME": str(VENVS / f".access-hook-{path}"),
                  "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({"conn_type": "aws"}),
                  "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    logical_date = (datetime.datetime.now(datetime.timezone.utc)
+    logical_date = (datetime.datetime.now(datetime.UTC)
                     + datetime.timedelta(seconds=1 if path == "invoke" else 2)).isoformat()
     result = subprocess.run([str(venv / "bin" / "python"), "-c", HOOK_SCRIPT, ENV, path, logical_date,
                              f"hook-{path}-{uuid.uuid4().hex[:8]}"],
@@ -228,30 +144,7 @@ def test_invoke_rest_api_errors_come_back_as_mwaa_errors(mwaa, web):
     assert error["RestApiStatusCode"] == 404 and "no_such_dag" in json.dumps(error["RestApiResponse"])
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ISSUED: list[str] = []  # every token handed out here, checked against logs at the end
-
-
-@pytest.fixture(scope="module")
-def browser(plane, tmp_path_factory):
-    """Headless Chromium whose certificate store trusts Aerodrome's CA (nothing is ignored)."""
-    from playwright.sync_api import sync_playwright
-
-    home = tmp_path_factory.mktemp("chromium-home")
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
-    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "aerodrome-ca", "-i",
-                    str(plane.settings.tls_dir / "ca.pem")], check=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                                              env={"HOME": str(home), "PATH": os.environ["PATH"]})
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def viewer_client(plane, name="viewer"):
@@ -260,7 +153,7 @@ def viewer_client(plane, name="viewer"):
         {"Effect": "Allow", "Action": ["airflow:CreateWebLoginToken", "airflow:GetEnvironment"],
          "Resource": [f"arn:aws:airflow:us-east-1:000000000000:role/{ENV}/Viewer",
                       f"arn:aws:airflow:us-east-1:000000000000:environment/{ENV}"]}]}))
-    return client(plane, key, secret)
+    return mwaa_client(plane, key, secret)
 
 
 def sign_in(browser, web, token, *, prefix="/aws_mwaa"):
@@ -271,19 +164,6 @@ def sign_in(browser, web, token, *, prefix="/aws_mwaa"):
     page.wait_for_function("document.querySelector('#root') && document.querySelector('#root').children.length > 0",
                            timeout=30000)
     return context, page
-
-
-FETCH = """async ([method, path, body, form]) => {
-  const headers = form ? {"Content-Type": "application/x-www-form-urlencoded"} : {"Content-Type": "application/json"};
-  const payload = form ? new URLSearchParams(form).toString() : (body ? JSON.stringify(body) : undefined);
-  const reply = await fetch(path, {method, headers, body: payload, credentials: "same-origin"});
-  return {status: reply.status, text: await reply.text()};
-}"""
-
-
-def fetch(page, method, path, body=None, form=None):
-    """A request made by the signed-in page itself (its cookie, its certificate checks)."""
-    return page.evaluate(FETCH, [method, path, body, form])
 
 
 def trigger(page):
@@ -358,12 +238,12 @@ def trigger_with(http, web, cookies):
                      json={"logical_date": None, "dag_run_id": f"forged-{uuid.uuid4().hex[:8]}"})
 
 
-def test_no_secret_reaches_the_logs_or_audit(plane, mwaa):
+def test_no_secret_reaches_the_logs_or_audit(plane, mwaa, plane_log_lines):
     key, secret = plane.credentials.admin()
     placement_root = plane.settings.environments_dir / plane.environments.placement(ENV).env_id
     secrets = [secret, *(p.read_text().strip() for p in (placement_root / "secrets").glob("*.secret")), *ISSUED]
     assert len(secrets) > 4
-    text = "\n".join(plane.log_lines) + json.dumps(plane.principals.audit(limit=1000)) + \
+    text = "\n".join(plane_log_lines) + json.dumps(plane.principals.audit(limit=1000)) + \
         json.dumps(plane.principals.describe())
     assert "CreateWebLoginToken" in text and "web-login" in text
     leaked = [s[:6] for s in secrets if s and s in text]

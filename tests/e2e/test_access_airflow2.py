@@ -11,19 +11,19 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.conftest import VENVS, wait_for
-from tests.e2e.test_access import (  # noqa: F401 - module-scoped fixtures shared with the Airflow 3 checks
+from tests.support import (
+    VENVS,
     available_environment,
-    browser,
     bridge,
-    client,
     decoded,
-    env_vars,
+    delete_environments,
     fetch,
-    plane,
+    json_line,
+    mwaa_client,
     trusting,
+    wait_for,
+    zipped,
 )
-from tests.e2e.test_contents import zipped
 
 pytestmark = pytest.mark.e2e
 
@@ -104,10 +104,12 @@ with DAG("plug2", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 
 
 @pytest.fixture(scope="module")
-def mwaa2(plane, env_vars):
+def mwaa2(shared_plane, env_vars):
     uploads = {"dags/plug2.py": PLUGIN_DAG, "plugins.zip": zipped({"aerodrome_probe_plugin.py": PLUGIN})}
-    return available_environment(plane, env_vars, ENV, "af2-access", "simple2.py", DAG, uploads=uploads,
-                                 AirflowVersion="2.11.2", PluginsS3Path="plugins.zip")
+    admin = available_environment(shared_plane, env_vars, ENV, "af2-access", "simple2.py", DAG, uploads=uploads,
+                                  AirflowVersion="2.11.2", PluginsS3Path="plugins.zip")
+    yield admin
+    delete_environments(admin, [ENV])
 
 
 def test_cli_bridge_on_airflow_2(mwaa2, env_vars):
@@ -126,8 +128,7 @@ def test_cli_bridge_on_airflow_2(mwaa2, env_vars):
 
     def finished():
         fresh = mwaa2.create_cli_token(Name=ENV)["CliToken"]
-        stdout = decoded(bridge(env_vars, host, fresh, "dags list-runs -d simple2 -o json")[1])[0]
-        runs = json.loads(next(line for line in stdout.splitlines() if line.startswith(("[{", "[]"))))
+        runs = json_line(decoded(bridge(env_vars, host, fresh, "dags list-runs -d simple2 -o json")[1])[0])
         return runs and runs[0]["state"] in ("success", "failed") and runs[0]["state"]
 
     assert wait_for(finished, timeout=180, interval=3, what="the run") == "success"
@@ -153,7 +154,7 @@ def test_sso_on_airflow_2_grants_the_role(plane, mwaa2, browser):
     plane.principals.attach("viewer-af2", "web", json.dumps({"Statement": [
         {"Effect": "Allow", "Action": "airflow:CreateWebLoginToken",
          "Resource": f"arn:aws:airflow:us-east-1:000000000000:role/{ENV}/Viewer"}]}))
-    viewer = client(plane, key, secret)
+    viewer = mwaa_client(plane, key, secret)
     for mwaa, role, expected in ((viewer, "Viewer", 403), (mwaa2, "Admin", 200)):
         reply = mwaa.create_web_login_token(Name=ENV)
         assert reply["AirflowIdentity"] == f"mwaa-{role.lower()}"
@@ -165,7 +166,7 @@ def test_sso_on_airflow_2_grants_the_role(plane, mwaa2, browser):
         if role == "Admin":  # the plugin's FAB view is in the menu (category "Aerodrome")
             assert page.locator("a", has_text="Plugin probe").count() == 1
         assert fetch(page, "GET", "/api/v1/dags/simple2")["status"] == 200
-        logical = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)).isoformat()
+        logical = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).isoformat()
         triggered = fetch(page, "POST", "/api/v1/dags/simple2/dagRuns", {"logical_date": logical})
         assert triggered["status"] == expected, triggered
         context.close()

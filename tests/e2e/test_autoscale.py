@@ -5,50 +5,52 @@ import time
 
 import pytest
 
-from aerodrome.runtimes.local import workers
-from aerodrome.store import environments as rows
-from tests.e2e.conftest import running_plane, wait_for
-from tests.e2e.test_rollback_and_airflow2 import create
-from tests.e2e.test_rolling_update import ask, connect, failed_task_instances, state
+from tests.support import (
+    UNPAUSED,
+    ask,
+    busy_workers,
+    clients_of,
+    connect,
+    create,
+    events_of,
+    gated,
+    wait_for,
+    worker_count,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.e2e
 
-BURST = b'''
+BURST = '''
 import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
 with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False, max_active_tasks=32):
     for index in range(12):
-        BashOperator(task_id=f"t{index}", bash_command="sleep 30")
+        BashOperator(task_id=f"t{index}", bash_command="GATE")
 '''
 
 
 @pytest.fixture
-def plane(tmp_path):  # replaces conftest's: scale in after a 15 s lull
-    with running_plane(tmp_path, scale_in_after=15.0) as control_plane:
+def plane(plane_factory):  # a control plane of its own: it scales in after a 15 s lull
+    with plane_factory(scale_in_after=15.0) as control_plane:
         yield control_plane
 
 
-def worker_count(plane, name, placement) -> int:
-    with plane.store.session() as session:
-        spec = rows.get(name, session=session).spec
-    return plane.driver.worker_count(spec, placement)
-
-
-def busy_workers(plane, placement) -> int:
-    serving, draining = plane.driver.worker_pids(placement)
-    return sum(1 for pid in serving + draining if workers.busy_slots(pid))
+def back_to_one(plane, placement) -> bool:
+    serving, draining = worker_pids(plane, placement)
+    return len(serving) == 1 and draining == []
 
 
 def scale_events(plane, name):
-    return [e["detail"] for _, e in plane.events.since(0, environment=name, limit=1000)
-            if e["detail-type"] == "Aerodrome Environment Scaling"]
+    return [e["detail"] for e in events_of(plane, name, "Aerodrome Environment Scaling")]
 
 
-def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
-    mwaa, s3 = clients
-    env = create(mwaa, s3, "auto", "auto-bucket", BURST, EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3,
-                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
+    mwaa, s3 = clients_of(plane)
+    release = tmp_path / "release"
+    env = create(mwaa, s3, "auto", "auto-bucket", gated(BURST, release),
+                 EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = connect(plane, "auto")
     placement = airflow.placement
@@ -60,11 +62,15 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
     wait_for(lambda: busy_workers(plane, placement) >= 2, timeout=300, interval=0.5,
              what="a second worker running a task")
     reaction = time.monotonic() - spike
-    wait_for(ask(lambda: state(airflow, f"/dags/burst/dagRuns/{run}") in ("success", "failed")), timeout=600,
+    # the tasks hold their gate until the burst has scaled the workers out to MaxWorkers
+    wait_for(lambda: max((e["to"] for e in scale_events(plane, "auto")), default=1) == 3, timeout=300,
+             interval=0.5, what="a scale-out to MaxWorkers")
+    release.touch()
+    wait_for(ask(lambda: airflow.state(f"/dags/burst/dagRuns/{run}") in ("success", "failed")), timeout=600,
              what="the burst to finish")
-    assert state(airflow, f"/dags/burst/dagRuns/{run}") == "success"
+    assert airflow.state(f"/dags/burst/dagRuns/{run}") == "success"
 
-    wait_for(lambda: len(plane.driver.worker_pids(placement)[0]) == 1 and plane.driver.worker_pids(placement)[1] == [],
+    wait_for(lambda: back_to_one(plane, placement),
              timeout=300, interval=1, what="the workers to drain back to MinWorkers")
     events = scale_events(plane, "auto")
     assert events[0]["from"] == 1 and events[0]["to"] > 1 and events[0]["queued"] + events[0]["running"] > 5
@@ -72,7 +78,7 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, clients):
     assert events[-1]["to"] == 1 and all(e["to"] == e["from"] - 1 for e in events if e["to"] < e["from"])
     assert all(e["arn"] == env["Arn"] for e in events)
     assert worker_count(plane, "auto", placement) == 1
-    assert failed_task_instances(airflow) == 0
+    assert airflow.failed_task_instances() == 0
     instances = airflow.get(f"/dags/burst/dagRuns/{run}/taskInstances").json()["task_instances"]
     assert sorted((t["state"], t["try_number"]) for t in instances) == [("success", 1)] * 12
     print(f"autoscale reaction {reaction:.1f} s; events {[(e['from'], e['to']) for e in events]}")

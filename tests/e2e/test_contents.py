@@ -3,19 +3,21 @@ an operator from plugins.zip and a configuration option, each proven from inside
 requirements, a zip-slip archive and a zip bomb each fail the update at once with a clear error while
 the environment keeps running what it had."""
 
-import io
 import time
-import zipfile
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from aerodrome.app import ControlPlane
-from aerodrome.settings import Settings
-from tests.api.conftest import free_port
-from tests.e2e.conftest import VENVS, Airflow, env_ports, wait_for
-from tests.e2e.test_environment_lifecycle import trigger_and_wait
+from tests.support import (
+    NETWORK,
+    ROLE,
+    UNPAUSED,
+    Airflow,
+    clients_of,
+    delete_environments,
+    trigger_and_wait,
+    wait_for,
+    zipped,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -64,43 +66,26 @@ class ShoutOperator(BaseOperator):
 '''
 
 
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("contents") / "home"
-    settings = Settings(home=home, port=free_port(), s3_port=free_port(), venv_root=VENVS, resync_interval=2.0,
-                        plugins_max_bytes=4 << 20, startup_script_timeout=6.0, **env_ports())
-    plane = ControlPlane(settings)
-    plane.start()
+def env(shared_plane):
+    """One environment on the session's control plane (which limits plugins.zip to 4 MiB once extracted
+    and startup scripts to 6 s); deleted after the module."""
+    mwaa, s3 = clients_of(shared_plane)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="dags/probe.py", Body=DAG)
+    s3.put_object(Bucket=BUCKET, Key="requirements.txt", Body=b"pyjokes==0.8.3\n")
+    s3.put_object(Bucket=BUCKET, Key="plugins.zip", Body=zipped({"aerodrome_e2e_ops.py": OPERATOR}))
+    s3.put_object(Bucket=BUCKET, Key="startup.sh", Body=STARTUP)
+    mwaa.create_environment(
+        Name="contents", ExecutionRoleArn=ROLE, SourceBucketArn=f"arn:aws:s3:::{BUCKET}", DagS3Path="dags",
+        MaxWorkers=2, NetworkConfiguration=NETWORK, RequirementsS3Path="requirements.txt",
+        PluginsS3Path="plugins.zip", StartupScriptS3Path="startup.sh",
+        AirflowConfigurationOptions={**UNPAUSED, "custom.color": "teal"})
     try:
-        key, secret = plane.credentials.admin()
-        config = Config(inject_host_prefix=False, retries={"max_attempts": 1}, s3={"addressing_style": "path"})
-        common = {"aws_access_key_id": key, "aws_secret_access_key": secret, "region_name": "us-east-1",
-                  "config": config}
-        mwaa = boto3.client("mwaa", endpoint_url=settings.endpoint_url, **common)
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{settings.s3_port}", **common)
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="dags/probe.py", Body=DAG)
-        s3.put_object(Bucket=BUCKET, Key="requirements.txt", Body=b"pyjokes==0.8.3\n")
-        s3.put_object(Bucket=BUCKET, Key="plugins.zip", Body=zipped({"aerodrome_e2e_ops.py": OPERATOR}))
-        s3.put_object(Bucket=BUCKET, Key="startup.sh", Body=STARTUP)
-        mwaa.create_environment(
-            Name="contents", ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
-            SourceBucketArn=f"arn:aws:s3:::{BUCKET}", DagS3Path="dags", MaxWorkers=2,
-            NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-            RequirementsS3Path="requirements.txt", PluginsS3Path="plugins.zip", StartupScriptS3Path="startup.sh",
-            AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False", "custom.color": "teal"})
         wait_for(lambda: status(mwaa) != "CREATING", timeout=600, interval=1, what="create to finish")
-        yield plane, mwaa, s3
+        yield shared_plane, mwaa, s3
     finally:
-        plane.close()
+        delete_environments(mwaa, ["contents"])
 
 
 def status(mwaa):

@@ -12,7 +12,7 @@ import pytest
 
 from aerodrome.cli import main
 from aerodrome.runtimes.local import overlays, venvs
-from tests.e2e.conftest import VENVS
+from tests.support import VENVS
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ def wheel(name: str, version: str, module: str, code: bytes) -> tuple[str, bytes
     dist = f"{name.replace('-', '_')}-{version}"
     files = {f"{module}.py": code,
              f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-             f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+             f"{dist}.dist-info/WHEEL":
+                 b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
     record = "".join(f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
                      f"{len(data)}\n" for path, data in files.items()) + f"{dist}.dist-info/RECORD,,\n"
     buffer = io.BytesIO()

@@ -1,4 +1,4 @@
-"""The metadata database's dump and restore, on the embedded PostgreSQL server (no Airflow)."""
+"""The metadata database's dump and restore, on the session's embedded PostgreSQL server (no Airflow)."""
 
 import pytest
 
@@ -11,8 +11,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def postgres(tmp_path):
-    settings = Settings(home=tmp_path / "home", serve_s3=False)
+def postgres(postgres_url, tmp_path):
+    settings = Settings(home=tmp_path / "home", serve_s3=False, postgres_url=postgres_url)
     supervisor = Supervisor()
     server = Postgres(settings, supervisor)
     server.ensure_running()
@@ -55,3 +55,18 @@ def test_a_broken_dump_fails_with_the_tools_message(postgres):
     # the current database is untouched and no half-restored copy is left behind
     assert server.sql("SELECT name FROM pool", database="env_cccc3333") == "still here"
     assert not server.database_exists("env_cccc3333_restoring")
+
+
+def test_an_environment_database_leaves_every_template_to_its_owner(postgres):
+    """With templates for two Airflow versions on the server, an environment's role owns its own database
+    only, so deleting the environment drops the role."""
+    server, tmp_path = postgres
+    first = server.ensure_template("0.0.1", migrate=lambda url: None)
+    second = server.ensure_template("0.0.2", migrate=lambda url: None)
+    server.create_env_database("dddd4444", second, tmp_path / "d.secret")
+    owners = server.sql(f"SELECT string_agg(pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database "
+                        f"WHERE datname IN ('{first}', '{second}')")
+    assert owners == "airflow_template,airflow_template"
+    server.drop_env_database("dddd4444")
+    assert not server.database_exists("env_dddd4444")
+    assert server.sql("SELECT 1 FROM pg_roles WHERE rolname = 'env_dddd4444'") == ""

@@ -1,10 +1,31 @@
 """The foundation, end to end: boto3 creates an environment from a bucket, real Airflow runs a DAG
-from that bucket, a configuration update reaches the tasks, and delete leaves nothing behind."""
+from that bucket, a configuration update reaches the tasks, and delete leaves nothing behind. All the
+while a real HTTP webhook receiver gets the status events create -> update -> delete, in order,
+signed, and `aerodrome events --follow --json` prints the same events."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
 
 import psutil
 import pytest
 
-from tests.e2e.conftest import Airflow, wait_for
+from aerodrome.events.webhooks import SIGNATURE_HEADER, verify
+from tests.support import (
+    NETWORK,
+    ROLE,
+    UNPAUSED,
+    Airflow,
+    broker,
+    clients_of,
+    metadata_server,
+    status,
+    trigger_and_wait,
+    wait_for,
+)
+from tests.webhook_receiver import has_client, receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -24,35 +45,47 @@ def check():
 with DAG("e2e_probe", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
     PythonOperator(task_id="check", python_callable=check)
 '''
+EXPECTED = [(None, "CREATING"), ("CREATING", "AVAILABLE"), ("AVAILABLE", "UPDATING"), ("UPDATING", "AVAILABLE"),
+            ("AVAILABLE", "DELETING"), ("DELETING", "DELETED")]
+STATUS_CHANGE = "MWAA Environment Status Change"
 
 
-def status(mwaa, name):
-    return mwaa.get_environment(Name=name)["Environment"]["Status"]
+def changes(events):
+    return [(e["detail"]["previousStatus"], e["detail"]["status"]) for e in events
+            if e["detail-type"] == STATUS_CHANGE]
 
 
-def trigger_and_wait(airflow, dag_id, timeout=120):
-    run = airflow.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None})
-    assert run.status_code == 200, run.text
-    run_id = run.json()["dag_run_id"]
+@pytest.fixture
+def watched(plane_factory):
+    """A control plane of its own that sends its events to a webhook receiver (whose first delivery
+    fails) and to `aerodrome events --follow --json`: (plane, receiver, the follower's printed events)."""
+    with receiver(fail_first=1) as hook, \
+            plane_factory(event_webhooks=(hook.url,), event_webhook_secret="hook-key") as plane:
+        env = {"AERODROME_HOME": str(plane.settings.home), "PATH": "/usr/bin:/bin"}
+        follower = subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "events", "--follow", "--json"],
+                                    stdout=subprocess.PIPE, text=True, env=env)
+        printed: list[dict] = []
+        reader = threading.Thread(target=lambda: printed.extend(json.loads(line) for line in follower.stdout),
+                                  daemon=True)
+        reader.start()
+        try:
+            wait_for(lambda: has_client(follower.pid, plane.settings.port), timeout=20, what="the follower to connect")
+            time.sleep(0.5)  # the server takes its starting position as the request arrives
+            yield plane, hook, printed
+        finally:
+            follower.terminate()
+            follower.wait(10)
 
-    def finished():
-        state = airflow.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-        return state if state in ("success", "failed") else None
 
-    return wait_for(finished, timeout=timeout, what=f"{dag_id} run to finish")
-
-
-def test_create_run_update_delete(plane, clients):
-    mwaa, s3 = clients
+def test_create_run_update_delete_with_events_in_order(watched):
+    plane, hook, printed = watched
+    mwaa, s3 = clients_of(plane)
     s3.create_bucket(Bucket="e2e-bucket")
     s3.put_object(Bucket="e2e-bucket", Key="dags/e2e_probe.py", Body=PROBE_DAG)
     s3.put_object(Bucket="e2e-bucket", Key="dags/expected_marker.txt", Body=b"one")
-    options = {"core.dags_are_paused_at_creation": "False", "custom.marker": "one"}
-    mwaa.create_environment(
-        Name="e2e", ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
-        SourceBucketArn="arn:aws:s3:::e2e-bucket", DagS3Path="dags",
-        NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]},
-        AirflowConfigurationOptions=options)
+    options = {**UNPAUSED, "custom.marker": "one"}
+    mwaa.create_environment(Name="e2e", ExecutionRoleArn=ROLE, SourceBucketArn="arn:aws:s3:::e2e-bucket",
+                            DagS3Path="dags", NetworkConfiguration=NETWORK, AirflowConfigurationOptions=options)
     assert status(mwaa, "e2e") == "CREATING"
     wait_for(lambda: status(mwaa, "e2e") != "CREATING", timeout=600, interval=1, what="create to finish")
     env = mwaa.get_environment(Name="e2e")["Environment"]
@@ -88,22 +121,34 @@ def test_create_run_update_delete(plane, clients):
     leftovers = [p for p in psutil.process_iter(["cmdline", "cwd"])
                  if str(placement.root) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")]
     assert leftovers == []
-    assert not plane.driver.postgres.database_exists(f"env_{placement.env_id}")
-    assert plane.driver.postgres.sql(f"SELECT 1 FROM pg_roles WHERE rolname = 'env_{placement.env_id}'") == ""
-    assert plane.driver.redis.size(placement.broker_db) == 0
+    assert not metadata_server(plane).database_exists(f"env_{placement.env_id}")
+    assert metadata_server(plane).sql(f"SELECT 1 FROM pg_roles WHERE rolname = 'env_{placement.env_id}'") == ""
+    assert broker(plane).size(placement.broker_db) == 0
     assert not placement.root.exists()
     listeners = [c for c in psutil.net_connections(kind="tcp")
                  if c.status == psutil.CONN_LISTEN and c.laddr.port == placement.web_port and c.pid]
     assert all(not (psutil.Process(c.pid).cwd() or "").startswith(str(placement.root)) for c in listeners)
 
+    # every event reached the webhook (the refused first delivery retried), signed, once each, in order
+    wait_for(lambda: len(changes(hook.events())) >= len(EXPECTED), timeout=30, what="every webhook delivery")
+    assert hook.refused == 1
+    assert changes(hook.events()) == EXPECTED
+    arn = hook.events()[0]["resources"][0]
+    for event, body, headers in hook.deliveries:
+        assert event["source"] == "aws.airflow"
+        assert event["detail"]["name"] == "e2e" and event["detail"]["arn"] == arn
+        assert verify("hook-key", body, headers[SIGNATURE_HEADER.lower()])
+    assert len({e["id"] for e in hook.events()}) == len(hook.deliveries)
+    # and the follower printed the same events
+    wait_for(lambda: len(printed) >= len(hook.events()), timeout=30, what="the follower's lines")
+    assert [e["id"] for e in printed] == [e["id"] for e in hook.events()]
 
-def test_bad_bucket_and_stop_all(plane, clients):
-    """Creating from a bucket that does not exist is refused; closing the control plane stops every process."""
+
+def test_bad_bucket_is_refused(clients):
+    """Creating from a bucket that does not exist is refused."""
     mwaa, _ = clients
     with pytest.raises(mwaa.exceptions.ClientError) as info:
-        mwaa.create_environment(
-            Name="nobucket", ExecutionRoleArn="arn:aws:iam::000000000000:role/airflow",
-            SourceBucketArn="arn:aws:s3:::does-not-exist", DagS3Path="dags",
-            NetworkConfiguration={"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]})
+        mwaa.create_environment(Name="nobucket", ExecutionRoleArn=ROLE, SourceBucketArn="arn:aws:s3:::does-not-exist",
+                                DagS3Path="dags", NetworkConfiguration=NETWORK)
     assert info.value.response["Error"]["Code"] == "ValidationException"
     assert "Unable to access the bucket does-not-exist" in info.value.response["Error"]["Message"]

@@ -8,9 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import Airflow, wait_for
-from tests.e2e.test_hibernate import cli
-from tests.e2e.test_rollback_and_airflow2 import create
+from tests.support import UNPAUSED, Airflow, aerodrome, create, events_of, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +50,7 @@ def test_scheduled_hibernate_and_resume_keep_history_and_follow_catchup(plane, c
     start = (utc_now() - 3 * MINUTE).replace(second=0, microsecond=0)
     dags = DAGS.format(start=", ".join(str(v) for v in start.timetuple()[:5])).encode()
     env = create(mwaa, s3, "sched", "sched-bucket", dags,
-                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+                 AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Airflow(plane, "sched")
     done = lambda dag_id: [d for d, r in runs(airflow, dag_id).items() if r["state"] == "success"]  # noqa: E731
@@ -62,7 +60,8 @@ def test_scheduled_hibernate_and_resume_keep_history_and_follow_catchup(plane, c
     hibernate_at = (utc_now() + datetime.timedelta(seconds=80)).replace(second=0, microsecond=0)
     resume_at = hibernate_at + 2 * MINUTE
     missed = hibernate_at + MINUTE
-    set_ = cli(plane, "schedule", "sched", "--hibernate", cron_at(hibernate_at), "--resume", cron_at(resume_at))
+    set_ = aerodrome(plane.settings.home, "env", "schedule", "sched", "--hibernate", cron_at(hibernate_at),
+                     "--resume", cron_at(resume_at))
     assert set_.returncode == 0, set_.stdout + set_.stderr
     assert hibernate_at.strftime("%Y-%m-%dT%H:%M:00Z") in set_.stdout
 
@@ -82,8 +81,8 @@ def test_scheduled_hibernate_and_resume_keep_history_and_follow_catchup(plane, c
     caught_up = sorted(runs(airflow, "catchup"))
     assert caught_up == [caught_up[0] + i * MINUTE for i in range(len(caught_up))]  # no interval left out
 
-    events = plane.events.since(0, environment="sched", limit=1000)
-    fired = [(e["detail"]["schedule"], e["detail"]["phase"]) for _, e in events if "schedule" in e["detail"]]
+    fired = [(e["detail"]["schedule"], e["detail"]["phase"]) for e in events_of(plane, "sched")
+             if "schedule" in e["detail"]]
     assert fired == [("hibernate", "scheduled"), ("resume", "scheduled")]
-    shown = cli(plane, "schedule", "sched")
+    shown = aerodrome(plane.settings.home, "env", "schedule", "sched")
     assert resume_at.strftime("%Y-%m-%dT%H:%M:00Z") in shown.stdout

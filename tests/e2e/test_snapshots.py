@@ -4,64 +4,29 @@ decrypts) and back into the same one after changes (the changes are gone); a tam
 refused with nothing changed; list and prune."""
 
 import json
-import os
-import subprocess
-import sys
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import Airflow, wait_for
-from tests.e2e.test_environment_lifecycle import trigger_and_wait
-from tests.e2e.test_rollback_and_airflow2 import create
+from tests.support import (
+    UNPAUSED,
+    Patient,
+    aerodrome,
+    airflow_cli,
+    bash_dags,
+    create,
+    events_of,
+    trigger_and_wait,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
-DAG = b'''
-import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("quick", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
-    BashOperator(task_id="t", bash_command="echo ok")
-'''
+DAG = bash_dags(quick="echo ok").encode()
 PASSWORD = "pa55-w0rd-kept-secret"
 
 
-class Patient(Airflow):
-    """The REST API with long timeouts and retried transport errors: the host is shared and busy."""
-
-    def __init__(self, plane, name):
-        init = super().__init__
-        wait_for(lambda: _answers(init, plane, name), timeout=300, interval=2, what=f"{name}'s API")
-
-    def call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
-        for attempt in range(4):
-            try:
-                return httpx.request(method, f"{self.base}/api/v2{path}", headers=self.headers, json=body, timeout=120)
-            except httpx.TransportError:
-                if attempt == 3:
-                    raise
-        raise AssertionError("unreachable")
-
-    def get(self, path: str) -> httpx.Response:
-        return self.call("GET", path)
-
-    def post(self, path: str, body: dict) -> httpx.Response:
-        return self.call("POST", path, body)
-
-
-def _answers(init, plane, name) -> bool:
-    try:
-        init(plane, name)
-    except httpx.HTTPError:
-        return False
-    return True
-
-
 def cli(plane, *args):
-    env = {**os.environ, "AERODROME_HOME": str(plane.settings.home)}
-    return subprocess.run([sys.executable, "-m", "aerodrome.cli", "snapshot", *args], capture_output=True,
-                          text=True, env=env, timeout=900)
+    return aerodrome(plane.settings.home, "snapshot", *args)
 
 
 def seed(airflow):
@@ -73,9 +38,8 @@ def seed(airflow):
 
 
 def connection_password(plane, name):
-    spec = plane.environments.get(name).spec
-    airflow = Patient(plane, name)
-    shown = plane.driver.airflow_cli(spec, airflow.placement, "connections", "get", "warehouse", "-o", "json")
+    Patient(plane, name)  # once its API answers
+    shown = airflow_cli(plane, name, "connections", "get", "warehouse", "-o", "json")
     assert shown.returncode == 0, shown.stderr[-800:]
     return json.loads(shown.stdout)[0]["password"]
 
@@ -83,7 +47,7 @@ def connection_password(plane, name):
 def test_save_load_new_and_same_tamper_list_prune(plane, clients):
     mwaa, s3 = clients
     env = create(mwaa, s3, "snap", "snap-bucket", DAG,
-                 AirflowConfigurationOptions={"core.dags_are_paused_at_creation": "False"})
+                 AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     airflow = Patient(plane, "snap")
     wait_for(lambda: airflow.get("/dags/quick").status_code == 200, timeout=300, what="the DAG to appear")
@@ -151,8 +115,7 @@ def test_save_load_new_and_same_tamper_list_prune(plane, clients):
     assert pruned.returncode == 0 and f"deleted {snapshot_id}" in pruned.stdout, pruned.stdout + pruned.stderr
     assert [s["id"] for s in plane.snapshots.list("snap")] == newer
 
-    events = [e["detail"] for _, e in plane.events.since(0, environment="snap", limit=1000)
-              if e["detail-type"] == "Aerodrome Environment Snapshot"]
+    events = [e["detail"] for e in events_of(plane, "snap", "Aerodrome Environment Snapshot")]
     phases = [(e["phase"], e.get("result")) for e in events]
     assert phases[:2] == [("saving", None), ("saved", "success")]
     assert ("loaded", "verified") in phases and ("pruned", "success") in phases

@@ -1,22 +1,12 @@
-from pathlib import Path
 
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.base import Placement
 from aerodrome.runtimes.local import airflow_env
-
-PLACEMENT = Placement(env_id="e1", root=Path("/srv/e1"), web_port=8801, broker_db=3)
-WIRING = airflow_env.Wiring(database_url="postgresql+psycopg2://u:p@127.0.0.1:5/env_e1",
-                            broker_url="redis://:pw@127.0.0.1:6/3", fernet_key="f", jwt_secret="j",
-                            web_secret="w", passwords_file="/srv/e1/secrets/passwords.json")
+from tests.support import PLACEMENT, WIRING, env_of
 
 
 def spec(**options):
     return EnvironmentSpec(name="dev", execution_role_arn="r", source_bucket_arn="arn:aws:s3:::b",
                            dag_s3_path="dags", airflow_configuration_options=options)
-
-
-def env_of(s, component="worker"):
-    return airflow_env.component_env(s, PLACEMENT, WIRING, component=component, base={"PATH": "/bin"})
 
 
 def test_user_options_become_variables_and_override_defaults():

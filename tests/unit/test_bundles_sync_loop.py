@@ -1,18 +1,15 @@
 import shutil
-import time
 
 import pytest
 
 from aerodrome import errors
 from aerodrome.bundles.local import LocalBucket
 from aerodrome.bundles.sync import DagSyncLoop
+from tests.support import wait_for
 
 
 def wait_until(condition, *, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_for(condition, timeout=timeout, interval=0.05, what=what)
 
 
 @pytest.fixture
@@ -46,8 +43,11 @@ def test_changes_reach_the_folder_and_listeners(bucket, tmp_path, loops):
     bucket.put("dags/a.py", b"2")
     bucket.put("dags/new.py", b"3")
     wait_until(lambda: (target / "new.py").exists() and (target / "a.py").read_text() == "2", what="the change")
+    reported = lambda: {path for result in seen for path in result.added + result.changed}  # noqa: E731
+    # listeners hear of a sync once its files are in place: wait for them too
+    wait_until(lambda: reported() >= {"a.py", "new.py"}, what="the listeners")
     assert loop.last_error is None and loop.last_synced_at is not None
-    assert {path for result in seen for path in result.added + result.changed} == {"a.py", "new.py"}
+    assert reported() == {"a.py", "new.py"}
 
 
 def test_trigger_syncs_without_waiting_for_the_interval(bucket, tmp_path, loops):

@@ -2,7 +2,7 @@
 
 from aerodrome.domain import classes
 from aerodrome.domain.spec import EnvironmentSpec
-from tests.unit.test_airflow_env import env_of
+from tests.support import env_of
 
 
 def spec(**extra):

@@ -14,7 +14,7 @@ from aerodrome.reconcile.schedule_loop import ScheduleLoop
 from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.schedules import ScheduleService
 from aerodrome.store import environments as rows
-from tests.unit.test_store import add, events
+from tests.support import add, events
 
 
 def at(text: str) -> float:

@@ -1,34 +1,11 @@
-import json
-from pathlib import Path
-
 import pytest
-from sqlalchemy import select
 
 from aerodrome import errors
 from aerodrome.domain.environment import LastUpdate
-from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
 from aerodrome.store import environments as rows
-from aerodrome.store.tables import OutboxRow
-
-
-def add(store, name="dev"):
-    spec = EnvironmentSpec(name=name, execution_role_arn="arn:aws:iam::000000000000:role/x",
-                           source_bucket_arn="arn:aws:s3:::b", dag_s3_path="dags")
-    with store.session() as session:
-        rows.insert(rows.EnvironmentRecord(
-            name=name, env_id="e1" + name, arn=f"arn:aws:airflow:us-east-1:000000000000:environment/{name}",
-            status=Status.CREATING, generation=1, applied_generation=0, spec=spec, applied_spec=None,
-            placement=Placement(env_id="e1", root=Path("/x"), web_port=8800, broker_db=1), tags={},
-            created_at=1.0, last_update=LastUpdate(status="PENDING", created_at=1.0)), session=session)
-    return spec
-
-
-def events(store):
-    with store.session() as session:
-        rows = session.scalars(select(OutboxRow).order_by(OutboxRow.id))
-        return [(r.environment, json.loads(r.payload)) for r in rows]
+from tests.support import add, events
 
 
 def test_transition_writes_status_and_an_event_in_one_transaction(store):

@@ -9,7 +9,7 @@ import pytest
 
 from aerodrome.runtimes.local.draining import Drains
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor, _kill_group
-from tests.e2e.conftest import wait_for
+from tests.support import wait_for
 
 WORKER = r'''
 import pathlib, signal, subprocess, sys, time

@@ -27,17 +27,17 @@ class Databases:
             ready = self._server.sql(f"SELECT datistemplate FROM pg_database WHERE datname = '{name}'")
             if ready == "t":
                 return name
-            superuser, superuser_password = self._server.superuser
-            embedded = self._server.embedded
-            password = (files.secret(self._server.folder / f"{TEMPLATE_OWNER}.secret") if embedded
-                        else superuser_password)
-            owner = TEMPLATE_OWNER if embedded else superuser
-            if embedded and not self._server.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{owner}'"):
-                self._server.sql(f"CREATE ROLE {owner} LOGIN PASSWORD '{password}'")
+            # The template's objects belong to TEMPLATE_OWNER on an external server too: an environment's
+            # database takes them over with REASSIGN OWNED, which needs that role (and not a superuser).
+            password = files.secret(self._server.folder / f"{TEMPLATE_OWNER}.secret")
+            if not self._server.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{TEMPLATE_OWNER}'"):
+                self._server.sql(f"CREATE ROLE {TEMPLATE_OWNER} LOGIN PASSWORD '{password}'")
+            elif not self._server.embedded:  # made by another control plane sharing the server
+                self._server.sql(f"ALTER ROLE {TEMPLATE_OWNER} PASSWORD '{password}'")
             if ready:
                 self._server.sql(f"DROP DATABASE {name}")
-            self._server.sql(f"CREATE DATABASE {name} OWNER {owner}")
-            migrate(self._server.url(name, user=owner, password=password))
+            self._server.sql(f"CREATE DATABASE {name} OWNER {TEMPLATE_OWNER}")
+            migrate(self._server.url(name, user=TEMPLATE_OWNER, password=password))
             self._server.sql(f"ALTER DATABASE {name} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
         return name
 
@@ -49,9 +49,12 @@ class Databases:
             self._server.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
         if not self._server.database_exists(name):
             self._server.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE {template}")
-            with self._template_lock:  # REASSIGN also moves the template database itself; move it back
+            with self._template_lock:  # REASSIGN also moves the template databases themselves; move them back
                 self._server.sql(f"REASSIGN OWNED BY {TEMPLATE_OWNER} TO {name}", database=name)
-                self._server.sql(f"ALTER DATABASE {template} OWNER TO {TEMPLATE_OWNER}")
+                moved = self._server.sql(f"SELECT datname FROM pg_database WHERE datname <> '{name}' AND datdba = "
+                                         f"(SELECT oid FROM pg_roles WHERE rolname = '{name}')")
+                for database in moved.split():
+                    self._server.sql(f"ALTER DATABASE {database} OWNER TO {TEMPLATE_OWNER}")
             self._server.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
         return self._server.url(name, user=name, password=password)
 

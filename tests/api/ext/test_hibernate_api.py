@@ -8,9 +8,8 @@ import pytest
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.domain.status import Status
 from aerodrome.store import environments as rows
-from tests.api.conftest import minimal
-from tests.api.test_aws_cli import aws
-from tests.api.test_events_api import mwaa, plane  # noqa: F401  (fixtures)
+from tests.support import aws_cli as aws
+from tests.support import minimal
 
 
 def force_status(store, name, *path):
@@ -19,7 +18,7 @@ def force_status(store, name, *path):
             rows.transition(name, status, session=session)
 
 
-def test_hibernate_and_resume_follow_the_status_rules(plane, mwaa, tmp_path):  # noqa: F811
+def test_hibernate_and_resume_follow_the_status_rules(plane, mwaa, tmp_path):
     client = ExtClient(plane["settings"])
     mwaa.create_environment(**minimal(Name="dev"))
     with pytest.raises(ExtError, match="CREATING; it can hibernate when it is AVAILABLE or UPDATE_FAILED") as raised:
@@ -50,7 +49,7 @@ def test_hibernate_and_resume_follow_the_status_rules(plane, mwaa, tmp_path):  #
     assert changes[-3:] == [("AVAILABLE", "HIBERNATING"), ("HIBERNATING", "HIBERNATED"), ("HIBERNATED", "RESUMING")]
 
 
-def test_bad_hibernate_requests(plane, mwaa):  # noqa: F811
+def test_bad_hibernate_requests(plane, mwaa):
     client = ExtClient(plane["settings"])
     with pytest.raises(ExtError, match="Environment nope not found") as raised:
         client.request("POST", "/environments/nope/hibernate")
@@ -64,7 +63,7 @@ def test_bad_hibernate_requests(plane, mwaa):  # noqa: F811
     assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "AVAILABLE"  # bad input harmed nothing
 
 
-def test_policies_decide_who_may_hibernate_resume_and_read_events(plane, mwaa):  # noqa: F811
+def test_policies_decide_who_may_hibernate_resume_and_read_events(plane, mwaa):
     mwaa.create_environment(**minimal(Name="dev"))
     mwaa.create_environment(**minimal(Name="prod"))
     for name in ("dev", "prod"):

@@ -1,93 +1,16 @@
 """Snapshot requests through the real Aerodrome API, SigV4-signed as boto3 signs, with the real
-service, store and local bucket; the runtime part (pg_dump, the driver's restore) is a stand-in
-here and real in tests/e2e/test_snapshots.py. No reconciler runs, so statuses stay where the
-requests leave them."""
+service, store and local bucket; the runtime part (pg_dump, the driver's restore) is a stand-in here
+(conftest.py) and real in tests/e2e/test_snapshots.py. No reconciler runs, so statuses stay where
+the requests leave them."""
 
 import json
-import threading
 
 import pytest
 
-from aerodrome.api.aws.app import build_mwaa_app
-from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.domain.status import Status
-from aerodrome.runtimes.local.placement import HostPlacements
-from aerodrome.services.credentials import CredentialService
-from aerodrome.services.environments import EnvironmentService
-from aerodrome.services.events import EventService
-from aerodrome.services.lifecycle import LifecycleService
-from aerodrome.services.principals import PrincipalService
-from aerodrome.services.snapshots import SnapshotService
 from aerodrome.store import environments as rows
-from tests.api.conftest import Wakes, minimal, serve_asgi
-
-
-class StandInRuntime:
-    """What the local runtime does for snapshots, minus PostgreSQL: a fixed dump and counts."""
-
-    def __init__(self):
-        self.staged = []
-
-    def dump_database(self, placement, path):
-        path.write_bytes(b"PGDMP stand-in dump")
-
-    def dump_counts(self, path):
-        return {"dagRuns": 1, "connections": 1, "variables": 1, "pools": 2}
-
-    def database_secrets(self, placement):
-        return {"fernet.secret": "the-fernet-key"}
-
-    def stage_restore(self, placement, **staged):
-        self.staged.append((placement.env_id, staged))
-
-    def restore_pending(self, placement):
-        return False
-
-    def restore_result(self, placement):
-        return None
-
-    def clear_restore(self, placement):
-        pass
-
-
-@pytest.fixture
-def plane(settings, store):
-    settings.buckets_dir.mkdir(parents=True, exist_ok=True)
-    (settings.buckets_dir / "my-bucket").mkdir()
-    credentials = CredentialService(store=store)
-    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=Wakes())
-    principals = PrincipalService(store=store, region=settings.region, account=settings.account)
-    principals.ensure_admin()
-    runtime = StandInRuntime()
-    snapshots = SnapshotService(store=store, settings=settings, runtime=runtime, environments=environments,
-                                wake=Wakes())
-    closing = threading.Event()
-    mwaa = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
-                          account=settings.account, authorizer=principals)
-    app = with_extensions(mwaa, ExtApi(
-        events=EventService(store=store, settings=settings), lifecycle=LifecycleService(store=store, wake=Wakes()),
-        credentials=credentials, authorizer=principals, region=settings.region, account=settings.account,
-        closing=closing, snapshots=snapshots))
-    with serve_asgi(app) as url:
-        settings = settings.replace(port=int(url.rsplit(":", 1)[1]))
-        settings.endpoint_file.write_text(json.dumps({"endpoint_url": url, "region": settings.region}))
-        try:
-            yield {"settings": settings, "store": store, "principals": principals, "runtime": runtime,
-                   "environments": environments}
-        finally:
-            closing.set()
-
-
-@pytest.fixture
-def mwaa(plane):
-    import boto3
-    from botocore.config import Config
-
-    key, secret = CredentialService(store=plane["store"]).admin()
-    return boto3.client("mwaa", endpoint_url=plane["settings"].endpoint_url, aws_access_key_id=key,
-                        aws_secret_access_key=secret, region_name="us-east-1",
-                        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
+from tests.support import minimal
 
 
 def available(plane, mwaa, name):

@@ -11,14 +11,13 @@ from aerodrome.cli import main
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.services.principals import ADMIN, ADMIN_POLICY_NAME, PrincipalService
 from aerodrome.store import principals as rows
-from tests.api.conftest import minimal
-from tests.api.test_events_api import mwaa, plane  # noqa: F401  (fixtures)
+from tests.support import minimal
 
 FULL_MWAA_ACCESS = {"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]}
 
 
 @pytest.fixture
-def cli(plane, monkeypatch, capsys):  # noqa: F811
+def cli(plane, monkeypatch, capsys):
     monkeypatch.setenv("AERODROME_HOME", str(plane["settings"].home))
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -29,11 +28,11 @@ def cli(plane, monkeypatch, capsys):  # noqa: F811
     return run
 
 
-def audit(plane) -> list[dict]:  # noqa: F811
+def audit(plane) -> list[dict]:
     return ExtClient(plane["settings"]).request("GET", "/audit", query={"limit": 1000})["Entries"]
 
 
-def test_principals_commands(plane, cli, tmp_path):  # noqa: F811
+def test_principals_commands(plane, cli, tmp_path):
     code, created, _ = cli("principals", "create", "alice")
     assert code == 0
     secret = created.split("AWS_SECRET_ACCESS_KEY=")[1].split()[0]
@@ -63,7 +62,7 @@ def test_principals_commands(plane, cli, tmp_path):  # noqa: F811
         [(e["Action"], e["Resource"], e["Outcome"]) for e in entries]
 
 
-def test_principal_actions_need_their_own_aerodrome_actions(plane):  # noqa: F811
+def test_principal_actions_need_their_own_aerodrome_actions(plane):
     principals = plane["principals"]
     key = principals.create("operator")
     principals.attach("operator", "mwaa", json.dumps(FULL_MWAA_ACCESS))
@@ -92,7 +91,7 @@ def test_principal_actions_need_their_own_aerodrome_actions(plane):  # noqa: F81
     assert created["SecretAccessKey"] not in json.dumps(entries)
 
 
-def test_bad_principal_requests(plane):  # noqa: F811
+def test_bad_principal_requests(plane):
     client = ExtClient(plane["settings"])
     for method, path, body, message in [
             ("POST", "/principals", {}, "Name must be a string"),
@@ -109,7 +108,7 @@ def test_bad_principal_requests(plane):  # noqa: F811
     assert raised.value.code == "ValidationException"
 
 
-def test_an_admin_policy_from_an_earlier_version_gains_the_aerodrome_actions(plane):  # noqa: F811
+def test_an_admin_policy_from_an_earlier_version_gains_the_aerodrome_actions(plane):
     store = plane["store"]
     with store.session() as session:
         rows.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.EARLIER_ADMIN_POLICY), session=session)
@@ -119,7 +118,7 @@ def test_an_admin_policy_from_an_earlier_version_gains_the_aerodrome_actions(pla
         assert json.loads(rows.policies(ADMIN, session=session)[ADMIN_POLICY_NAME]) == policy.ADMIN_POLICY
 
 
-def test_confirm_endpoints_goes_through_the_api_and_wakes_the_reconciler(plane, mwaa, cli):  # noqa: F811
+def test_confirm_endpoints_goes_through_the_api_and_wakes_the_reconciler(plane, mwaa, cli):
     mwaa.create_environment(**minimal(Name="dev", EndpointManagement="CUSTOMER"))
     assert mwaa.get_environment(Name="dev")["Environment"]["Status"] == "PENDING"
     plane["wakes"].clear()

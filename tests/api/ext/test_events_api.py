@@ -11,60 +11,10 @@ import time
 import httpx
 import pytest
 
-from aerodrome.api.aws.app import build_mwaa_app
-from aerodrome.api.ext.app import ExtApi, with_extensions
 from aerodrome.cli.ext_client import ExtClient, ExtError
 from aerodrome.events.webhooks import SIGNATURE_HEADER, WebhookSender, verify
-from aerodrome.runtimes.local.placement import HostPlacements
-from aerodrome.services.credentials import CredentialService
-from aerodrome.services.environments import EnvironmentService
-from aerodrome.services.events import EventService
-from aerodrome.services.lifecycle import LifecycleService
-from aerodrome.services.principals import PrincipalService
-from aerodrome.services.schedules import ScheduleService
-from tests.api.conftest import Wakes, minimal, serve_asgi
+from tests.support import minimal
 from tests.webhook_receiver import has_client, receiver
-
-
-@pytest.fixture
-def plane(settings, store):
-    settings.buckets_dir.mkdir(parents=True, exist_ok=True)
-    (settings.buckets_dir / "my-bucket").mkdir()
-    credentials = CredentialService(store=store)
-    wakes = Wakes()
-    environments = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings), wake=wakes)
-    events = EventService(store=store, settings=settings)
-    lifecycle = LifecycleService(store=store, wake=Wakes())
-    closing = threading.Event()
-    principals = PrincipalService(store=store, region=settings.region, account=settings.account)
-    principals.ensure_admin()
-    mwaa = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
-                          account=settings.account, authorizer=principals)
-    app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
-                                       authorizer=principals, region=settings.region,
-                                       account=settings.account, closing=closing,
-                                       schedules=ScheduleService(store=store, lifecycle=lifecycle),
-                                       principals=principals, endpoints=environments))
-    with serve_asgi(app) as url:
-        key, secret = credentials.admin()
-        port = int(url.rsplit(":", 1)[1])
-        settings = settings.replace(port=port)
-        settings.endpoint_file.write_text(json.dumps({"endpoint_url": url, "region": settings.region}))
-        try:
-            yield {"url": url, "key": key, "secret": secret, "events": events, "settings": settings, "store": store,
-                   "principals": principals, "wakes": wakes}
-        finally:
-            closing.set()  # ends open streams so the server can stop
-
-
-@pytest.fixture
-def mwaa(plane):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("mwaa", endpoint_url=plane["url"], aws_access_key_id=plane["key"],
-                        aws_secret_access_key=plane["secret"], region_name="us-east-1",
-                        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}))
 
 
 def statuses(events):

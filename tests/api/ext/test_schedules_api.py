@@ -7,12 +7,11 @@ import pytest
 
 from aerodrome.cli import main
 from aerodrome.cli.ext_client import ExtClient, ExtError
-from tests.api.conftest import minimal
-from tests.api.test_events_api import mwaa, plane  # noqa: F401  (fixtures)
+from tests.support import minimal
 
 
 @pytest.fixture
-def cli(plane, monkeypatch, capsys):  # noqa: F811
+def cli(plane, monkeypatch, capsys):
     monkeypatch.setenv("AERODROME_HOME", str(plane["settings"].home))
 
     def run(*args):
@@ -23,7 +22,7 @@ def cli(plane, monkeypatch, capsys):  # noqa: F811
     return run
 
 
-def test_bad_cron_is_a_validation_exception_and_stores_nothing(plane, mwaa):  # noqa: F811
+def test_bad_cron_is_a_validation_exception_and_stores_nothing(plane, mwaa):
     client = ExtClient(plane["settings"])
     mwaa.create_environment(**minimal(Name="dev"))
     bad = {"Schedules": [{"Kind": "resume", "Cron": "0 7 * * *"}, {"Kind": "hibernate", "Cron": "0 25 * * *"}]}
@@ -43,7 +42,7 @@ def test_bad_cron_is_a_validation_exception_and_stores_nothing(plane, mwaa):  # 
     assert missing.value.code == "ResourceNotFoundException"
 
 
-def test_cli_sets_merges_shows_and_clears(plane, mwaa, cli):  # noqa: F811
+def test_cli_sets_merges_shows_and_clears(plane, mwaa, cli):
     mwaa.create_environment(**minimal(Name="dev"))
     code, out, _ = cli("dev", "--hibernate", "0 19 * * 1-5", "--resume", "0 7 * * 1-5")
     assert code == 0 and "hibernate  0 19 * * 1-5" in out and "resume     0 7 * * 1-5" in out
@@ -63,7 +62,7 @@ def test_cli_sets_merges_shows_and_clears(plane, mwaa, cli):  # noqa: F811
     assert code == 0 and out.strip() == "dev: no schedules"
 
 
-def test_policies_decide_who_may_set_and_read_schedules(plane, mwaa):  # noqa: F811
+def test_policies_decide_who_may_set_and_read_schedules(plane, mwaa):
     mwaa.create_environment(**minimal(Name="dev"))
     principals = plane["principals"]
     key = principals.create("reader")
