@@ -43,15 +43,7 @@ def parse_input(route: Route, labels: dict[str, str], query: str, body: bytes) -
     if route.input_shape is None:
         return {}
     members = SHAPES[route.input_shape].get("members", {})
-    request: dict = {}
-    if body.strip():
-        try:
-            request = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-            raise errors.Invalid("The request body is not valid JSON.") from None
-        if not isinstance(request, dict):
-            raise errors.Invalid("The request body must be a JSON object.")
-        request = {k: v for k, v in request.items() if members.get(k, {}).get("location") is None}
+    request = {k: v for k, v in json_object(body).items() if members.get(k, {}).get("location") is None}
     params = parse_qs(query, keep_blank_values=True)
     for member, spec in members.items():
         where, wire_name = spec.get("location"), spec.get("locationName", member)
@@ -60,6 +52,19 @@ def parse_input(route: Route, labels: dict[str, str], query: str, body: bytes) -
         elif where == "querystring" and wire_name in params:
             request[member] = _query_value(spec["shape"], params[wire_name], wire_name)
     return request
+
+
+def json_object(body: bytes) -> dict:
+    """A request body that is a JSON object ({} when empty); errors.Invalid otherwise."""
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        raise errors.Invalid("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise errors.Invalid("The request body must be a JSON object.")
+    return data
 
 
 def _query_value(shape_name: str, values: list[str], name: str) -> object:

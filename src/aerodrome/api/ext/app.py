@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
+from aerodrome.api.aws import protocol
 from aerodrome.api.aws.model import SIGNING_NAME
 from aerodrome.api.ext import principals as ext_principals
 from aerodrome.api.ext import schedules as ext_schedules
@@ -101,11 +102,11 @@ class ExtApi:
             return await self.events(request)
         if self._snapshots is not None and ext_snapshots.matches(path):
             return reply(200, await ext_snapshots.route(
-                self._snapshots, request.method, path, request.query_params, _json_object(body),
+                self._snapshots, request.method, path, request.query_params, protocol.json_object(body),
                 lambda operation, name: self._authorize(access_key_id, operation, name)))
         if self._principals is not None and ext_principals.matches(path):
             return reply(200, await ext_principals.route(
-                self._principals, request.method, path, request.query_params, _json_object(body),
+                self._principals, request.method, path, request.query_params, protocol.json_object(body),
                 lambda action, resource: self._allow(access_key_id, action, resource)))
         if (found := _CONFIRM.match(path)) and request.method == "POST" and self._endpoints is not None:
             name = unquote(found.group(1))
@@ -117,7 +118,7 @@ class ExtApi:
             name, action = unquote(found.group(1)), found.group(2)
             await self._authorize(access_key_id, f"{action.capitalize()}Environment", name)
             if action == "hibernate":
-                force = _json_object(body).get("Force", False)
+                force = protocol.json_object(body).get("Force", False)
                 if not isinstance(force, bool):
                     raise errors.Invalid("Force must be true or false.")
                 return reply(200, await asyncio.to_thread(self._lifecycle.hibernate, name, force=force))
@@ -125,7 +126,8 @@ class ExtApi:
         if (found := _SCHEDULES.match(path)) and request.method in ext_schedules.ACTIONS:
             name = unquote(found.group(1))
             await self._authorize(access_key_id, ext_schedules.ACTIONS[request.method], name)
-            return reply(200, await ext_schedules.handle(self._schedules, request.method, name, _json_object(body)))
+            return reply(200, await ext_schedules.handle(self._schedules, request.method, name,
+                                                         protocol.json_object(body)))
         raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
 
     async def _authorize(self, access_key_id: str, operation: str, name: str) -> None:
@@ -186,16 +188,6 @@ def reply(status: int, data: dict, headers: dict | None = None) -> Response:
     return Response(json.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def _json_object(body: bytes) -> dict:
-    if not body.strip():
-        return {}
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        raise errors.Invalid("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise errors.Invalid("The request body must be a JSON object.")
-    return data
 
 
 def _position(value: str) -> int:
