@@ -60,13 +60,13 @@ def test_a_broken_dump_fails_with_the_tools_message(postgres):
 def test_an_environment_database_leaves_every_template_to_its_owner(postgres):
     """With templates for two Airflow versions on the server, an environment's role owns its own database
     only, so deleting the environment drops the role."""
-    server, tmp_path = postgres
-    first = server.ensure_template("0.0.1", migrate=lambda url: None)
-    second = server.ensure_template("0.0.2", migrate=lambda url: None)
-    server.create_env_database("dddd4444", second, tmp_path / "d.secret")
+    server, databases, tmp_path = postgres
+    first = databases.ensure_template("0.0.1", migrate=lambda url: None)
+    second = databases.ensure_template("0.0.2", migrate=lambda url: None)
+    databases.create("dddd4444", second, tmp_path / "d.secret")
     owners = server.sql(f"SELECT string_agg(pg_get_userbyid(datdba), ',' ORDER BY datname) FROM pg_database "
                         f"WHERE datname IN ('{first}', '{second}')")
     assert owners == "airflow_template,airflow_template"
-    server.drop_env_database("dddd4444")
+    databases.drop("dddd4444")
     assert not server.database_exists("env_dddd4444")
     assert server.sql("SELECT 1 FROM pg_roles WHERE rolname = 'env_dddd4444'") == ""

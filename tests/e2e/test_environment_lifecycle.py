@@ -75,6 +75,8 @@ def watched(plane_factory):
         finally:
             follower.terminate()
             follower.wait(10)
+            reader.join(10)  # the pipe ends with the process; the reader has read it all
+            follower.stdout.close()
 
 
 def test_create_run_update_delete_with_events_in_order(watched):
