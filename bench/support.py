@@ -30,7 +30,8 @@ from aerodrome.runtimes.base import Placement
 from aerodrome.settings import Settings
 
 # The Airflow venvs the e2e tests build: shared, so a bench measures Aerodrome, not pip.
-SHARED_VENVS = Path(os.environ.get("AERODROME_TEST_VENVS", Path.home() / ".cache" / "aerodrome" / "test-venvs"))
+SHARED_VENVS = Path(os.environ.get("AERODROME_TEST_VENVS", Path("/var/cache/aerodrome/test-venvs") if os.geteuid() == 0
+                                   else Path.home() / ".cache" / "aerodrome" / "test-venvs"))
 BUCKET = "bench"
 ROLE = "arn:aws:iam::000000000000:role/x"
 NETWORK = {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}

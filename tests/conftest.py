@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from aerodrome.auth.sealed import Sealer
 from aerodrome.settings import Settings
 from aerodrome.store.db import Store
 
@@ -16,8 +17,21 @@ def pytest_configure(config):
     by every run on the host and pruned by each, which would remove the folders (and the database
     servers' data) of runs still going."""
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
-        config.option.basetemp = tempfile.mkdtemp(prefix="aerodrome-tests-")
+        config.option.basetemp = tempfile.mkdtemp(prefix="ad")  # short: Unix socket paths below it are capped
         config.stash[_OWN_BASETEMP] = True
+
+
+# The slowest modules first, so the test processes (pytest-xdist, whole modules each) end together:
+# the quick unit and API modules fill the gaps at the end.
+SLOWEST_FIRST = ("test_schedules", "test_version_change", "test_contents", "test_rolling_update",
+                 "test_snapshots", "test_environment_lifecycle", "test_access", "test_access_airflow2",
+                 "test_restart_draining", "test_autoscale", "test_hibernate", "test_rollback", "test_isolation",
+                 "test_sdk_clients", "test_restart", "test_contents_tools", "test_database_dumps")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -33,7 +47,7 @@ def settings(tmp_path):
 @pytest.fixture
 def store(settings):
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, sealer=Sealer(settings.store_key_file))
     store.migrate()
     yield store
     store.close()

@@ -59,6 +59,38 @@ class Generator:
             mode = self._random.choice(MODES)
             yield self._case(number, mode, self._model.operation_model(self._random.choice(operations)))
 
+    def ext_cases(self, count: int, prefix: str) -> Iterator[Case]:
+        """Requests to Aerodrome's own API: its paths with good and hostile names, every method, JSON
+        bodies of wrong shapes and types, raw garbage, and the same signatures as `cases` (never
+        `follow=true`: a followed event stream does not end)."""
+        templates = ["/events", "/environments/{n}/hibernate", "/environments/{n}/resume",
+                     "/environments/{n}/confirm-endpoints", "/environments/{n}/schedules",
+                     "/environments/{n}/snapshots", "/environments/{n}/snapshots/prune", "/snapshots",
+                     "/snapshots/{n}/load", "/principals", "/principals/{n}", "/principals/{n}/policies/{n}",
+                     "/audit", "/{n}", "", "/environments/{n}/{n}"]
+        keys = ["Force", "Into", "Bucket", "Keep", "Schedules", "Kind", "Cron", "Timezone", "Name", "Document",
+                "PolicyName", "Policy", "Principal", "after", "limit", "environment"]
+        for number in range(count):
+            mode = self._random.choice(MODES)
+            names = ["dev", "fz", "admin", "x" * 80, *NASTY]
+            path = self._random.choice(templates).replace(
+                "{n}", quote(self._random.choice(names)[:300], safe="") or "x")
+            method = self._random.choice(["GET", "GET", "POST", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+            query = {k: self._random.choice(["0", "-1", "now", "true", "1e309", *NASTY[:8]])
+                     for k in self._random.sample(["after", "environment", "limit", "bucket", "name"],
+                                                  self._random.randint(0, 2))}
+            body_mode = "raw" if mode == "raw" else "types"
+            body = {k: self._random.choice([None, True, -1, 2**70, 1.5, "", "dev", {"a": []}, [1, "x"],
+                                            *NASTY[:6]]) for k in self._random.sample(keys, self._random.randint(0, 4))}
+            raw = json.dumps(body).encode()
+            if body_mode == "raw":
+                raw = self._random.choice([b"{", b"[]", b"\xff\xfe", b"null", b"[" * 100_000,
+                                           b" " * (2 * 1024 * 1024)])
+            query_string = urlencode(query)
+            headers = {"Content-Type": "application/json", "Host": "localhost"}
+            headers = self._signed(method, prefix + path, query_string, raw, headers, mode)
+            yield Case(number, mode, path, method, prefix + path, query_string, raw, headers)
+
     # --- values ---------------------------------------------------------------------------------
     def value(self, shape: Shape, mode: str, name: str = "", depth: int = 0) -> object:
         if mode == "types" and self._random.random() < 0.3:

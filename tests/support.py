@@ -34,8 +34,10 @@ from aerodrome.runtimes.local import airflow_env
 from aerodrome.store import environments as rows
 from aerodrome.store.tables import OutboxRow
 
-# Airflow venvs are reused across runs (they take a minute or two to build the first time).
-VENVS = Path(os.environ.get("AERODROME_TEST_VENVS", Path.home() / ".cache" / "aerodrome" / "test-venvs"))
+# Airflow venvs are reused across runs (they take a minute or two to build the first time). As root,
+# environments run as their own OS users, who must reach the venvs: not under root's private home.
+VENVS = Path(os.environ.get("AERODROME_TEST_VENVS", Path("/var/cache/aerodrome/test-venvs") if os.geteuid() == 0
+                            else Path.home() / ".cache" / "aerodrome" / "test-venvs"))
 NETWORK = {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-a"]}
 ROLE = "arn:aws:iam::000000000000:role/airflow"
 UNPAUSED = {"core.dags_are_paused_at_creation": "False"}
@@ -72,8 +74,11 @@ def free_port() -> int:
 
 
 def env_ports() -> dict:
-    """A port range for environments away from the default one other control planes on this host use."""
-    low = random.randrange(20000, 30000)
+    """A port range for environments away from the default one other control planes on this host use,
+    and from those of the other test processes (pytest-xdist workers take a band each)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    band = 20000 + (worker % 4) * 2500
+    low = random.randrange(band, band + 2400)
     return {"env_port_min": low, "env_port_max": low + 50}
 
 
@@ -151,7 +156,8 @@ def aws_cli(control_plane, tmp_path, *args):
     env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_ENDPOINT_URL_MWAA": control_plane["url"], "AWS_ACCESS_KEY_ID": control_plane["key"],
+        "AWS_ENDPOINT_URL_MWAA": control_plane["url"], "AWS_ENDPOINT_URL_STS": control_plane["url"],
+        "AWS_ACCESS_KEY_ID": control_plane["key"],
         "AWS_SECRET_ACCESS_KEY": control_plane["secret"], "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1", "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
     }
@@ -192,6 +198,9 @@ def database_server(home: Path):
     from aerodrome.settings import Settings
 
     supervisor = Supervisor()
+    # a port of the OS's choosing: test processes starting servers at once must not pick the same one
+    (home / "services" / "postgres").mkdir(parents=True, exist_ok=True)
+    (home / "services" / "postgres" / "port").write_text(str(free_port()))
     server = Postgres(Settings(home=home, serve_s3=False), supervisor)
     try:
         server.ensure_running()
@@ -254,10 +263,11 @@ def start_up(home: Path, port: int, s3_port: int, postgres_url: str | None = Non
 
 def mwaa_of_home(home: Path, port: int):
     """An admin MWAA client for an `aerodrome up` process (credentials read from its store)."""
+    from aerodrome.auth.sealed import Sealer
     from aerodrome.services.credentials import CredentialService
     from aerodrome.store.db import Store
 
-    store = Store(f"sqlite:///{home / 'aerodrome.db'}")
+    store = Store(f"sqlite:///{home / 'aerodrome.db'}", sealer=Sealer(home / "store.key"))
     key, secret = CredentialService(store=store).admin()
     store.close()
     return boto3.client("mwaa", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=key,
@@ -292,8 +302,9 @@ def create(mwaa, s3, name, bucket, dag, *, dag_file="dag.py", uploads=None, **ex
     s3.create_bucket(Bucket=bucket)
     for key, body in {f"dags/{dag_file}": dag, **(uploads or {})}.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-    mwaa.create_environment(Name=name, ExecutionRoleArn=ROLE, SourceBucketArn=f"arn:aws:s3:::{bucket}",
-                            DagS3Path="dags", NetworkConfiguration=NETWORK, **extra)
+    extra.setdefault("ExecutionRoleArn", ROLE)
+    mwaa.create_environment(Name=name, SourceBucketArn=f"arn:aws:s3:::{bucket}", DagS3Path="dags",
+                            NetworkConfiguration=NETWORK, **extra)
     wait_for(lambda: status(mwaa, name) != "CREATING", timeout=600, interval=1, what=f"{name} to be created")
     return mwaa.get_environment(Name=name)["Environment"]
 
@@ -336,6 +347,15 @@ def bash_dags(**commands: str) -> str:
     return header + "".join(
         f'with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):\n'
         f"    BashOperator(task_id=\"t\", bash_command={command!r})\n" for dag_id, command in commands.items())
+
+
+def release_file(tmp_path: Path) -> Path:
+    """Where a gated task looks for its release: the test's folder, which an environment's own OS user
+    (under root) may pass through to see it, but not list."""
+    from aerodrome.runtimes.local import os_users
+
+    os_users.traversable(tmp_path)
+    return tmp_path / "release"
 
 
 def gated(dag: str, release: Path) -> bytes:
@@ -566,10 +586,6 @@ def component_pid(plane, placement, component: str) -> int | None:
 def metadata_server(plane):
     """The PostgreSQL server that holds the environments' databases."""
     return plane.driver.postgres
-
-
-def broker(plane):
-    return plane.driver.redis
 
 
 def airflow_cli(plane, name, *args):

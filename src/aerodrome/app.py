@@ -24,6 +24,9 @@ class ControlPlane:
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
         from aerodrome.api.ext.app import ExtApi, with_extensions
+        from aerodrome.api.role_credentials import with_role_credentials
+        from aerodrome.api.sts.app import build_sts_app, with_sts
+        from aerodrome.auth import sealed
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
         from aerodrome.reconcile.autoscale import Autoscaler
@@ -36,12 +39,14 @@ class ControlPlane:
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
+        from aerodrome.services.execution_roles import ExecutionRoleService
         from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.services.metrics import MetricsService
         from aerodrome.services.principals import PrincipalService
         from aerodrome.services.rest_api import RestApiService
         from aerodrome.services.schedules import ScheduleService
         from aerodrome.services.snapshots import SnapshotService
+        from aerodrome.services.sts import SecurityTokenService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
 
@@ -49,7 +54,7 @@ class ControlPlane:
         for folder in (settings.home, settings.buckets_dir, settings.environments_dir, settings.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         settings.home.chmod(0o700)
-        self.store = Store(settings.store_url)
+        self.store = Store(settings.store_url, sealer=sealed.Sealer(settings.store_key_file))
         self.store.migrate()
         self.credentials = CredentialService(store=self.store)
         self.driver = LocalDriver(settings)
@@ -83,11 +88,16 @@ class ControlPlane:
                                          environments=self.environments, wake=self.controller.wake)
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)
-        self.asgi = with_extensions(mwaa, ExtApi(
+        sts = build_sts_app(tokens=SecurityTokenService(store=self.store, account=settings.account),
+                            credentials=self.credentials)
+        self.asgi = with_sts(with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
             closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
-            principals=self.principals, endpoints=self.environments))
+            principals=self.principals, endpoints=self.environments)), sts)
+        self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
+                                                    region=settings.region, account=settings.account)
+        self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
         self._server: uvicorn.Server | None = None

@@ -30,11 +30,19 @@ def _default_home() -> Path:
     return Path(platformdirs.user_data_dir("aerodrome"))
 
 
+# Served on the API's port: an environment's processes get their execution role's credentials here.
+ROLE_CREDENTIALS_PATH = "/aerodrome/v1/role-credentials"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
     host: str = "127.0.0.1"
     port: int = 8700
+    # The name clients are given for the API endpoint. SDKs other than botocore put MWAA's host
+    # prefixes (api., env.) in front of it, so in a real deployment it is a DNS name with a wildcard
+    # record; locally `aerodrome hosts install` makes api.localhost and env.localhost resolve.
+    endpoint_hostname: str | None = None
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
     # S3: when s3_endpoint_url is set, buckets live there; otherwise under home/buckets and,
@@ -116,6 +124,11 @@ class Settings:
         return self.home / "webhook-secret"
 
     @property
+    def store_key_file(self) -> Path:
+        """Seals the secrets the store keeps (access keys'), 0600."""
+        return self.home / "store.key"
+
+    @property
     def snapshot_key_file(self) -> Path:
         """Seals the secrets snapshots carry; a snapshot loads only where this key is."""
         return self.home / "snapshot.key"
@@ -126,8 +139,19 @@ class Settings:
 
     @property
     def endpoint_url(self) -> str:
-        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"http://{self.endpoint_host}:{self.port}"
+
+    @property
+    def local_api_url(self) -> str:
+        """Where processes on this host reach the API (environments' credential provider, say)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "localhost") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def endpoint_host(self) -> str:
+        if self.endpoint_hostname:
+            return self.endpoint_hostname
+        return "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
 
     def __repr__(self) -> str:
         """Every field but the secret ones; URLs with their password masked."""
@@ -152,6 +176,7 @@ class Settings:
         simple = {
             "AERODROME_HOST": ("host", str),
             "AERODROME_PORT": ("port", int),
+            "AERODROME_ENDPOINT_HOSTNAME": ("endpoint_hostname", str),
             "AERODROME_REGION": ("region", str),
             "AERODROME_S3_ENDPOINT_URL": ("s3_endpoint_url", str),
             "AERODROME_S3_ACCESS_KEY_ID": ("s3_access_key_id", str),

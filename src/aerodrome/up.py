@@ -116,6 +116,12 @@ def _print_endpoints(plane: ControlPlane) -> None:
     if "AWS_ENDPOINT_URL_S3" in values:
         console.print(f"S3 API:       {values['AWS_ENDPOINT_URL_S3']}  (buckets in {plane.settings.buckets_dir})")
     console.print('Clients:      eval "$(uv run aerodrome client-env --with-s3)"; aws mwaa list-environments')
+    from aerodrome.cli import hosts
+
+    missing = hosts.unresolved(plane.settings)
+    if missing:
+        console.print(f"Terraform, Go and JavaScript SDKs call {' and '.join(missing)}, which do not resolve here: "
+                      "run `sudo uv run aerodrome hosts install`")
 
 
 def _single_instance(settings: Settings) -> TextIO | None:

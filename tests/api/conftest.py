@@ -3,11 +3,13 @@ import pytest
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.api.sts.app import build_sts_app, with_sts
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
+from aerodrome.services.sts import SecurityTokenService
 from aerodrome.settings import Settings
 from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
@@ -24,9 +26,11 @@ def control_plane(settings, store):
     principals.ensure_admin()
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
                          account=settings.account, authorizer=principals)
-    with serve_asgi(app) as url:
+    sts = build_sts_app(tokens=SecurityTokenService(store=store, account=settings.account), credentials=credentials)
+    with serve_asgi(with_sts(app, sts)) as url:
         key, secret = credentials.admin()
-        yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments}
+        yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments,
+               "principals": principals}
 
 
 @pytest.fixture

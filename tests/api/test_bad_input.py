@@ -54,7 +54,8 @@ CREATE_CASES = [
 ]
 
 RULE_CASES = [
-    ({"AirflowVersion": "2.7.2"}, "AirflowVersion 2.7.2 is not supported; choose one of 3.3.2, 2.11.2."),
+    ({"AirflowVersion": "2.7.2"}, "AirflowVersion 2.7.2 is not supported; choose one of 3.3.2, 3.3.1, 3.2.1, "
+                                "3.0.6, 2.11.2, 2.11.0, 2.10.3, 2.10.1, 2.9.2."),
     ({"EnvironmentClass": "mw1.huge"}, "EnvironmentClass mw1.huge is not valid; choose one of mw1.micro, mw1.small, "
                                        "mw1.medium, mw1.large, mw1.xlarge, mw1.2xlarge."),
     ({"MinWorkers": 5, "MaxWorkers": 2}, "MinWorkers (5) must not be greater than MaxWorkers (2)."),

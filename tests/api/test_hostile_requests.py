@@ -94,6 +94,20 @@ def test_invoke_rest_api_on_an_environment_not_running_is_refused_not_an_outage(
     assert "is CREATING" in caught.value.response["Error"]["Message"]
 
 
+def test_invoke_rest_api_takes_a_dag_run_path_longer_than_the_model_says(mwaa):
+    """MwaaDagRunSensor polls a DAG run's path (past botocore's 64 characters; MWAA accepts it)."""
+    mwaa.create_environment(**minimal())
+    sensor_path = "/dags/nightly_warehouse_load/dagRuns/manual__2026-12-01T04:33:58.376187+00:00"
+    assert len(sensor_path) > 64
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        mwaa.invoke_rest_api(Name="dev", Path=sensor_path, Method="GET")
+    assert "is CREATING" in caught.value.response["Error"]["Message"]  # past validation: only not running
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        mwaa.invoke_rest_api(Name="dev", Path="/dags/" + "x" * 4994, Method="GET")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "length less than or equal to 4096" in caught.value.response["Error"]["Message"]
+
+
 @pytest.fixture
 def gateway(control_plane, store, settings):
     environments = control_plane["environments"]

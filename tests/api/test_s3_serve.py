@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -104,6 +105,21 @@ def test_s3_bucket_reads_what_the_local_bucket_wrote_at_once(server, bucket_dir)
     assert local.get("dags/b.py") == b"from S3" and local.head("dags/b.py").etag == put.etag
     remote.delete("dags/b.py")
     assert local.head("dags/b.py") is None
+
+
+def test_the_server_idles_after_nested_reads_and_deletes(server, bucket_dir):
+    """With a zero directory-cache time rclone's cache cleaner spun a whole core once a nested folder
+    had been read; the server must go quiet after its requests."""
+    s3 = client(server)
+    s3.put_object(Bucket=bucket_dir.name, Key="dags/a/dag.py", Body=b"x = 1\n")
+    assert s3.list_objects_v2(Bucket=bucket_dir.name, Prefix="dags/")["KeyCount"] == 1
+    s3.get_object(Bucket=bucket_dir.name, Key="dags/a/dag.py")["Body"].read()
+    s3.delete_object(Bucket=bucket_dir.name, Key="dags/a/dag.py")
+    process = psutil.Process(server.pid)
+    before = sum(process.cpu_times()[:2])
+    threading.Event().wait(3.0)  # a window to watch, not a wait for a result
+    used = sum(process.cpu_times()[:2]) - before
+    assert used < 1.0, f"the idle S3 server used {used:.1f} s of CPU in 3 s"
 
 
 def test_dags_mirror_through_s3(server, bucket_dir, tmp_path):

@@ -37,7 +37,7 @@ def test_refused_version_changes_say_what_to_do(mwaa, store):
     assert code == "ValidationException"
     assert "must first be upgraded to 2.11.2" in message
     assert mwaa.get_environment(Name="old")["Environment"]["Status"] == "AVAILABLE"
-    code, message = error_of(mwaa.update_environment, Name="old", AirflowVersion="2.10.1")
-    assert code == "ValidationException" and "choose one of 3.3.2, 2.11.2" in message
+    code, message = error_of(mwaa.update_environment, Name="old", AirflowVersion="2.8.1")  # past MWAA's support
+    assert code == "ValidationException" and "choose one of 3.3.2, 3.3.1" in message
     mwaa.update_environment(Name="old", AirflowVersion="2.11.2")
     assert mwaa.get_environment(Name="old")["Environment"]["Status"] == "CREATING_SNAPSHOT"

@@ -211,3 +211,121 @@ def test_plugin_blueprint_and_view_answer_through_the_web_endpoint(mwaa2, env_va
         assert (blueprint.status_code, blueprint.text) == (200, "pong from the plugin blueprint")
         view = http.get(f"https://{host}/aerodrome-probe-view/")
         assert (view.status_code, view.text) == (200, "hello from the plugin view")
+
+
+CALLER = "af3caller"
+CALLER_ROLE = "caller-exec"
+CALLER_DAGS = b'''
+import datetime
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.amazon.aws.operators.mwaa import MwaaTriggerDagRunOperator
+from airflow.providers.amazon.aws.sensors.mwaa import MwaaDagRunSensor, MwaaTaskSensor
+
+START = datetime.datetime(2026, 1, 1)
+
+with DAG("hello", start_date=START, schedule=None, catchup=False):
+    BashOperator(task_id="t", bash_command="echo hello")
+
+with DAG("probe", start_date=START, schedule=None, catchup=False):
+    @task
+    def reach():
+        import boto3
+        import requests
+        from botocore.exceptions import ClientError
+        arn = boto3.client("sts").get_caller_identity()["Arn"]
+        from airflow.providers.amazon.aws.hooks.mwaa import MwaaHook
+        outcomes = []
+        for call in (lambda: boto3.client("mwaa").invoke_rest_api(Name="af2access", Path="/dags/simple2",
+                                                                  Method="GET"),
+                     # denied InvokeRestApi, the hook falls back to a web login token and the web server
+                     lambda: MwaaHook().invoke_rest_api(env_name="af2access", path="/dags/simple2",
+                                                        method="GET", airflow_version=2)):
+            try:
+                outcomes.append(str(call()["RestApiStatusCode"]))
+            except ClientError as error:
+                outcomes.append(error.response["Error"]["Code"])
+            except requests.Timeout:  # MwaaHook gives the web server 10 s: a busy test host may need longer
+                outcomes.append("Timeout")
+            except Exception as error:  # noqa: BLE001 - shown in the probe's answer
+                outcomes.append(f"{type(error).__name__}({error})")
+        return f"{' '.join(outcomes)} as {arn}"
+    reach()
+
+# As the provider's example_mwaa system test uses them, against a 2.11.2 and a 3.3.2 environment
+TARGETS = {"af2access": ("simple2", 2), "af3caller": ("hello", 3)}
+with DAG("remote", start_date=START, schedule=None, catchup=False, max_active_tasks=3):
+    for env, (dag_id, version) in TARGETS.items():
+        common = dict(env_name=env, trigger_dag_id=dag_id, airflow_version=version)
+        # Airflow 3's API wants a logical date (None is dropped from the body): as the system test gives it
+        when = lambda: {"logical_date": datetime.datetime.now(datetime.timezone.utc).isoformat()} \
+            if version == 3 else {}
+        MwaaTriggerDagRunOperator(task_id=f"wait_{env}", wait_for_completion=True, waiter_delay=2,
+                                  waiter_max_attempts=90, **common, **when())
+        MwaaTriggerDagRunOperator(task_id=f"defer_{env}", wait_for_completion=True, deferrable=True,
+                                  waiter_delay=2, waiter_max_attempts=90, **common, **when())
+        fire = MwaaTriggerDagRunOperator(task_id=f"fire_{env}", **common, **when())
+        run_id = "{{ ti.xcom_pull(task_ids='fire_%s')['RestApiResponse']['dag_run_id'] }}" % env
+        fire >> MwaaDagRunSensor(task_id=f"run_{env}", external_env_name=env, external_dag_id=dag_id,
+                                 external_dag_run_id=run_id, airflow_version=version, poke_interval=2) \\
+             >> MwaaTaskSensor(task_id=f"task_{env}", external_env_name=env, external_dag_id=dag_id,
+                               external_dag_run_id=run_id, external_task_id="t", airflow_version=version,
+                               poke_interval=2)
+'''
+
+
+def test_a_task_acts_as_its_execution_role_and_drives_other_environments(plane, mwaa2, env_vars):
+    """A 3.3.2 environment's tasks get their execution role's temporary credentials: refused what the
+    role lacks, allowed once its policy grants it; then Airflow's MWAA operators and sensors trigger
+    and watch runs in the 2.11.2 environment and in their own."""
+    from tests.support import Airflow
+
+    available_environment(plane, env_vars, CALLER, "af3-caller", "caller.py", CALLER_DAGS,
+                          ExecutionRoleArn=f"arn:aws:iam::000000000000:role/service-role/{CALLER_ROLE}")
+    airflow = Airflow(plane, CALLER)
+    wait_for(lambda: all(airflow.get(f"/dags/{d}").status_code == 200 for d in ("hello", "probe", "remote")),
+             timeout=120, interval=2, what="the caller's DAGs to be parsed")
+    identity = f"as arn:aws:sts::000000000000:assumed-role/{CALLER_ROLE}/{CALLER}"
+    denied = "AccessDeniedException"
+    assert _probe(airflow) == f"{denied} {denied} {identity}"  # the default execution-role policy
+
+    roles = [f"arn:aws:airflow:us-east-1:000000000000:role/{env}/Admin" for env in (ENV, CALLER)]
+    plane.principals.attach(CALLER_ROLE, "login", json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "airflow:CreateWebLoginToken", "Resource": roles[0]}]}))
+    assert _probe(airflow) == f"{denied} 200 {identity}"  # MwaaHook's fallback
+    plane.principals.attach(CALLER_ROLE, "drive", json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "airflow:InvokeRestApi", "Resource": roles}]}))
+    assert _probe(airflow) == f"200 200 {identity}"
+
+    run = airflow.post("/dags/remote/dagRuns", {"logical_date": None}).json()["dag_run_id"]
+    wait_for(lambda: airflow.state(f"/dags/remote/dagRuns/{run}") in ("success", "failed"), timeout=420,
+             interval=2, what="the remote run")
+    instances = airflow.get(f"/dags/remote/dagRuns/{run}/taskInstances").json()["task_instances"]
+    states = {t["task_id"]: t["state"] for t in instances}
+    failed = [t for t, state in states.items() if state == "failed"]
+    logs = {t: airflow.get(f"/dags/remote/dagRuns/{run}/taskInstances/{t}/logs/1").text[-3000:] for t in failed}
+    for task_id, log in logs.items():
+        print(f"--- {task_id} failed; the end of its log:\n{log}")  # shown with the failure
+    assert len(states) == 10 and set(states.values()) == {"success"}, states
+
+
+def _probe(airflow) -> str:
+    """The probe's answer; asked again (twice at most) when the web server was too slow for MwaaHook."""
+    for _ in range(3):
+        answer = _probe_once(airflow)
+        if "Timeout" not in answer:
+            break
+    return answer
+
+
+def _probe_once(airflow) -> str:
+    run = airflow.post("/dags/probe/dagRuns", {"logical_date": None}).json()["dag_run_id"]
+    wait_for(lambda: airflow.state(f"/dags/probe/dagRuns/{run}") in ("success", "failed"), timeout=180,
+             interval=1, what="the probe run")
+    if airflow.state(f"/dags/probe/dagRuns/{run}") != "success":
+        print(airflow.get(f"/dags/probe/dagRuns/{run}/taskInstances/reach/logs/1").text[-4000:])
+    assert airflow.state(f"/dags/probe/dagRuns/{run}") == "success"
+    reply = airflow.get(f"/dags/probe/dagRuns/{run}/taskInstances/reach/xcomEntries/return_value")
+    assert reply.status_code == 200, reply.text
+    value = reply.json()["value"]
+    return value if isinstance(value, str) else json.dumps(value)

@@ -14,6 +14,7 @@ from tests.support import (
     create,
     events_of,
     gated,
+    release_file,
     wait_for,
     worker_count,
     worker_pids,
@@ -48,7 +49,7 @@ def scale_events(plane, name):
 
 def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     mwaa, s3 = clients_of(plane)
-    release = tmp_path / "release"
+    release = release_file(tmp_path)
     env = create(mwaa, s3, "auto", "auto-bucket", gated(BURST, release),
                  EnvironmentClass="mw1.small", MinWorkers=1, MaxWorkers=3, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]

@@ -18,6 +18,7 @@ from tests.support import (
     env_processes,
     events_of,
     gated,
+    release_file,
     status,
     trigger_and_wait,
     wait_for,
@@ -31,7 +32,7 @@ DAGS = bash_dags(slow="GATE; echo finished", quick="echo ok")
 
 def test_hibernate_drains_then_resume_keeps_history(plane, clients, tmp_path):
     mwaa, s3 = clients
-    release = tmp_path / "release"
+    release = release_file(tmp_path)
     env = create(mwaa, s3, "hib", "hib-bucket", gated(DAGS, release),
                  AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]

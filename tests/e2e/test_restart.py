@@ -20,7 +20,7 @@ def component_pids(home):
 
 
 def test_kill_9_resumes_and_reattaches(tmp_path, postgres_url):
-    home, port, s3_port = tmp_path / "home", free_port(), free_port()
+    home, port, s3_port = tmp_path / "h", free_port(), free_port()  # short: the broker socket lies below
     home.mkdir()
     (home / "buckets" / "b" / "dags").mkdir(parents=True)
 

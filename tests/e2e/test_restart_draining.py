@@ -19,6 +19,7 @@ from tests.support import (
     mwaa_of_home,
     placement_of_home,
     processes_mentioning,
+    release_file,
     start_up,
     status,
     wait_for,
@@ -47,8 +48,8 @@ def draining(placement):
 
 
 def test_a_restart_adopts_a_draining_worker(tmp_path, postgres_url):
-    home, port, s3_port = tmp_path / "home", free_port(), free_port()
-    release = tmp_path / "release"
+    home, port, s3_port = tmp_path / "h", free_port(), free_port()  # short: the broker socket lies below
+    release = release_file(tmp_path)
     (home / "buckets" / "b" / "dags").mkdir(parents=True)
     (home / "buckets" / "b" / "dags" / "dag.py").write_bytes(gated(DAG, release))
     plane = start_up(home, port, s3_port, postgres_url)

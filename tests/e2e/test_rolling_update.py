@@ -15,6 +15,7 @@ from tests.support import (
     create,
     gated,
     pids,
+    release_file,
     settle,
     trigger_and_wait,
     wait_for,
@@ -28,7 +29,7 @@ DAGS = bash_dags(long="GATE; echo finished", show="echo marker=$AIRFLOW__AERODRO
 
 def test_update_drains_the_busy_worker_and_leaves_unchanged_components(plane, clients, tmp_path):
     mwaa, s3 = clients
-    release = tmp_path / "release"
+    release = release_file(tmp_path)
     env = create(mwaa, s3, "roll", "roll-bucket", gated(DAGS, release),
                  AirflowConfigurationOptions={**UNPAUSED, "aerodrome.marker": "v1"})
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
@@ -99,7 +100,7 @@ def test_a_drained_worker_hands_back_the_task_it_reserved(plane, clients, tmp_pa
     prefetch of one per process, so no worker holds a task it cannot start at once.)"""
     mwaa, s3 = clients
     slots = {**UNPAUSED, "celery.worker_autoscale": "1,1", "celery.worker_prefetch_multiplier": "2"}
-    release = tmp_path / "release"
+    release = release_file(tmp_path)
     env = create(mwaa, s3, "pair", "pair-bucket", gated(PAIR, release),
                  AirflowConfigurationOptions=slots)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]

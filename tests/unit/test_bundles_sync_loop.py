@@ -64,7 +64,8 @@ def test_a_vanished_bucket_keeps_the_dags_and_the_loop_recovers(bucket, tmp_path
     bucket.put("dags/a.py", b"1")
     loop = loops(lambda: bucket, "dags", target, interval=0.05)
     wait_until(lambda: (target / "a.py").exists(), what="the first sync")
-    shutil.rmtree(bucket.root)  # a vanished bucket is an error, not an empty bucket
+    bucket.root.rename(tmp_path / "gone")  # at once (a sync may list it mid-removal otherwise)
+    shutil.rmtree(tmp_path / "gone")  # a vanished bucket is an error, not an empty bucket
     wait_until(lambda: loop.last_error is not None, what="the error")
     assert "Bucket b does not exist" in loop.last_error
     assert (target / "a.py").read_text() == "1"

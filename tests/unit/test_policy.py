@@ -58,3 +58,17 @@ def test_granted_role_is_the_strongest_allowed_and_respects_deny():
 def test_bad_documents_are_rejected_with_a_reason(document, message):
     with pytest.raises(errors.Invalid, match=message):
         policy.parse(document)
+
+
+def test_trust_rules_name_who_may_assume_a_role():
+    alice, bob = "arn:aws:iam::000000000000:user/alice", "arn:aws:iam::000000000000:user/bob"
+    named = policy.parse_trust({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole",
+                                              "Principal": {"AWS": [alice]}}}, account="000000000000")
+    assert policy.trusts(named, [alice]) and not policy.trusts(named, [bob])
+    account = policy.parse_trust({"Statement": [
+        {"Effect": "Allow", "Action": "sts:*", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}},
+        {"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"AWS": bob}}]}, account="000000000000")
+    assert policy.trusts(account, [alice]) and not policy.trusts(account, [bob])
+    assert not policy.trusts(account, ["arn:aws:iam::111111111111:user/alice"])
+    with pytest.raises(errors.Invalid, match="Principal"):
+        policy.parse_trust({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}, account="0")

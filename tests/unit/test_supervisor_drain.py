@@ -81,3 +81,19 @@ def test_a_new_control_plane_adopts_a_drain_and_keeps_waiting(tmp_path, supervis
     assert later.adopt(tmp_path / "draining") == []  # once
     wait_for(lambda: later.names() == [], timeout=30, what="the adopted drain to end")
     assert (tmp_path / "task").read_text() == "finished"
+
+
+def test_draining_a_process_that_already_exited_collects_its_status(tmp_path):
+    """A worker whose start failed (a startup script that timed out, say) is gone when it is drained:
+    its exit status is collected then, not left for the garbage collector to warn about."""
+    supervisor = Supervisor(poll_interval=60)  # no restart in the meantime
+    try:
+        supervisor.ensure(ProcessSpec(name="e/worker-1", argv=[sys.executable, "-c", "pass"], env={},
+                                      log_file=tmp_path / "w.log", pid_file=tmp_path / "w.pid"))
+        popen = supervisor._procs["e/worker-1"].popen
+        wait_for(lambda: psutil.Process(popen.pid).status() == psutil.STATUS_ZOMBIE, timeout=20, interval=0.05,
+                 what="the process to exit")
+        supervisor.drain("e/worker-1", pid_file=tmp_path / "w.pid", into=tmp_path / "draining", limit=5)
+        assert popen.returncode == 0
+    finally:
+        supervisor.close()

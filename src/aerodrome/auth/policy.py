@@ -28,6 +28,36 @@ class Statement:
 
 def parse(document: str | dict) -> tuple[Statement, ...]:
     """Check a policy document and return its statements; raises Invalid saying what is wrong."""
+    return tuple(_statement(item, index) for index, item in enumerate(_raw_statements(document)))
+
+
+def parse_trust(document: str | dict, *, account: str) -> tuple[Statement, ...]:
+    """A role's trust rule, IAM's shape: {"Statement": [{"Effect", "Action": "sts:AssumeRole",
+    "Principal": {"AWS": ARN patterns} or "*"}]}. The principal ARNs become the statements'
+    resources; an account id or `arn:aws:iam::ACCOUNT:root` stands for every principal of it."""
+    found = []
+    for index, item in enumerate(_raw_statements(document)):
+        where = f"Statement {index + 1}"
+        if not isinstance(item, dict) or "Principal" not in item:
+            raise errors.Invalid(f'{where} of a trust rule must be a JSON object with a "Principal".')
+        who = item["Principal"]
+        who = who.get("AWS") if isinstance(who, dict) and set(who) == {"AWS"} else who
+        rest = {k: v for k, v in item.items() if k != "Principal"}
+        names = _strings({"Principal": who}, "Principal", where)
+        statement = _statement({**rest, "Resource": "*"}, index)
+        found.append(Statement(statement.effect, statement.actions,
+                               tuple(f"arn:aws:*::{account}:*" if n in (account, f"arn:aws:iam::{account}:root")
+                                     else n for n in names)))
+    return tuple(found)
+
+
+def trusts(statements: Sequence[Statement], caller_arns: Sequence[str]) -> bool:
+    """Whether a trust rule lets a caller known by any of `caller_arns` assume the role."""
+    decisions = {decide(statements, "sts:AssumeRole", arn) for arn in caller_arns}
+    return "Deny" not in decisions and "Allow" in decisions
+
+
+def _raw_statements(document: str | dict) -> list:
     if isinstance(document, str):
         try:
             document = json.loads(document)
@@ -39,7 +69,7 @@ def parse(document: str | dict) -> tuple[Statement, ...]:
     raw = [raw] if isinstance(raw, dict) else raw
     if not isinstance(raw, list) or not raw:
         raise errors.Invalid('"Statement" must be a statement object or a non-empty list of them.')
-    return tuple(_statement(item, index) for index, item in enumerate(raw))
+    return raw
 
 
 def _statement(item: object, index: int) -> Statement:
@@ -105,5 +135,8 @@ def _compiled(pattern: str, fold: bool) -> re.Pattern:
 
 # Aerodrome's own management actions (principals, the audit log) are `aerodrome:` actions, so a
 # policy granting `airflow:*` (MWAA's full API access) does not let its holder grant itself more.
-ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*"], "Resource": "*"}]}
-EARLIER_ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]}
+ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*", "iam:PassRole"],
+                               "Resource": "*"}]}
+# What older versions gave the admin; brought up to ADMIN_POLICY at start.
+EARLIER_ADMIN_POLICIES = ({"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]},
+                          {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*"], "Resource": "*"}]})

@@ -20,6 +20,20 @@ def _key(key_file: Path) -> bytes:
     return key_file.read_bytes().strip()
 
 
+class Sealer:
+    """Seals short texts with the key in `key_file` (made on first use, mode 0600): the store keeps
+    access keys' secrets this way, so a copy of its file alone gives none of them away."""
+
+    def __init__(self, key_file: Path):
+        self._key_file = key_file
+
+    def seal(self, text: str) -> str:
+        return seal(text.encode(), key_file=self._key_file).decode()
+
+    def unseal(self, token: str) -> str:
+        return unseal(token.encode(), key_file=self._key_file, what="A stored secret").decode()
+
+
 def seal(data: bytes, *, key_file: Path) -> bytes:
     from cryptography.fernet import Fernet
 

@@ -67,6 +67,14 @@ def verify(*, method: str, raw_path: str, query: str, headers: Mapping[str, str]
     return Caller(access_key_id=access_key_id, region=region, service=service)
 
 
+def with_session_token(secret_for: Callable[[str, str | None], str | None],
+                       headers: Mapping[str, str]) -> Callable[[str], str | None]:
+    """`secret_for` for `verify`, given the request's session token (X-Amz-Security-Token; temporary
+    credentials are only good with theirs)."""
+    token = headers.get("x-amz-security-token")
+    return lambda access_key_id: secret_for(access_key_id, token)
+
+
 def _parse_authorization(header: str) -> dict[str, str]:
     algorithm, _, rest = header.partition(" ")
     if algorithm != ALGORITHM:

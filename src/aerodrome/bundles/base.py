@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 
@@ -37,5 +38,13 @@ class Bucket(Protocol):
     def get(self, key: str, *, version_id: str | None = None) -> bytes: ...
 
     def put(self, key: str, data: bytes) -> ObjectInfo: ...
+
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        """Upload a file without reading it into memory (S3: multipart once it is large)."""
+        ...
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        """Download an object into `path` without holding it in memory."""
+        ...
 
     def delete(self, key: str) -> None: ...

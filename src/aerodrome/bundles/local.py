@@ -96,6 +96,33 @@ class LocalBucket:
         return data
 
     def put(self, key: str, data: bytes) -> ObjectInfo:
+        self._folders_for(key)
+        try:
+            paths.write_atomically(self.root / key, data)
+        except IsADirectoryError as exc:
+            raise errors.Invalid(f"Cannot write s3://{self.name}/{key}: a folder of that name exists.") from exc
+        return ObjectInfo(key=key, etag=hashlib.md5(data).hexdigest(), size=len(data))
+
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        self._folders_for(key)
+        try:
+            etag = paths.copy_atomically(path, self.root / key)
+        except IsADirectoryError as exc:
+            raise errors.Invalid(f"Cannot write s3://{self.name}/{key}: a folder of that name exists.") from exc
+        return ObjectInfo(key=key, etag=etag, size=path.stat().st_size)
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        found = self._object_path(key)
+        if found is None or not found.is_file() or found.is_symlink():
+            raise errors.NotFound(f"s3://{self.name}/{key} does not exist.")
+        try:
+            etag = paths.copy_atomically(found, path, mode=0o600)
+        except FileNotFoundError as exc:
+            raise errors.NotFound(f"s3://{self.name}/{key} does not exist.") from exc
+        return ObjectInfo(key=key, etag=etag, size=path.stat().st_size)
+
+    def _folders_for(self, key: str) -> None:
+        """Check the key and make the folders above it (refusing a file or link in the way)."""
         self._require()
         self._check_key(key)
         here = self.root
@@ -109,11 +136,6 @@ class LocalBucket:
             if not stat.S_ISDIR(mode):
                 raise errors.Invalid(f"Cannot write s3://{self.name}/{key}: {here} is not a folder "
                                      "(a file or a symbolic link is in the way).")
-        try:
-            paths.write_atomically(self.root / key, data)
-        except IsADirectoryError as exc:
-            raise errors.Invalid(f"Cannot write s3://{self.name}/{key}: a folder of that name exists.") from exc
-        return ObjectInfo(key=key, etag=hashlib.md5(data).hexdigest(), size=len(data))
 
     def delete(self, key: str) -> None:
         """Remove the object and the folders it leaves empty. A missing object is not an error."""

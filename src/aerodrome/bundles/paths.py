@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 # Our files in flight. Keys using this name are refused, so a temporary file never shadows an object.
 TEMP_PREFIX = ".aerodrome-tmp-"
+CHUNK = 1 << 20  # what a streamed copy holds in memory at a time
 # Names other writers give files they have not finished: rclone's `serve s3` uploads and
 # `rclone copy`/`sync` partial files.
 _IN_FLIGHT_PREFIXES = (TEMP_PREFIX, ".rclone_temp_", ".rclone_multipart_upload_")
@@ -43,13 +47,31 @@ def in_flight(name: str) -> bool:
     return name.startswith(_IN_FLIGHT_PREFIXES) or name.endswith(_IN_FLIGHT_SUFFIXES)
 
 
+def copy_atomically(source: Path, path: Path, *, mode: int = 0o644) -> str:
+    """Copy `source` to `path` in chunks, as write_atomically does; the copy's md5 hex."""
+    digest = hashlib.md5()
+
+    def copy(out: BinaryIO) -> None:
+        with open(source, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+
+    _atomically(path, copy, mode=mode)
+    return digest.hexdigest()
+
+
 def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write `data` to `path` so that readers see the old content or the new one, never a part."""
+    _atomically(path, lambda out: out.write(data), mode=mode)
+
+
+def _atomically(path: Path, write: Callable[[BinaryIO], object], *, mode: int) -> None:
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            os.fchmod(handle.fileno(), mode)
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            os.fchmod(out.fileno(), mode)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

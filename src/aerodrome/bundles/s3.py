@@ -7,6 +7,7 @@ local-bucket rule instead: the version must be the object's current ETag.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aerodrome import errors
@@ -110,6 +111,20 @@ class S3Bucket:
         reply = self._call(self._client.put_object, Bucket=self.name, Key=key, Body=data)
         return ObjectInfo(key=key, etag=_etag(reply["ETag"]), size=len(data), version_id=reply.get("VersionId"))
 
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        self._call(self._client.upload_file, Filename=str(path), Bucket=self.name, Key=key, Config=_transfer())
+        info = self.head(key)
+        if info is None:
+            raise errors.Temporary(f"s3://{self.name}/{key} was uploaded but is not there.")
+        return info
+
+    def get_file(self, key: str, path: Path) -> ObjectInfo:
+        info = self.head(key)
+        if info is None:
+            raise errors.NotFound(f"s3://{self.name}/{key} does not exist.")
+        self._call(self._client.download_file, Bucket=self.name, Key=key, Filename=str(path), Config=_transfer())
+        return info
+
     def delete(self, key: str) -> None:
         self._call(self._client.delete_object, Bucket=self.name, Key=key)
 
@@ -182,3 +197,10 @@ def _etag(raw: str) -> str:
 
 def _version(version_id: str | None) -> dict[str, str]:
     return {"VersionId": version_id} if version_id is not None else {}
+
+
+def _transfer() -> Any:
+    """Multipart above 64 MiB, in 64 MiB parts: a large dump is never whole in memory."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20, max_concurrency=4)

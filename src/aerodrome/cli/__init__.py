@@ -44,26 +44,29 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    from aerodrome.cli import contents, events, hibernate, principals, schedules, snapshots
+    from aerodrome.cli import contents, events, hibernate, hosts, principals, schedules, snapshots
 
-    return [principals, events, hibernate, schedules, contents, snapshots]
+    return [principals, events, hibernate, schedules, contents, snapshots, hosts]
 
 
 def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, str]:
     """The variables unmodified boto3, the AWS CLI and MwaaHook need to reach this control plane."""
+    from aerodrome.auth import sealed
     from aerodrome.services.credentials import CredentialService
     from aerodrome.store.db import Store
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.store_url)
+    store = Store(settings.store_url, sealer=sealed.Sealer(settings.store_key_file))
     store.migrate()
     try:
         access_key, secret = CredentialService(store=store).admin()
     finally:
         store.close()
     running = _running_endpoints(settings)
+    endpoint = running.get("endpoint_url", settings.endpoint_url)
     values = {
-        "AWS_ENDPOINT_URL_MWAA": running.get("endpoint_url", settings.endpoint_url),
+        "AWS_ENDPOINT_URL_MWAA": endpoint,
+        "AWS_ENDPOINT_URL_STS": endpoint,  # STS (GetCallerIdentity, temporary credentials) is served there too
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_DEFAULT_REGION": settings.region,

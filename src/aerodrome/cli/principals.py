@@ -29,12 +29,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     attach.add_argument("name")
     attach.add_argument("policy_name")
     attach.add_argument("document", help="the policy JSON, or @FILE to read it from a file")
+    trust = sub.add_parser("trust", help="set who may assume a principal as a role (STS AssumeRole)")
+    trust.add_argument("name")
+    trust.add_argument("document", help="the trust rule JSON (IAM's shape, with Principal), or @FILE")
     detach = sub.add_parser("detach-policy", help="remove a named policy from a principal")
     detach.add_argument("name")
     detach.add_argument("policy_name")
     audit = sub.add_parser("audit", help="recent API decisions, token uses and principal changes")
     audit.add_argument("--limit", type=int, default=50)
-    for parser in (create, sub.choices["list"], delete, attach, detach, audit):
+    for parser in (create, sub.choices["list"], delete, attach, trust, detach, audit):
         parser.set_defaults(handler=run)
 
 
@@ -60,21 +63,27 @@ def _dispatch(args: argparse.Namespace, client: ExtClient) -> int:
     elif command == "delete":
         client.request("DELETE", f"/principals/{_segment(args.name)}")
     elif command == "attach-policy":
-        document = args.document
-        if document.startswith("@"):
-            try:
-                document = Path(document[1:]).read_text()
-            except OSError as exc:
-                raise SystemExit(f"aerodrome principals attach-policy: cannot read {document[1:]}: "
-                                 f"{exc.strerror}") from None
         client.request("PUT", f"/principals/{_segment(args.name)}/policies/{_segment(args.policy_name)}",
-                       body={"PolicyDocument": document})
+                       body={"PolicyDocument": _document(command, args.document)})
+    elif command == "trust":
+        client.request("PUT", f"/principals/{_segment(args.name)}/trust",
+                       body={"PolicyDocument": _document(command, args.document)})
     elif command == "detach-policy":
         client.request("DELETE", f"/principals/{_segment(args.name)}/policies/{_segment(args.policy_name)}")
     elif command == "audit":
         for entry in client.request("GET", "/audit", query={"limit": args.limit})["Entries"]:
             print(json.dumps(entry))
     return 0
+
+
+def _document(command: str, document: str) -> str:
+    """A policy's JSON as given, or read from the file @FILE names."""
+    if not document.startswith("@"):
+        return document
+    try:
+        return Path(document[1:]).read_text()
+    except OSError as exc:
+        raise SystemExit(f"aerodrome principals {command}: cannot read {document[1:]}: {exc.strerror}") from None
 
 
 def _segment(value: str) -> str:

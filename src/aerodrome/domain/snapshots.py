@@ -46,7 +46,12 @@ def parse_manifest_key(key: str) -> tuple[str, str] | None:
 
 
 def file_entry(name: str, data: bytes) -> dict:
-    return {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return entry_of(name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def entry_of(name: str, *, size: int, sha256: str) -> dict:
+    """A file's line in the manifest (its size and sha256 measured by whoever holds it)."""
+    return {"name": name, "sha256": sha256, "size": size}
 
 
 def manifest(*, snapshot_id: str, environment: str, arn: str, created: float, spec: dict,
@@ -73,11 +78,15 @@ def check_manifest(data: object, snapshot_id: str) -> dict:
 
 def check_file(snapshot_id: str, entry: dict, data: bytes) -> None:
     """errors.Invalid when the file is not what the manifest recorded (size and sha256)."""
-    actual = hashlib.sha256(data).hexdigest()
-    if len(data) != entry["size"] or actual != entry["sha256"]:
+    check_digest(snapshot_id, entry, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def check_digest(snapshot_id: str, entry: dict, *, size: int, sha256: str) -> None:
+    """errors.Invalid when a file's size and sha256 are not what the manifest recorded."""
+    if size != entry["size"] or sha256 != entry["sha256"]:
         raise errors.Invalid(
-            f"Snapshot {snapshot_id}: file {entry['name']} is corrupted or was changed (size {len(data)}, "
-            f"sha256 {actual}; the manifest records size {entry['size']}, sha256 {entry['sha256']}). "
+            f"Snapshot {snapshot_id}: file {entry['name']} is corrupted or was changed (size {size}, "
+            f"sha256 {sha256}; the manifest records size {entry['size']}, sha256 {entry['sha256']}). "
             "Nothing was changed; load another snapshot.")
 
 

@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_AIRFLOW_VERSION = "3.3.2"
-SUPPORTED_AIRFLOW_VERSIONS = ("3.3.2", "2.11.2")
+# Every Airflow version an environment may run, newest first: MWAA's current versions and the newest
+# 2.x and 3.x on PyPI, with the day each was published there (an older version's venv resolves its
+# packages as of then, as Airflow's constraints for it did).
+AIRFLOW_RELEASES = {"3.3.2": "2026-09-17", "3.3.1": "2026-08-12", "3.2.1": "2026-04-22", "3.0.6": "2025-08-29",
+                    "2.11.2": "2026-03-14", "2.11.0": "2025-05-20", "2.10.3": "2024-11-05", "2.10.1": "2024-09-06",
+                    "2.9.2": "2024-06-10"}
+SUPPORTED_AIRFLOW_VERSIONS = tuple(AIRFLOW_RELEASES)
+
+
+def newest_of_line(version: str) -> bool:
+    """Whether `version` is the newest supported release of its major line (2.x or 3.x)."""
+    major = version.split(".")[0]
+    same_line = [v for v in SUPPORTED_AIRFLOW_VERSIONS if v.split(".")[0] == major]
+    return bool(same_line) and version == max(same_line, key=lambda v: tuple(int(p) for p in v.split(".")))
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 

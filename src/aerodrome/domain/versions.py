@@ -1,7 +1,8 @@
 """Which Airflow version an environment may move to in place (MWAA's rules). Pure.
 
-Minor upgrades and downgrades are allowed; 2.11.x and 3.x move both ways; an environment on 2.10 or
-older must first go to the newest 2.11.x; a version past its end of support cannot be targeted.
+Minor upgrades and downgrades are allowed within 2.x and within 3.x; 2.11.x and 3.x move both ways;
+an environment on 2.10 or older goes to 3.x only through the newest 2.11.x; a version past its end of
+support cannot be targeted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from aerodrome.domain.spec import SUPPORTED_AIRFLOW_VERSIONS
 
 BRIDGE_MINOR = (2, 11)  # the 2.x line that 3.x moves to and from
 
-# MWAA's Airflow versions (as of its docs, Sept 2026) and whether they reached end of support
+# MWAA's Airflow versions (as of its docs, Sept 2026) and whether they reached end of support: the
+# table the version rules are tested against (what Aerodrome runs is spec.AIRFLOW_RELEASES)
 MWAA_VERSIONS: dict[str, bool] = {
     "1.10.12": True, "2.0.2": True, "2.2.2": True, "2.4.3": True, "2.5.1": True, "2.6.3": True,
     "2.7.2": False, "2.8.1": False, "2.9.2": False, "2.10.1": False, "2.10.3": False,
@@ -60,7 +62,7 @@ def problem(current: str, target: str, *, available: tuple[str, ...] = SUPPORTED
         return (f"Airflow {current} cannot be changed in place to {target}; create a new environment on "
                 f"{target} and move the DAGs and metadata to it.")
     bridge = newest_bridge(allowed)
-    if have[:2] < BRIDGE_MINOR and target != bridge:
+    if have[0] == 2 and want[0] == 3 and have[:2] < BRIDGE_MINOR:
         return (f"An environment on Airflow {current} must first be upgraded to {bridge or 'the newest 2.11.x'} "
                 f"(then to {target}), or recreated on {target}.")
     if have[0] != want[0] and (have[:2] if have[0] == 2 else want[:2]) != BRIDGE_MINOR:

@@ -121,10 +121,13 @@ class RuntimeDriver(Placer, Protocol):
     def database_secrets(self, placement: Placement) -> dict[str, str]:
         """The secrets the database depends on (e.g. the Fernet key), by file name."""
 
-    def stage_restore(self, placement: Placement, *, dump: bytes, secrets: dict[str, str], expected: dict,
+    def role_token(self, placement: Placement) -> str | None:
+        """The token the environment's processes present for their execution role's credentials."""
+
+    def stage_restore(self, placement: Placement, *, dump: Path, secrets: dict[str, str], expected: dict,
                       snapshot_id: str) -> None:
-        """A snapshot load: the next `ensure` restores `dump` and `secrets` before anything starts and
-        checks the counts against `expected`."""
+        """A snapshot load: the dump file is moved in; the next `ensure` restores it and `secrets` before
+        anything starts and checks the counts against `expected`."""
 
     def restore_pending(self, placement: Placement) -> bool: ...
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 FILE = "endpoints.json"
 
 
 def without_password(url: str) -> str:
-    """`redis://:pw@h:1/3` -> `redis://h:1/3`; `postgresql+psycopg2://u:pw@h:5/db` -> `postgresql://u@h:5/db`."""
+    """`redis://:pw@h:1/3` -> `redis://h:1/3`; `redis+socket://:pw@/run/redis.sock` ->
+    `redis+socket:///run/redis.sock`; `postgresql+psycopg2://u:pw@h:5/db` -> `postgresql://u@h:5/db`."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme.split("+")[0], netloc, parts.path, "", ""))
+    scheme = parts.scheme if parts.scheme == "redis+socket" else parts.scheme.split("+")[0]
+    return f"{scheme}://{netloc}{parts.path}"
 
 
 def write(root: Path, *, broker_url: str, database_url: str) -> None:

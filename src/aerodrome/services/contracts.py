@@ -35,8 +35,24 @@ class Environments(Protocol):
 
 
 class Credentials(Protocol):
-    def secret_for(self, access_key_id: str) -> str | None:
-        """The secret access key issued with `access_key_id`, or None if unknown."""
+    def secret_for(self, access_key_id: str, session_token: str | None = None) -> str | None:
+        """The secret access key issued with `access_key_id` (temporary credentials: only with their
+        session token), or None if unknown; raises Unauthenticated for expired temporary credentials."""
+
+
+class SecurityTokens(Protocol):
+    """Implemented by services.sts.SecurityTokenService (STS on the MWAA endpoint)."""
+
+    def caller_identity(self, access_key_id: str) -> dict:
+        """{"UserId", "Account", "Arn"} of the caller."""
+
+    def session_token(self, access_key_id: str, *, duration: int | None) -> dict:
+        """{"Credentials": {...}} acting as the caller's own principal (duration None: the default);
+        raises Invalid, AccessDenied."""
+
+    def assume_role(self, access_key_id: str, *, role_arn: str, session_name: str,
+                    duration: int | None) -> dict:
+        """{"Credentials", "AssumedRoleUser"}; raises Invalid, AccessDenied (no such role, not trusted)."""
 
 
 class Access(Protocol):
@@ -80,6 +96,9 @@ class Principals(Protocol):
 
     def detach(self, name: str, policy_name: str, *, actor: str) -> None:
         """Raises NotFound."""
+
+    def trust(self, name: str, document: str, *, actor: str) -> None:
+        """Set the trust rule (who may assume `name` as a role); raises NotFound, Invalid."""
 
     def describe(self) -> list[dict]:
         """[{"name", "access_keys" (ids only), "policies"}] for every principal."""

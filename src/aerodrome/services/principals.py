@@ -29,10 +29,10 @@ class PrincipalService:
         with self._store.session() as session:
             current = principals.policies(ADMIN, session=session).get(ADMIN_POLICY_NAME)
             if principals.ensure(ADMIN, session=session) or \
-                    (current is not None and json.loads(current) == policy.EARLIER_ADMIN_POLICY):
+                    (current is not None and json.loads(current) in policy.EARLIER_ADMIN_POLICIES):
                 principals.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.ADMIN_POLICY), session=session)
-            if credentials.first_for(ADMIN, session=session) is None:
-                credentials.issue(ADMIN, session=session)
+            if credentials.first_for(ADMIN, self._store.sealer, session=session) is None:
+                credentials.issue(ADMIN, self._store.sealer, session=session)
 
     def create(self, name: str, *, actor: str = ADMIN) -> tuple[str, str]:
         """A new principal with one access key and no policy (so denied everything)."""
@@ -40,7 +40,7 @@ class PrincipalService:
         with self._store.session() as session:
             if not principals.ensure(name, session=session):
                 raise errors.Invalid(f"Principal {name} already exists.")
-            key = credentials.issue(name, session=session)
+            key = credentials.issue(name, self._store.sealer, session=session)
             principals.record(actor, "aerodrome:CreatePrincipal", name, "ok", session=session)
             return key
 
@@ -53,11 +53,23 @@ class PrincipalService:
 
     def attach(self, name: str, policy_name: str, document: str, *, actor: str = ADMIN) -> None:
         _check_name("policy", policy_name)
+        if policy_name == principals.TRUST_NAME:
+            raise errors.Invalid(f"{policy_name} is the name of a role's trust rule; set it as the trust rule.")
         policy.parse(document)
         with self._store.session() as session:
             self._must_exist(name, session)
             principals.put_policy(name, policy_name, json.dumps(json.loads(document)), session=session)
             principals.record(actor, "aerodrome:AttachPolicy", f"{name}/{policy_name}", "ok", session=session)
+
+    def trust(self, name: str, document: str, *, actor: str = ADMIN) -> None:
+        """Set who may assume principal `name` as a role (STS AssumeRole); the admin always may."""
+        policy.parse_trust(document, account=self._account)
+        with self._store.session() as session:
+            self._must_exist(name, session)
+            principals.put_policy(name, principals.TRUST_NAME, json.dumps(json.loads(document)), session=session,
+                                  kind=principals.TRUST)
+            principals.record(actor, "aerodrome:AttachPolicy", f"{name}/{principals.TRUST_NAME}", "ok",
+                              session=session)
 
     def detach(self, name: str, policy_name: str, *, actor: str = ADMIN) -> None:
         with self._store.session() as session:

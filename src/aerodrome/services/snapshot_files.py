@@ -4,7 +4,9 @@ a folder without a manifest is not a snapshot (a save that did not finish)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve
@@ -29,10 +31,11 @@ class SnapshotFiles:
         return bucket
 
     @staticmethod
-    def write(bucket: Bucket, manifest: dict, files: dict[str, bytes]) -> None:
+    def write(bucket: Bucket, manifest: dict, files: dict[str, Path]) -> None:
+        """Each file streamed (a large dump goes up in parts), then the manifest."""
         folder = snapshots.folder(manifest["environment"], manifest["id"])
-        for name, data in files.items():
-            bucket.put(folder + name, data)
+        for name, path in files.items():
+            bucket.put_file(folder + name, path)
         bucket.put(folder + snapshots.MANIFEST, json.dumps(manifest, indent=1).encode())
 
     @staticmethod
@@ -56,18 +59,21 @@ class SnapshotFiles:
         return None
 
     @staticmethod
-    def read(bucket: Bucket, manifest: dict) -> dict[str, bytes]:
-        """Every file of the snapshot, each checked against the manifest (errors.Invalid if not)."""
+    def read(bucket: Bucket, manifest: dict, into: Path) -> dict[str, Path]:
+        """Every file of the snapshot downloaded into the folder `into`, each checked against the
+        manifest (errors.Invalid if not): name -> path."""
         folder = snapshots.folder(manifest["environment"], manifest["id"])
         out = {}
         for entry in manifest["files"]:
+            path = into / Path(entry["name"]).name
             try:
-                data = bucket.get(folder + entry["name"])
+                bucket.get_file(folder + entry["name"], path)
             except errors.NotFound:
                 raise errors.Invalid(f"Snapshot {manifest['id']}: file {entry['name']} is missing from "
                                      f"{bucket.name}; nothing was changed.") from None
-            snapshots.check_file(manifest["id"], entry, data)
-            out[entry["name"]] = data
+            size, sha256 = digest(path)
+            snapshots.check_digest(manifest["id"], entry, size=size, sha256=sha256)
+            out[entry["name"]] = path
         return out
 
     @staticmethod
@@ -77,6 +83,21 @@ class SnapshotFiles:
         bucket.delete(folder + snapshots.MANIFEST)
         for entry in manifest["files"]:
             bucket.delete(folder + entry["name"])
+
+
+def entry(name: str, path: Path) -> dict:
+    size, sha256 = digest(path)
+    return snapshots.entry_of(name, size=size, sha256=sha256)
+
+
+def digest(path: Path) -> tuple[int, str]:
+    """(size, sha256 hex) of a file, read in chunks."""
+    hashed, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            hashed.update(chunk)
+            size += len(chunk)
+    return size, hashed.hexdigest()
 
 
 def _json(data: bytes, snapshot_id: str) -> object:

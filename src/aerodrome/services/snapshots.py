@@ -10,6 +10,7 @@ import builtins
 import json
 import logging
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import UPDATABLE, Status
 from aerodrome.runtimes.base import RuntimeDriver
-from aerodrome.services import pinning
+from aerodrome.services import pinning, snapshot_files
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.snapshot_files import SnapshotFiles
 from aerodrome.settings import Settings
@@ -51,6 +52,7 @@ class SnapshotService:
         self._environments = environments
         self._wake = wake
         self._files = SnapshotFiles(settings)
+        self._loads_lock = threading.Lock()
 
     # --- save --------------------------------------------------------------------------------
     def save(self, name: str, *, bucket: str | None = None) -> dict:
@@ -75,18 +77,18 @@ class SnapshotService:
         spec = record.applied_spec or record.spec
         target = self._files.bucket(spec.source_bucket_arn, name=bucket)
         placement = record.placement
-        with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:
-            dump = Path(tmp) / snapshots.DUMP
+        with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:  # files stream: none is whole in memory
+            dump, sealed_secrets = Path(tmp) / snapshots.DUMP, Path(tmp) / snapshots.SECRETS
             self._runtime.dump_database(placement, dump)
             counts = self._runtime.dump_counts(dump)
-            files = {snapshots.DUMP: dump.read_bytes()}
-        secrets = json.dumps(self._runtime.database_secrets(placement)).encode()
-        files[snapshots.SECRETS] = sealed.seal(secrets, key_file=self._settings.snapshot_key_file)
-        manifest = snapshots.manifest(
-            snapshot_id=snapshot_id, environment=record.name, arn=record.arn, created=time.time(),
-            spec=spec.to_json(), files=[snapshots.file_entry(n, d) for n, d in files.items()], counts=counts,
-            bucket=target.name)
-        self._files.write(target, manifest, files)
+            secrets = json.dumps(self._runtime.database_secrets(placement)).encode()
+            sealed_secrets.write_bytes(sealed.seal(secrets, key_file=self._settings.snapshot_key_file))
+            files = {snapshots.DUMP: dump, snapshots.SECRETS: sealed_secrets}
+            manifest = snapshots.manifest(
+                snapshot_id=snapshot_id, environment=record.name, arn=record.arn, created=time.time(),
+                spec=spec.to_json(), files=[snapshot_files.entry(n, p) for n, p in files.items()], counts=counts,
+                bucket=target.name)
+            self._files.write(target, manifest, files)
         return manifest
 
     # --- load --------------------------------------------------------------------------------
@@ -100,16 +102,18 @@ class SnapshotService:
         """Verify every file, then load into a new environment `into` or back into the snapshot's own.
         Returns {"Name", "Status", "Snapshot", "EventPosition"}; the reconciler does the rest."""
         found, manifest = self._locate(snapshot_id, bucket=bucket)
-        files = self._files.read(found, manifest)
-        what = f"Snapshot {snapshot_id}"
-        secrets = json.loads(sealed.unseal(files[snapshots.SECRETS], key_file=self._settings.snapshot_key_file,
-                                           what=what))
-        staged = {"dump": files[snapshots.DUMP], "secrets": secrets, "expected": manifest["counts"],
-                  "snapshot_id": snapshot_id}
-        spec = EnvironmentSpec.from_json(manifest["spec"])
-        if into is not None:
-            return self._load_new(manifest, spec.replace(name=snapshots.check_name(into)), staged)
-        return self._load_same(manifest, spec, staged)
+        # downloaded beside the environments (the same file system), so staging the dump moves it
+        with tempfile.TemporaryDirectory(prefix=".snapshot-load-", dir=self._settings.home) as tmp:
+            files = self._files.read(found, manifest, Path(tmp))
+            what = f"Snapshot {snapshot_id}"
+            secrets = json.loads(sealed.unseal(files[snapshots.SECRETS].read_bytes(),
+                                               key_file=self._settings.snapshot_key_file, what=what))
+            staged = {"dump": files[snapshots.DUMP], "secrets": secrets, "expected": manifest["counts"],
+                      "snapshot_id": snapshot_id}
+            spec = EnvironmentSpec.from_json(manifest["spec"])
+            if into is not None:
+                return self._load_new(manifest, spec.replace(name=snapshots.check_name(into)), staged)
+            return self._load_same(manifest, spec, staged)
 
     def _load_new(self, manifest: dict, spec: EnvironmentSpec, staged: dict) -> dict:
         with self._store.session() as session:
@@ -129,26 +133,27 @@ class SnapshotService:
         name = spec.name
         spec = pinning.pin(spec, resolve.open_bucket(self._settings, spec.source_bucket_arn))  # versions still there
         placement = self._environments.placement(name)
-        staged_here = committed = False
-        try:
+        with self._loads_lock:  # one load at a time: the staged dump is the environment's only one
             with self._store.session() as session:
-                record = store_environments.get(name, session=session)
-                if record.status not in UPDATABLE or self._runtime.restore_pending(placement):
-                    raise errors.Conflict(f"Environment {name} is {record.status.value}; a snapshot loads into it when "
-                                          f"it is {' or '.join(sorted(s.value for s in UPDATABLE))}.")
-                position = outbox.latest(session=session)
-                last = LastUpdate(status="PENDING", created_at=time.time(), source="USER",
-                                  worker_replacement_strategy=spec.worker_replacement_strategy)
-                generation = store_environments.set_desired(name, spec, last_update=last, session=session)
-                self._runtime.stage_restore(placement, **staged)
-                staged_here = True
-                store_environments.transition(name, Status.UPDATING, session=session, expected=record.status,
-                                              generation=generation)
-                self._event(record, {"phase": "loading", "snapshot": manifest["id"], "from": name}, session=session)
-            committed = True
-        finally:
-            if staged_here and not committed:  # nothing may be left staged for the next ensure
+                status = store_environments.get(name, session=session).status
+            if status not in UPDATABLE or self._runtime.restore_pending(placement):
+                raise errors.Conflict(f"Environment {name} is {status.value}; a snapshot loads into it when "
+                                      f"it is {' or '.join(sorted(s.value for s in UPDATABLE))}.")
+            self._runtime.stage_restore(placement, **staged)  # no store transaction open meanwhile
+            try:
+                with self._store.session() as session:
+                    record = store_environments.get(name, session=session)
+                    position = outbox.latest(session=session)
+                    last = LastUpdate(status="PENDING", created_at=time.time(), source="USER",
+                                      worker_replacement_strategy=spec.worker_replacement_strategy)
+                    generation = store_environments.set_desired(name, spec, last_update=last, session=session)
+                    store_environments.transition(name, Status.UPDATING, session=session, expected=status,
+                                                  generation=generation)
+                    self._event(record, {"phase": "loading", "snapshot": manifest["id"], "from": name},
+                                session=session)
+            except BaseException:  # nothing may be left staged for the next ensure
                 self._runtime.clear_restore(placement)
+                raise
         self._wake(name)
         return {"Name": name, "Status": Status.UPDATING.value, "Snapshot": manifest["id"], "EventPosition": position}
 

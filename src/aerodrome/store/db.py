@@ -5,16 +5,35 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+class TextSealer(Protocol):
+    """Encrypts secrets the store keeps at rest (the composition root gives one)."""
+
+    def seal(self, text: str) -> str: ...
+
+    def unseal(self, token: str) -> str: ...
+
+
+class InTheClear:
+    """No sealing: for stores that live and die in memory (tests)."""
+
+    def seal(self, text: str) -> str:
+        return text
+
+    def unseal(self, token: str) -> str:
+        return token
+
+
 class Store:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, sealer: TextSealer | None = None):
         self.url = url
+        self.sealer: TextSealer = sealer or InTheClear()
         self.engine = sqlalchemy.create_engine(url, connect_args=_connect_args(url))
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -31,6 +50,10 @@ class Store:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+        from aerodrome.store import credentials
+
+        with self.session() as session:  # secrets kept in the clear by an older version
+            credentials.seal_clear(self.sealer, session=session)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

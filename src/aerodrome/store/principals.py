@@ -8,7 +8,11 @@ from sqlalchemy import Float, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from aerodrome import errors
-from aerodrome.store.tables import Base, CredentialRow
+from aerodrome.store.tables import Base, CredentialRow, SessionCredentialRow
+
+IDENTITY = "identity"  # a policy kind: what the principal may do
+TRUST = "trust"  # a policy kind: who may assume the principal as a role (one per principal)
+TRUST_NAME = "TrustPolicy"
 
 
 class PrincipalRow(Base):
@@ -24,6 +28,7 @@ class PolicyRow(Base):
     principal: Mapped[str] = mapped_column(String(128), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default=IDENTITY, server_default=IDENTITY)
 
 
 class AuditRow(Base):
@@ -60,15 +65,16 @@ def remove(name: str, *, session: Session) -> None:
         raise errors.NotFound(f"Principal {name} does not exist.")
     session.execute(delete(PolicyRow).where(PolicyRow.principal == name))
     session.execute(delete(CredentialRow).where(CredentialRow.principal == name))
+    session.execute(delete(SessionCredentialRow).where(SessionCredentialRow.principal == name))
     session.execute(delete(PrincipalRow).where(PrincipalRow.name == name))
 
 
-def put_policy(principal: str, name: str, document: str, *, session: Session) -> None:
+def put_policy(principal: str, name: str, document: str, *, session: Session, kind: str = IDENTITY) -> None:
     row = session.get(PolicyRow, (principal, name))
     if row is None:
-        session.add(PolicyRow(principal=principal, name=name, document=document))
+        session.add(PolicyRow(principal=principal, name=name, document=document, kind=kind))
     else:
-        row.document = document
+        row.document, row.kind = document, kind
 
 
 def remove_policy(principal: str, name: str, *, session: Session) -> None:
@@ -78,14 +84,19 @@ def remove_policy(principal: str, name: str, *, session: Session) -> None:
     session.delete(row)
 
 
-def policies(principal: str, *, session: Session) -> dict[str, str]:
-    rows = session.scalars(select(PolicyRow).where(PolicyRow.principal == principal).order_by(PolicyRow.name))
+def policies(principal: str, *, session: Session, kind: str = IDENTITY) -> dict[str, str]:
+    rows = session.scalars(select(PolicyRow).where(PolicyRow.principal == principal, PolicyRow.kind == kind)
+                           .order_by(PolicyRow.name))
     return {r.name: r.document for r in rows}
 
 
 def principal_of(access_key_id: str, *, session: Session) -> str | None:
+    """The principal a permanent key belongs to, or the one temporary credentials act as."""
     row = session.get(CredentialRow, access_key_id)
-    return row.principal if row else None
+    if row is not None:
+        return row.principal
+    temporary = session.get(SessionCredentialRow, access_key_id)
+    return temporary.principal if temporary else None
 
 
 def key_ids(principal: str, *, session: Session) -> list[str]:

@@ -33,8 +33,23 @@ class CredentialRow(Base):
     __tablename__ = "credentials"
 
     access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    secret_access_key: Mapped[str] = mapped_column(String(64))
+    secret_access_key: Mapped[str] = mapped_column(String(256))  # sealed
     principal: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SessionCredentialRow(Base):
+    """Temporary credentials from STS (GetSessionToken, AssumeRole): they act as `principal` until
+    `expires_at`, and only with the session token whose SHA-256 is `token_hash`."""
+
+    __tablename__ = "session_credentials"
+
+    access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_access_key: Mapped[str] = mapped_column(String(256))  # sealed
+    token_hash: Mapped[str] = mapped_column(String(64))
+    principal: Mapped[str] = mapped_column(String(128), index=True)
+    role_session: Mapped[str | None] = mapped_column(String(64), nullable=True)  # AssumeRole's session name
+    expires_at: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
 
 

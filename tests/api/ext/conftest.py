@@ -35,7 +35,10 @@ class StandInRuntime:
         return {"fernet.secret": "the-fernet-key"}
 
     def stage_restore(self, placement, **staged):
-        self.staged.append((placement.env_id, staged))
+        """Takes the dump file, as the local runtime moves it (what it held is recorded)."""
+        dump = staged["dump"]
+        self.staged.append((placement.env_id, {**staged, "dump": dump.read_bytes()}))
+        dump.unlink()
 
     def restore_pending(self, placement):
         return False

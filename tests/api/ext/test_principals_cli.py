@@ -111,7 +111,7 @@ def test_bad_principal_requests(plane):
 def test_an_admin_policy_from_an_earlier_version_gains_the_aerodrome_actions(plane):
     store = plane["store"]
     with store.session() as session:
-        rows.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.EARLIER_ADMIN_POLICY), session=session)
+        rows.put_policy(ADMIN, ADMIN_POLICY_NAME, json.dumps(policy.EARLIER_ADMIN_POLICIES[0]), session=session)
     principals = PrincipalService(store=store, region="us-east-1", account="000000000000")
     principals.ensure_admin()
     with store.session() as session:

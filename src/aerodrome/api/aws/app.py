@@ -24,6 +24,8 @@ from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
+PASSES_ROLE = ("CreateEnvironment", "UpdateEnvironment")  # the caller hands its environment an execution role
+
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
                    authorizer: Authorizer, access: Access | None = None, rest_api: RestApi | None = None,
@@ -44,6 +46,8 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
         if operation in ROLE_SCOPED:  # the role resources decide, in the access service
             return method(payload, caller=access_key_id)
         principal = authorizer.authorize(access_key_id, f"airflow:{operation}", resource_of(operation, payload))
+        if operation in PASSES_ROLE and payload.get("ExecutionRoleArn"):  # as IAM asks of MWAA's callers
+            authorizer.authorize(access_key_id, "iam:PassRole", payload["ExecutionRoleArn"])
         if operation in ("CreateCliToken", "PublishMetrics"):
             return method(payload, caller=principal)
         return method(payload)
@@ -54,7 +58,8 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
         try:
             body = await limits.read_body(request, limits.MWAA_API_MAX_BYTES)  # capped before anything reads it
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
-                                  headers=request.headers, body=body, secret_for=credentials.secret_for,
+                                  headers=request.headers, body=body,
+                                  secret_for=sigv4.with_session_token(credentials.secret_for, request.headers),
                                   service=SIGNING_NAME)
             route, labels = protocol.match(request.method, raw_path)
             payload = protocol.parse_input(route, labels, request.url.query, body)

@@ -84,7 +84,9 @@ class ExtApi:
             body = await limits.read_body(request, limits.EXT_API_MAX_BYTES)  # capped before anything reads it
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
-                                  headers=request.headers, body=body, secret_for=self._credentials.secret_for,
+                                  headers=request.headers, body=body,
+                                  secret_for=sigv4.with_session_token(self._credentials.secret_for,
+                                                                      request.headers),
                                   service=SIGNING_NAME)
             response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body,
                                          caller.access_key_id)

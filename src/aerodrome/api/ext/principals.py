@@ -13,6 +13,9 @@ API access) does not let its holder create principals or grant itself more. Reso
                                           -> {"Name", "PolicyName"}        aerodrome:AttachPolicy
     DELETE /aerodrome/v1/principals/NAME/policies/POLICY
                                           -> {"Name", "PolicyName"}        aerodrome:DetachPolicy
+    PUT    /aerodrome/v1/principals/NAME/trust  {"PolicyDocument": a trust rule: who may assume NAME
+           as a role with STS AssumeRole}  -> {"Name", "PolicyName": "TrustPolicy"}
+                                                                          aerodrome:AttachPolicy
     GET    /aerodrome/v1/audit?limit=N  -> {"Entries": [{"At", "Principal", "Action", "Resource",
                                             "Outcome", "Detail"}]} (oldest first)  aerodrome:GetAuditLog
 
@@ -35,11 +38,12 @@ Authorize = Callable[[str, str], Awaitable[str]]
 
 _ONE = re.compile(r"^/principals/([^/]+)$")
 _POLICY = re.compile(r"^/principals/([^/]+)/policies/([^/]+)$")
+_TRUST = re.compile(r"^/principals/([^/]+)/trust$")
 MAX_AUDIT = 1000
 
 
 def matches(path: str) -> bool:
-    return path in ("/principals", "/audit") or bool(_ONE.match(path) or _POLICY.match(path))
+    return path in ("/principals", "/audit") or bool(_ONE.match(path) or _POLICY.match(path) or _TRUST.match(path))
 
 
 async def route(principals: Principals, method: str, path: str, query: Mapping[str, str], body: dict,
@@ -75,6 +79,12 @@ async def route(principals: Principals, method: str, path: str, query: Mapping[s
             actor = await authorize("aerodrome:AttachPolicy", f"principal/{name}")
             await asyncio.to_thread(principals.attach, name, policy_name, document, actor=actor)
         return {"Name": name, "PolicyName": policy_name}
+    if (trust := _TRUST.match(path)) and method == "PUT":
+        name = unquote(trust.group(1))
+        document = _document(body.get("PolicyDocument"))
+        actor = await authorize("aerodrome:AttachPolicy", f"principal/{name}")
+        await asyncio.to_thread(principals.trust, name, document, actor=actor)
+        return {"Name": name, "PolicyName": "TrustPolicy"}
     raise errors.NotFound(f"No Aerodrome operation matches {method} /aerodrome/v1{path}.")
 
 

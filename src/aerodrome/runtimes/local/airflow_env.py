@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aerodrome.domain import classes
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.settings import ROLE_CREDENTIALS_PATH
 
 # Celery concurrency per worker by environment class, as MWAA sizes them.
 WORKER_CONCURRENCY = {name: sizing.concurrency for name, sizing in classes.CLASSES.items()}
@@ -47,6 +48,11 @@ class Wiring:
     jwt_secret: str
     web_secret: str
     passwords_file: str
+    user: str | None = None  # the environment's own OS user (None: the control plane's)
+    role_token_file: str = ""  # the token for the execution role's credentials (see below)
+    api_url: str = ""  # where the control plane's API answers on this host
+    region: str = "us-east-1"
+    ca_bundle: str | None = None  # public roots + the local CA, for the HTTPS web endpoints
 
     def __repr__(self) -> str:
         return "Wiring(<secrets hidden>)"
@@ -79,6 +85,8 @@ def component_env(spec: EnvironmentSpec, placement: Placement, wiring: Wiring, *
     env.update({option_var(k): v for k, v in options.items()})
     env.update(_essential(spec, placement, wiring))
     env["MWAA_AIRFLOW_COMPONENT"] = component
+    if wiring.user is not None:  # its own home: the control plane's is not its to write
+        env["HOME"] = str(placement.root / "airflow_home")
     return env
 
 
@@ -105,6 +113,8 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
         "AIRFLOW_VERSION": spec.airflow_version,
         "PYTHONUNBUFFERED": "1",
     }
+    if wiring.api_url:
+        env.update(_aws_clients(wiring))
     web = f"http://localhost:{placement.web_port}"
     if is_airflow3(spec.airflow_version):
         env.update({
@@ -124,6 +134,22 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
             "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
         })
     return env
+
+
+def _aws_clients(wiring: Wiring) -> dict[str, str]:
+    """boto3 in a task acts as the execution role (credentials from the container provider every SDK
+    has, refreshed before they expire) and reaches this control plane for MWAA and STS calls."""
+    trust = {"REQUESTS_CA_BUNDLE": wiring.ca_bundle, "AWS_CA_BUNDLE": wiring.ca_bundle} if wiring.ca_bundle else {}
+    return {
+        **trust,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": wiring.api_url + ROLE_CREDENTIALS_PATH,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": wiring.role_token_file,
+        "AWS_ENDPOINT_URL_MWAA": wiring.api_url,
+        "AWS_ENDPOINT_URL_STS": wiring.api_url,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_DEFAULT_REGION": wiring.region,
+        "AWS_REGION": wiring.region,
+    }
 
 
 def components(spec: EnvironmentSpec, *, workers: int | None = None) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ import subprocess
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.local import airflow_env, contents, processes
+from aerodrome.runtimes.local.supervisor import as_user
 from aerodrome.runtimes.local.versions_ready import ReadyVersions
 from aerodrome.runtimes.local.wiring import EnvironmentWiring, base_env
 
@@ -25,11 +26,12 @@ class CliBridge:
         """`airflow ARGS` with the environment's configuration and staged contents. `stdin` is all the
         command reads: it has no terminal (its own session), so a prompt reads `stdin` or ends."""
         venv, template = self._versions.get(spec.airflow_version)
-        env = airflow_env.component_env(spec, placement, self._wiring.wire(placement, template),
-                                        component="scheduler", base=base_env(venv))
+        wiring = self._wiring.wire(placement, template)
+        env = airflow_env.component_env(spec, placement, wiring, component="scheduler", base=base_env(venv))
         env.update((contents.staged(spec, placement) or contents.Staged(placement.root / "plugins")).env())
         return subprocess.run([str(venv / "bin" / "airflow"), *args], env=env, capture_output=True,
-                              text=True, timeout=timeout, input=stdin, start_new_session=True)
+                              text=True, timeout=timeout, input=stdin, start_new_session=True,
+                              cwd=placement.root, **as_user(wiring.user))
 
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
         """`airflow dags reserialize` parses every DAG and writes its next run computed from now: without

@@ -17,7 +17,7 @@ from aerodrome import errors
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import ComponentState, Observed, Progress
-from aerodrome.runtimes.local import airflow_env, contents, launcher, log_levels, processes, workers
+from aerodrome.runtimes.local import airflow_env, contents, launcher, log_levels, processes, redis, workers
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.runtimes.local.wiring import base_env
 from aerodrome.settings import Settings
@@ -69,7 +69,8 @@ class Components:
                                drain_limit=0.0 if forced else None)
         keep = {_key(placement, n) for n, _ in others}
         for name in self.supervisor.names(f"{placement.env_id}/"):
-            if name not in keep and not workers.NAME.match(name.rsplit("/", 1)[-1]):
+            if name not in keep and not workers.NAME.match(name.rsplit("/", 1)[-1]) \
+                    and name != _key(placement, redis.NAME):
                 self.supervisor.stop(name)
 
     def scale(self, spec: EnvironmentSpec, placement: Placement, count: int,
@@ -172,13 +173,16 @@ class Components:
         return ProcessSpec(name=_key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=_log(placement, name),
                            pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint,
+                           user=wiring.user,
                            stop_grace=WEB_STOP_GRACE if component == "webserver" else None)
 
-    @staticmethod
-    def _await_web(placement: Placement) -> None:
-        """Until the web server answers HTTP at all (at most WEB_WAIT seconds; then go on regardless)."""
+    def _await_web(self, placement: Placement) -> None:
+        """Until the web server answers HTTP at all (at most WEB_WAIT seconds; then go on regardless).
+        Not while it is down (its startup script failed, say): the update fails on that anyway."""
         deadline = time.monotonic() + WEB_WAIT
         while time.monotonic() < deadline:
+            if not self.supervisor.state(_key(placement, "api-server"))[0]:
+                return
             try:
                 httpx.get(f"http://127.0.0.1:{placement.web_port}/api/v2/version", timeout=3)
                 return

@@ -48,8 +48,22 @@ def wrap_startup(staged: Staged, spec: EnvironmentSpec, argv: list[str], env: di
     base = {"PATH", "HOME", "LANG", "LC_ALL"}
     keep = (set(env) - overridable - base) | classes.RESERVED_VARIABLES
     env[launcher.KEEP_VAR] = ",".join(sorted(keep))
-    return [str(python), launcher.__file__, "--script", str(staged.startup_script), "--timeout", str(timeout),
+    return [str(python), str(_launcher_beside(staged.startup_script)), "--script", str(staged.startup_script),
+            "--timeout", str(timeout),
             "--log", str(log), "--", *argv]
+
+
+def _launcher_beside(script: Path) -> Path:
+    """A copy of the launcher (standard library only) in the script's folder, which the environment's OS
+    user can read wherever Aerodrome itself is installed."""
+    copy = script.parent / "aerodrome-launcher.py"
+    source = Path(launcher.__file__).read_bytes()
+    if not copy.exists() or copy.read_bytes() != source:
+        temporary = copy.with_suffix(".tmp")
+        temporary.write_bytes(source)
+        temporary.chmod(0o644)
+        temporary.replace(copy)
+    return copy
 
 
 def identity(spec: EnvironmentSpec, kind: str) -> str | None:
@@ -118,7 +132,8 @@ def stage(spec: EnvironmentSpec, placement: Placement, fetch: Fetch, *, venvs_di
         write_atomically(requirements, data)
     if script is not None and "startup" in wanted:
         script.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(script, _fetched(bundles, "startup"), mode=0o700)
+        # readable by the environment's OS user (its folder keeps everyone else out)
+        write_atomically(script, _fetched(bundles, "startup"), mode=0o755)
     result = Staged(plugins_dir=plugins_dir, overlay=overlay, startup_script=script)
     record = _record(spec, placement)
     record.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,8 @@ from typing import Protocol
 
 import psutil
 
+from aerodrome.runtimes.local import processes
+
 log = logging.getLogger(__name__)
 
 HARD_GRACE = 10.0
@@ -139,7 +141,6 @@ def _running(process: psutil.Process) -> bool:
 def _reap(drain: _Drain) -> None:
     """Collect the exit status (our own child) and stray members of its process group."""
     if drain.popen is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            drain.popen.wait(1)
+        processes.reap(drain.popen)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(drain.process.pid, signal.SIGKILL)  # the worker led its own session

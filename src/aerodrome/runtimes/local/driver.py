@@ -17,14 +17,15 @@ from aerodrome.runtimes.local.components import Components
 from aerodrome.runtimes.local.databases import Databases
 from aerodrome.runtimes.local.dumps import LocalDumps, dump_counts
 from aerodrome.runtimes.local.fab import FabUsers
+from aerodrome.runtimes.local.os_users import OsUsers
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.postgres import Postgres
-from aerodrome.runtimes.local.redis import Redis
+from aerodrome.runtimes.local.redis import Brokers
 from aerodrome.runtimes.local.supervisor import Supervisor
 from aerodrome.runtimes.local.tasks import TaskCounts
 from aerodrome.runtimes.local.version_change import LocalVersionChange
 from aerodrome.runtimes.local.versions_ready import ReadyVersions
-from aerodrome.runtimes.local.wiring import EnvironmentWiring
+from aerodrome.runtimes.local.wiring import EnvironmentWiring, role_token_file
 from aerodrome.settings import Settings
 
 
@@ -33,15 +34,18 @@ class LocalDriver:
         self._settings = settings
         self.supervisor = Supervisor()
         self.postgres = Postgres(settings, self.supervisor)
-        self.redis = Redis(settings, self.supervisor)
+        self.brokers = Brokers(settings, self.supervisor)
         self._databases = databases = Databases(self.postgres)
         self._placements = HostPlacements(settings)
         self._versions = ReadyVersions(venvs_dir=settings.venvs_dir, postgres=self.postgres, databases=databases,
-                                       redis=self.redis)
-        self._wiring = EnvironmentWiring(databases=databases, redis=self.redis)
+                                       brokers=self.brokers)
+        self.users = OsUsers(settings)
+        self._wiring = EnvironmentWiring(databases=databases, brokers=self.brokers, users=self.users,
+                                         api_url=settings.local_api_url, region=settings.region,
+                                         ca_bundle=settings.tls_dir / "bundle.pem" if settings.web_tls else None)
         self.components = Components(settings, self.supervisor)
-        self._dumps = LocalDumps(postgres=self.postgres, databases=databases, redis=self.redis,
-                                 stop=self.components.stop)
+        self._dumps = LocalDumps(postgres=self.postgres, databases=databases, brokers=self.brokers,
+                                 stop=self.stop)
         self._cli = CliBridge(versions=self._versions, wiring=self._wiring)
         self._fab = FabUsers(self._cli)
         self._tasks = TaskCounts(self.postgres)
@@ -76,6 +80,7 @@ class LocalDriver:
 
     def stop(self, placement: Placement) -> None:
         self.components.stop(placement)
+        self.users.kill(placement)  # nothing of the environment outlives its stop (a task's daemon, say)
 
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
         self.components.quiesce(spec, placement)
@@ -84,12 +89,12 @@ class LocalDriver:
         self._cli.refresh_next_runs(spec, placement)
 
     def delete(self, placement: Placement) -> None:
-        self.components.stop(placement)
+        self.stop(placement)
         self.postgres.ensure_running()
-        self.redis.ensure_running()
         self._databases.drop(placement.env_id)
-        self.redis.flush(placement.broker_db)
+        self.brokers.flush(placement)  # an external server's database (the embedded one stopped with the rest)
         shutil.rmtree(placement.root, ignore_errors=True)
+        self.users.remove(placement)
 
     def close(self) -> None:
         self.components.close()
@@ -126,10 +131,14 @@ class LocalDriver:
     def dump_counts(self, path: Path) -> dict[str, int]:
         return dump_counts(path)
 
+    def role_token(self, placement: Placement) -> str | None:
+        path = role_token_file(placement)
+        return path.read_text().strip() if path.exists() else None
+
     def database_secrets(self, placement: Placement) -> dict[str, str]:
         return self._dumps.database_secrets(placement)
 
-    def stage_restore(self, placement: Placement, *, dump: bytes, secrets: dict[str, str], expected: dict,
+    def stage_restore(self, placement: Placement, *, dump: Path, secrets: dict[str, str], expected: dict,
                       snapshot_id: str) -> None:
         self._dumps.stage_restore(placement, dump=dump, secrets=secrets, expected=expected, snapshot_id=snapshot_id)
 

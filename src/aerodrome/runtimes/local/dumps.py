@@ -25,7 +25,7 @@ from aerodrome.runtimes.base import Progress
 from aerodrome.runtimes.local import binaries, schema
 from aerodrome.runtimes.local.databases import Databases
 from aerodrome.runtimes.local.postgres import Postgres
-from aerodrome.runtimes.local.redis import Redis
+from aerodrome.runtimes.local.redis import Brokers
 
 CARRIED = ("fernet.secret", "passwords.json", "fab-*")  # secrets/ files the database depends on
 RESTORE = "restore"
@@ -34,10 +34,11 @@ RESULT = "result.json"
 
 
 class LocalDumps:
-    def __init__(self, *, postgres: Postgres, databases: Databases, redis: Redis, stop: Callable[[Placement], None]):
+    def __init__(self, *, postgres: Postgres, databases: Databases, brokers: Brokers,
+                 stop: Callable[[Placement], None]):
         self._postgres = postgres
         self._databases = databases
-        self._redis = redis
+        self._brokers = brokers
         self._stop = stop
 
     def dump_database(self, placement: Placement, path: Path) -> None:
@@ -58,12 +59,12 @@ class LocalDumps:
         return {p.name: p.read_text() for p in found}
 
     @staticmethod
-    def stage_restore(placement: Placement, *, dump: bytes, secrets: dict[str, str], expected: dict,
+    def stage_restore(placement: Placement, *, dump: Path, secrets: dict[str, str], expected: dict,
                       snapshot_id: str) -> None:
         folder = placement.root / RESTORE
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, mode=0o700)
-        (folder / snapshots.DUMP).write_bytes(dump)
+        shutil.move(dump, folder / snapshots.DUMP)  # a rename on the same file system
         _write_private(folder / "secrets.json", json.dumps(secrets))
         (folder / "expected.json").write_text(json.dumps({"snapshot": snapshot_id, "counts": expected}))
         (folder / READY).write_text(snapshot_id)
@@ -105,8 +106,7 @@ class LocalDumps:
 
     def _restore(self, placement: Placement, folder: Path) -> dict[str, int]:
         self._stop(placement)
-        self._redis.ensure_running()
-        self._redis.flush(placement.broker_db)
+        self._brokers.flush(placement)
         secrets_dir = placement.root / "secrets"
         for name, value in json.loads((folder / "secrets.json").read_text()).items():
             _write_private(secrets_dir / name, value)

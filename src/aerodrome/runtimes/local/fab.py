@@ -15,6 +15,7 @@ from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.local import airflow_env, files, processes
 from aerodrome.runtimes.local.cli_bridge import CliBridge
+from aerodrome.runtimes.local.supervisor import as_user
 from aerodrome.runtimes.local.web_login import admin_login
 from aerodrome.runtimes.local.wiring import base_env
 
@@ -36,7 +37,7 @@ class FabUsers:
         result = subprocess.run([str(venv / "bin" / "airflow"), "users", "create", "--role", "Admin", "--username",
                                  "admin", "--firstname", "Admin", "--lastname", "User", "--email", "admin@localhost"],
                                 env=env, capture_output=True, text=True, input=_prompted(password),
-                                start_new_session=True)
+                                start_new_session=True, cwd=placement.root, **as_user(wiring.user))
         if result.returncode != 0 and "already exist" not in result.stdout + result.stderr:
             raise errors.Permanent("creating the Airflow admin user failed: "
                                    f"{result.stderr.strip()[-processes.LOG_TAIL:]}")

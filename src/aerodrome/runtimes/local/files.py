@@ -29,3 +29,23 @@ def persisted_port(path: Path, settings: Settings, *, low: int = 15432, high: in
     port = ports.allocate_port(settings.replace(env_port_min=low, env_port_max=high))
     path.write_text(str(port))
     return port
+
+
+def write_private(path: Path, text: str, *, owner: str | None = None) -> None:
+    """Write `text` to `path` readable by its owner alone (the control plane's user, or `owner`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    if owner is not None:
+        os.chown(temporary, *ids(owner))
+    temporary.replace(path)
+
+
+def ids(user: str) -> tuple[int, int]:
+    """(uid, gid) of a system user."""
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid

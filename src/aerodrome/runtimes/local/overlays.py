@@ -99,7 +99,8 @@ def _build(staging: Path, version: str, venv: Path, text: str, *, plugins_dir: P
     (staging / "install.txt").write_text("\n".join(options + extra) + "\n")
     if extra:
         say(f"installing {len(extra)} package(s) from requirements.txt")
-        _uv([str(binaries.uv()), "pip", "install", "--quiet", "--no-deps", "--python", str(venv / "bin" / "python"),
+        _uv([str(binaries.uv()), "pip", "install", "--quiet", "--no-deps", "--compile-bytecode", "--python",
+             str(venv / "bin" / "python"),
              "--target", str(staging / "site"), "-r", str(staging / "install.txt")], timeout=INSTALL_TIMEOUT,
             what="installing requirements.txt failed")
     (staging / "site").mkdir(exist_ok=True)

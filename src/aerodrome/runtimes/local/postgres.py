@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aerodrome import errors
-from aerodrome.runtimes.local import binaries, files
+from aerodrome.runtimes.local import binaries, files, os_users
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor, as_user
 from aerodrome.settings import Settings
 
@@ -61,7 +61,7 @@ class Postgres:
             data = self._dir / "data"
             user = SYSTEM_USER if os.geteuid() == 0 else None
             if user is not None:
-                _traversable(binaries.postgres_bin("postgres").parent.parent)
+                os_users.traversable(binaries.postgres_bin("postgres").parent.parent)
             if not (data / "PG_VERSION").exists():
                 self._initdb(data, user)
             sockets = self._dir / "run"
@@ -139,17 +139,7 @@ def _hand_to(user: str | None, *paths: Path) -> None:
     entry = pwd.getpwnam(user)
     for path in paths:
         os.chown(path, entry.pw_uid, entry.pw_gid)
-        for parent in path.parents:
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                parent.chmod(mode | 0o001)
-
-
-def _traversable(path: Path) -> None:
-    for folder in (path, *path.parents):
-        mode = folder.stat().st_mode
-        if not mode & 0o001:
-            folder.chmod(mode | 0o001)
+        os_users.traversable(path.parent)
 
 
 def _ensure_user(user: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -49,3 +51,14 @@ def kill_leftovers(placement: Placement) -> None:
                 process.kill()
         except psutil.Error:
             pass
+
+
+def reap(popen: subprocess.Popen) -> None:
+    """Collect a stopped child's exit status; one that outlived its group's kill is killed itself
+    (a launcher still stopping its startup script, say), so no child is left unreaped."""
+    try:
+        popen.wait(1)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(10)

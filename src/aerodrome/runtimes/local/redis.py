@@ -1,89 +1,137 @@
-"""One Redis server per host (embedded binary or an external URL); a database number per environment."""
+"""The environments' Celery brokers.
+
+Embedded (the default): every environment has a Redis server of its own. It listens on a Unix socket
+in the environment's run folder only (no TCP port), asks for a password of its own, and runs as the
+environment's OS user where there is one, with the socket readable by that user alone. So code in one
+environment cannot read or inject another environment's Celery messages.
+
+External (`settings.redis_url`): one server for every environment, each with a database number on it
+(the placement's `broker_db`); keeping environments apart is then up to that server.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-import threading
 import time
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from aerodrome import errors
+from aerodrome.domain.placement import Placement
 from aerodrome.runtimes.local import binaries, files
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.settings import Settings
 
+NAME = "broker"  # the supervised name within an environment: "<env id>/broker"
+START_TIMEOUT = 30.0
+SOCKET_LIMIT = 104  # bytes in a Unix socket path, with room to spare on every platform
 
-class Redis:
+
+class Brokers:
     def __init__(self, settings: Settings, supervisor: Supervisor):
         self._settings = settings
         self._supervisor = supervisor
-        self._dir = settings.services_dir / "redis"
-        self._lock = threading.Lock()
-        self._host, self._port, self._password = "127.0.0.1", 0, ""
-        if settings.redis_url:
-            url = urlsplit(settings.redis_url)
-            self._host, self._port, self._password = url.hostname or "127.0.0.1", url.port or 6379, url.password or ""
+        self._external = urlsplit(settings.redis_url) if settings.redis_url else None
 
-    @property
-    def address(self) -> str:
-        return f"{self._host}:{self._port}"
-
-    def ensure_running(self) -> None:
-        if self._settings.redis_url:
-            return
-        with self._lock:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            self._password = files.secret(self._dir / "password.secret")
-            self._port = files.persisted_port(self._dir / "port", self._settings, low=16379, high=16999)
-            config = self._dir / "redis.conf"
-            config.write_text(
-                f"bind 127.0.0.1\nport {self._port}\nrequirepass {self._password}\ndatabases 1024\n"
-                f"dir {self._dir}\nsave \"\"\nappendonly no\nprotected-mode yes\n")
-            config.chmod(0o600)
-            self._supervisor.ensure(ProcessSpec(
-                name="host/redis", argv=[str(binaries.redis_server()), str(config)],
-                env={"PATH": os.environ.get("PATH", "")}, log_file=self._settings.logs_dir / "redis.log",
-                pid_file=self._dir / "supervised.pid", fingerprint=str(self._port)))
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if self.command("PING") == "PONG":
-                    return
-            except OSError:
-                pass
+    def ensure(self, placement: Placement, *, user: str | None = None) -> str:
+        """The environment's broker URL; its embedded server is started first if need be."""
+        if self._external is not None:
+            return self._external_url(placement)
+        sock, password = _socket(placement), files.secret(placement.root / "secrets" / "broker.secret")
+        if len(str(sock).encode()) > SOCKET_LIMIT:
+            raise errors.Permanent(f"The environment's broker socket path is longer than {SOCKET_LIMIT} bytes "
+                                   f"({sock}); give Aerodrome a shorter home (AERODROME_HOME).")
+        folder = sock.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            os.chown(folder, *files.ids(user))
+        config = placement.root / "secrets" / "broker.conf"
+        files.write_private(config, (
+            f"port 0\nunixsocket {sock}\nunixsocketperm 700\nrequirepass {password}\ndatabases 1\n"
+            f"dir {folder}\nsave \"\"\nappendonly no\n"), owner=user)
+        self._supervisor.ensure(ProcessSpec(
+            name=f"{placement.env_id}/{NAME}", argv=[str(binaries.redis_server()), str(config)],
+            env={"PATH": os.environ.get("PATH", "")}, cwd=folder, log_file=placement.logs_dir / "broker.log",
+            pid_file=placement.root / "run" / "broker.pid", user=user,
+            fingerprint=str(sock) + str(user)))
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(sock, password):
             if time.monotonic() > deadline:
-                raise errors.Permanent(f"Redis did not start on {self.address} "
-                                       f"(log: {self._settings.logs_dir / 'redis.log'}).")
-            time.sleep(0.1)
+                raise errors.Temporary(f"the broker did not answer within {START_TIMEOUT:.0f} s "
+                                       f"(log: {placement.logs_dir / 'broker.log'})")
+            time.sleep(0.05)
+        return f"redis+socket://:{quote(password, safe='')}@{sock}"
 
-    def url(self, database: int) -> str:
-        return f"redis://:{quote(self._password, safe='')}@{self.address}/{database}"
+    def flush(self, placement: Placement) -> None:
+        """Empty the environment's broker (a running embedded server; a stopped one holds nothing)."""
+        if self._external is not None:
+            command(self._external_address(), self._external.password or "", "SELECT",
+                    str(placement.broker_db), "FLUSHDB")
+            return
+        sock = _socket(placement)
+        if sock.exists():
+            password = files.secret(placement.root / "secrets" / "broker.secret")
+            with contextlib.suppress(OSError):  # a server that does not answer holds nothing
+                command(str(sock), password, "FLUSHALL")
 
-    def flush(self, database: int) -> None:
-        self.command("SELECT", str(database), "FLUSHDB")
+    def ping_external(self) -> None:
+        """An external server answers (raises errors.Permanent otherwise); nothing when embedded."""
+        if self._external is not None:
+            try:
+                command(self._external_address(), self._external.password or "", "PING")
+            except OSError as exc:
+                raise errors.Permanent(f"Redis at {self._external.hostname}:{self._external.port or 6379} "
+                                       f"does not answer: {exc}") from exc
 
-    def size(self, database: int) -> int:
-        return int(self.command("SELECT", str(database), "DBSIZE"))
+    def _external_address(self) -> tuple[str, int]:
+        assert self._external is not None
+        return self._external.hostname or "127.0.0.1", self._external.port or 6379
 
-    def command(self, *words: str) -> str:
-        """Send commands (SELECT db + one more is allowed) and return the last reply as text."""
-        commands = [list(words)] if words[0] != "SELECT" else [list(words[:2]), list(words[2:])]
-        if self._password:
-            commands.insert(0, ["AUTH", self._password])
-        with socket.create_connection((self._host, self._port), timeout=5) as sock:
-            payload = b"".join(_encode(c) for c in commands)
-            sock.sendall(payload)
-            reply = b""
-            while reply.count(b"\r\n") < len(commands):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-        last = reply.split(b"\r\n")[-2].decode()
-        if last.startswith("-"):
-            raise errors.Permanent(f"Redis: {last[1:]}")
-        return last[1:]
+    def _external_url(self, placement: Placement) -> str:
+        assert self._external is not None
+        host, port = self._external_address()
+        password = self._external.password or ""
+        credentials = f":{quote(password, safe='')}@" if password else ""
+        return f"redis://{credentials}{host}:{port}/{placement.broker_db}"
+
+
+def _socket(placement: Placement) -> Path:
+    return placement.root / "run" / "broker" / "redis.sock"
+
+
+def _answers(sock: Path, password: str) -> bool:
+    try:
+        return command(str(sock), password, "PING") == "PONG"
+    except (OSError, errors.Permanent):
+        return False
+
+
+def command(address: str | tuple[str, int], password: str, *words: str) -> str:
+    """Send one command (or SELECT db + one more) to Redis at a Unix socket path or (host, port); the
+    last reply as text."""
+    commands = [list(words)] if words[0] != "SELECT" else [list(words[:2]), list(words[2:])]
+    if password:
+        commands.insert(0, ["AUTH", password])
+    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(address)
+        sock.sendall(b"".join(_encode(c) for c in commands))
+        reply = b""
+        while reply.count(b"\r\n") < len(commands):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    lines = reply.split(b"\r\n")
+    if len(lines) < 2:
+        raise OSError("Redis closed the connection without answering")
+    last = lines[-2].decode()
+    if last.startswith("-"):
+        raise errors.Permanent(f"Redis: {last[1:]}")
+    return last[1:]
 
 
 def _encode(words: list[str]) -> bytes:

@@ -10,8 +10,9 @@ It lives with the local runtime because it is a supervised local process, like R
   rclone's log (at its default level) nor ours repeats it.
 - No user configuration: rclone runs with HOME, RCLONE_CONFIG (an empty file) and its cache folder
   under `settings.services_dir / "rclone"`, and with no other RCLONE_* variable from our environment.
-- Files written straight into the folders show up at once (`--dir-cache-time 0s`); with rclone's
-  default cache they would stay invisible for minutes.
+- Files written straight into the folders show up at once (`--dir-cache-time 1ms`); with rclone's
+  default cache they would stay invisible for minutes. Not `0s`: with a zero cache time rclone's
+  directory cleaner re-arms itself at once and spins a core forever after the first nested listing.
 - The local runtime's Supervisor runs rclone (its own session, restarts with backoff, a pid file
   with a fingerprint of the command line and key). A server left running by a control plane that
   was killed is adopted when its fingerprint matches, and stopped and replaced otherwise.
@@ -97,7 +98,7 @@ class S3Server:
     def _spec(self) -> ProcessSpec:
         argv = [str(binaries.rclone()), "serve", "s3",
                 "--addr", f"127.0.0.1:{self._settings.s3_port}",
-                "--dir-cache-time", "0s", "--poll-interval", "0",
+                "--dir-cache-time", "1ms", "--poll-interval", "0",
                 "--etag-hash", "MD5",
                 "--cache-dir", str(self._folder / "cache"),
                 str(self._settings.buckets_dir)]

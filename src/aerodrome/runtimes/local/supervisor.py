@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from aerodrome.runtimes.local import processes
 from aerodrome.runtimes.local.draining import Drains
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class Supervisor:
         pid_file.unlink(missing_ok=True)
         if _alive(process):
             self.drains.start(name, process, into=into, limit=limit, popen=entry.popen if entry else None)
+        elif entry is not None and entry.popen is not None:  # it has exited already: collect its status
+            processes.reap(entry.popen)
 
     def stop(self, name: str, *, grace: float = 10.0) -> None:
         with self._lock:
@@ -167,8 +170,7 @@ class Supervisor:
             limit = entry.spec.stop_grace
             _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal)
         if entry.popen is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                entry.popen.wait(1)
+            processes.reap(entry.popen)
         entry.spec.pid_file.unlink(missing_ok=True)
 
     def _monitor(self) -> None:
@@ -208,7 +210,8 @@ def as_user(user: str | None) -> dict:
         return {}
     import pwd
 
-    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+    # and a umask that keeps what it writes to itself
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": [], "umask": 0o077}
 
 
 def _alive(process: psutil.Process | None) -> bool:

@@ -12,16 +12,16 @@ from aerodrome.runtimes.base import Progress
 from aerodrome.runtimes.local import processes, venvs
 from aerodrome.runtimes.local.databases import Databases
 from aerodrome.runtimes.local.postgres import Postgres
-from aerodrome.runtimes.local.redis import Redis
+from aerodrome.runtimes.local.redis import Brokers
 from aerodrome.runtimes.local.wiring import base_env
 
 
 class ReadyVersions:
-    def __init__(self, *, venvs_dir: Path, postgres: Postgres, databases: Databases, redis: Redis):
+    def __init__(self, *, venvs_dir: Path, postgres: Postgres, databases: Databases, brokers: Brokers):
         self._venvs_dir = venvs_dir
         self._postgres = postgres
         self._databases = databases
-        self._redis = redis
+        self._brokers = brokers
         self._ready: dict[str, tuple[Path, str]] = {}  # version -> (venv, template database)
         self._lock = threading.Lock()
 
@@ -32,7 +32,7 @@ class ReadyVersions:
                 return self._ready[version]
             venv = venvs.ensure_venv(self._venvs_dir, version, progress=progress)
             self._postgres.ensure_running()
-            self._redis.ensure_running()
+            self._brokers.ping_external()
             if progress:
                 progress(f"preparing the Airflow {version} template database")
             template = self._databases.ensure_template(version, migrate=lambda url: _migrate(venv, url))
