@@ -41,7 +41,9 @@ SETTLED = {"AVAILABLE", "CREATE_FAILED", "UPDATE_FAILED", "UNAVAILABLE", "HIBERN
 TRANSITIONAL = {"CREATING", "UPDATING", "DELETING", "ROLLING_BACK", "CREATING_SNAPSHOT", "HIBERNATING", "RESUMING",
                 "PENDING", "MAINTENANCE"}
 SETTLE_TIMEOUT = 900.0
-DAGS = {"quick.py": support.bash_dag("quick"), "slow.py": support.bash_dag("slow", "sleep 20")}
+# Both import on Airflow 2 and 3, so a version change can succeed under a kill; `slow` retries once, so a
+# killed worker's task runs again on its replacement.
+DAGS = {"quick.py": support.bash_dag("quick"), "slow.py": support.bash_dag("slow", "sleep 20", retries=1)}
 COMPONENTS = ("scheduler-1", "dag-processor", "triggerer", "api-server", "worker-1", "broker", "postgres")
 
 

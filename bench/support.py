@@ -41,13 +41,21 @@ SETTLED = ("AVAILABLE", "CREATE_FAILED", "UPDATE_FAILED", "UNAVAILABLE", "HIBERN
 T = TypeVar("T")
 
 
-def bash_dag(dag_id: str, command: str = "true") -> bytes:
-    """An Airflow 3 DAG file with one BashOperator task `t`, triggered by hand only."""
+def bash_dag(dag_id: str, command: str = "true", *, retries: int = 0) -> bytes:
+    """A DAG file with one BashOperator task `t`, triggered by hand only, that imports on Airflow 2 and 3;
+    with `retries`, a task whose worker vanished runs again 5 s later, as MWAA users set it."""
     return f'''
 import datetime
-from airflow.sdk import DAG
-from airflow.providers.standard.operators.bash import BashOperator
-with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False):
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow import DAG
+try:
+    from airflow.providers.standard.operators.bash import BashOperator
+except ImportError:
+    from airflow.operators.bash import BashOperator
+with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule=None, catchup=False,
+         default_args={{"retries": {retries}, "retry_delay": datetime.timedelta(seconds=5)}}):
     BashOperator(task_id="t", bash_command="{command}")
 '''.encode()
 

@@ -23,6 +23,7 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
+        from aerodrome.api.cloudwatch.app import build_cloudwatch_app, with_cloudwatch
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.api.role_credentials import with_role_credentials
         from aerodrome.api.sts.app import build_sts_app, with_sts
@@ -36,6 +37,7 @@ class ControlPlane:
         from aerodrome.reconcile.syncs import BucketSyncs
         from aerodrome.runtimes.local.driver import LocalDriver
         from aerodrome.services.access import AccessService
+        from aerodrome.services.cloudwatch import CloudWatchService
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
@@ -49,6 +51,8 @@ class ControlPlane:
         from aerodrome.services.sts import SecurityTokenService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
+        from aerodrome.telemetry.collector import MetricsCollector
+        from aerodrome.telemetry.metric_store import MetricStore
 
         self.settings = settings
         for folder in (settings.home, settings.buckets_dir, settings.environments_dir, settings.logs_dir):
@@ -97,6 +101,12 @@ class ControlPlane:
             principals=self.principals, endpoints=self.environments)), sts)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
                                                     region=settings.region, account=settings.account)
+        self.metric_store = MetricStore(settings.metrics_file, retention_days=settings.metrics_retention_days)
+        self.cloudwatch = CloudWatchService(self.metric_store)
+        self.collector = MetricsCollector(store=self.store, driver=self.driver, cloudwatch=self.cloudwatch,
+                                          metric_store=self.metric_store, interval=settings.metrics_interval)
+        self.asgi = with_cloudwatch(self.asgi, build_cloudwatch_app(
+            service=self.cloudwatch, credentials=self.credentials, authorizer=self.principals))
         self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
@@ -126,6 +136,7 @@ class ControlPlane:
         self._reporter.start()
         self.schedule_loop.start()
         self.autoscaler.start()
+        self.collector.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
@@ -134,6 +145,7 @@ class ControlPlane:
         """Stop the loops and every process this control plane started."""
         self.schedule_loop.stop()
         self.autoscaler.stop()
+        self.collector.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
@@ -151,6 +163,7 @@ class ControlPlane:
                 self._server_thread.join(10)
         self.settings.endpoint_file.unlink(missing_ok=True)
         self.store.close()
+        self.metric_store.close()
 
     def _scheduled_snapshot(self, name: str, keep: int) -> None:
         """A snapshot schedule's firing: save one, then keep the newest `keep`."""

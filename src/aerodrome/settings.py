@@ -89,6 +89,10 @@ class Settings:
     event_webhook_secret: str | None = dataclasses.field(default=None, repr=False)
     # Snapshots go to this bucket when set, else to each environment's source bucket.
     snapshot_bucket: str | None = None
+    # Metrics (CloudWatch's API, in home/metrics.db) are kept this many days, then dropped; the
+    # AWS/MWAA metrics of running environments are collected every metrics_interval seconds.
+    metrics_retention_days: float = 15.0
+    metrics_interval: float = 60.0
 
     @property
     def buckets_dir(self) -> Path:
@@ -132,6 +136,10 @@ class Settings:
     def snapshot_key_file(self) -> Path:
         """Seals the secrets snapshots carry; a snapshot loads only where this key is."""
         return self.home / "snapshot.key"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.home / "metrics.db"
 
     @property
     def store_url(self) -> str:
@@ -194,6 +202,8 @@ class Settings:
             "AERODROME_WORKER_DRAIN_TIMEOUT": ("worker_drain_timeout", float),
             "AERODROME_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
             "AERODROME_SCALE_IN_AFTER": ("scale_in_after", float),
+            "AERODROME_METRICS_RETENTION_DAYS": ("metrics_retention_days", float),
+            "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

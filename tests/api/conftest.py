@@ -3,14 +3,17 @@ import pytest
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
+from aerodrome.api.cloudwatch.app import build_cloudwatch_app, with_cloudwatch
 from aerodrome.api.sts.app import build_sts_app, with_sts
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.s3_serve import S3Server
+from aerodrome.services.cloudwatch import CloudWatchService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.sts import SecurityTokenService
 from aerodrome.settings import Settings
+from aerodrome.telemetry.metric_store import MetricStore
 from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
 
@@ -27,10 +30,14 @@ def control_plane(settings, store):
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
                          account=settings.account, authorizer=principals)
     sts = build_sts_app(tokens=SecurityTokenService(store=store, account=settings.account), credentials=credentials)
-    with serve_asgi(with_sts(app, sts)) as url:
+    metric_store = MetricStore(settings.metrics_file)
+    cloudwatch = build_cloudwatch_app(service=CloudWatchService(metric_store), credentials=credentials,
+                                      authorizer=principals)
+    with serve_asgi(with_cloudwatch(with_sts(app, sts), cloudwatch)) as url:
         key, secret = credentials.admin()
         yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments,
-               "principals": principals}
+               "principals": principals, "metric_store": metric_store}
+    metric_store.close()
 
 
 @pytest.fixture

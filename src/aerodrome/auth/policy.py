@@ -135,8 +135,11 @@ def _compiled(pattern: str, fold: bool) -> re.Pattern:
 
 # Aerodrome's own management actions (principals, the audit log) are `aerodrome:` actions, so a
 # policy granting `airflow:*` (MWAA's full API access) does not let its holder grant itself more.
-ADMIN_POLICY = {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*", "iam:PassRole"],
+ADMIN_POLICY = {"Statement": [{"Effect": "Allow",
+                               "Action": ["airflow:*", "aerodrome:*", "iam:PassRole", "cloudwatch:*"],
                                "Resource": "*"}]}
 # What older versions gave the admin; brought up to ADMIN_POLICY at start.
 EARLIER_ADMIN_POLICIES = ({"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]},
-                          {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*"], "Resource": "*"}]})
+                          {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*"], "Resource": "*"}]},
+                          {"Statement": [{"Effect": "Allow", "Action": ["airflow:*", "aerodrome:*", "iam:PassRole"],
+                                          "Resource": "*"}]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
@@ -73,6 +74,16 @@ def with_session_token(secret_for: Callable[[str, str | None], str | None],
     credentials are only good with theirs)."""
     token = headers.get("x-amz-security-token")
     return lambda access_key_id: secret_for(access_key_id, token)
+
+
+_SCOPE = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]*)/")
+
+
+def signed_service(authorization: str) -> str | None:
+    """The service an Authorization header's credential scope names (`sts`, `monitoring`, ...), if any;
+    a hint for routing only: `verify` checks the signature."""
+    found = _SCOPE.search(authorization)
+    return found.group(1) if found else None
 
 
 def _parse_authorization(header: str) -> dict[str, str]:

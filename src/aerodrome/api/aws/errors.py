@@ -15,6 +15,13 @@ TABLE: dict[type[errors.AerodromeError], tuple[str, int]] = {
     errors.Temporary: ("ServiceUnavailableException", 503),
 }
 
+# what the signature check says (the MWAA API's codes) -> what query-protocol services (STS,
+# CloudWatch) say
+QUERY_AUTH_CODES = {"UnrecognizedClientException": "InvalidClientTokenId",
+                    "InvalidSignatureException": "SignatureDoesNotMatch",
+                    "IncompleteSignatureException": "IncompleteSignature",
+                    "MissingAuthenticationTokenException": "MissingAuthenticationToken"}
+
 INTERNAL = ("InternalServerException", 500, "An internal error occurred; the control-plane log has the details.")
 
 

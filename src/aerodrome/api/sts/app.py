@@ -10,7 +10,6 @@ is scoped to `sts` (or, unsigned, when it is a form POST to `/`); everything els
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
@@ -31,12 +30,7 @@ log = logging.getLogger(__name__)
 SIGNING_NAME = "sts"
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MAX_BYTES = 64 * 1024
-_SCOPE = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]*)/")
-# what the signature check says (the MWAA API's codes) -> what STS says
-_AUTH_CODES = {"UnrecognizedClientException": "InvalidClientTokenId",
-               "InvalidSignatureException": "SignatureDoesNotMatch",
-               "IncompleteSignatureException": "IncompleteSignature",
-               "MissingAuthenticationTokenException": "MissingAuthenticationToken"}
+
 
 
 class _Failure(Exception):
@@ -47,9 +41,9 @@ class _Failure(Exception):
 
 def is_sts(scope: Scope) -> bool:
     headers = dict(scope.get("headers") or [])
-    found = _SCOPE.search(headers.get(b"authorization", b"").decode("latin-1"))
-    if found:
-        return found.group(1) == SIGNING_NAME
+    service = sigv4.signed_service(headers.get(b"authorization", b"").decode("latin-1"))
+    if service:
+        return service == SIGNING_NAME
     return scope.get("method") == "POST" and scope.get("path") == "/" and \
         headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
 
@@ -130,7 +124,7 @@ def _to_sts(exc: Exception) -> tuple[str, int, str]:
     if isinstance(exc, errors.Unauthenticated):
         if exc.code == "ExpiredTokenException":
             return exc.code, 400, str(exc)  # as botocore's sts model has it
-        return _AUTH_CODES.get(exc.code, exc.code), 403, str(exc)
+        return aws_errors.QUERY_AUTH_CODES.get(exc.code, exc.code), 403, str(exc)
     if isinstance(exc, errors.AccessDenied):
         return "AccessDenied", 403, str(exc)
     if isinstance(exc, errors.TooLarge):

@@ -1,0 +1,162 @@
+"""The `AWS/MWAA` metrics of every AVAILABLE environment, collected every `interval` seconds (60 by
+default, MWAA's period) into the metric store, where CloudWatch's API reads them.
+
+    CPUUtilization, MemoryUtilization   dims Environment + Cluster: Scheduler (scheduler,
+                                        dag-processor, triggerer), WebServer (api-server),
+                                        BaseWorker (worker-1), AdditionalWorker (the others);
+                                        each process with its children. CPU is in percent of one
+                                        core; memory in percent of the host's memory.
+    QueuedTasks, RunningTasks           dims Environment + Queue (Airflow's `default` queue)
+    NumWorkers, NumAdditionalWorkers,   dims Environment
+    NumSchedulers, NumWebServers
+
+The same loop drops datapoints past the retention once an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psutil
+
+from aerodrome.domain.status import Status
+from aerodrome.runtimes.base import ComponentState, RuntimeDriver
+from aerodrome.services.cloudwatch import CloudWatchService
+from aerodrome.store import environments
+from aerodrome.store.db import Store
+from aerodrome.telemetry.metric_store import MetricStore
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "AWS/MWAA"
+QUEUE = "default"
+PRUNE_EVERY = 3600.0
+
+
+def cluster_of(component: str) -> str | None:
+    if component.startswith(("scheduler", "dag-processor", "triggerer")):
+        return "Scheduler"
+    if component.startswith("api-server") or component.startswith("webserver"):
+        return "WebServer"
+    if component == "worker-1":
+        return "BaseWorker"
+    if component.startswith("worker-"):
+        return "AdditionalWorker"
+    return None
+
+
+class MetricsCollector:
+    def __init__(self, *, store: Store, driver: RuntimeDriver, cloudwatch: CloudWatchService,
+                 metric_store: MetricStore, interval: float = 60.0):
+        self._store = store
+        self._driver = driver
+        self._cloudwatch = cloudwatch
+        self._metric_store = metric_store
+        self._interval = interval
+        self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last look
+        self._last: float | None = None
+        self._pruned = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def collect(self) -> int:
+        """Collect once; how many datapoints were written."""
+        now = time.time()
+        elapsed = now - self._last if self._last else None
+        self._last = now
+        with self._store.session() as session:
+            records = [r for r in environments.all_records(session=session) if r.status == Status.AVAILABLE]
+        cpu_seen: dict[int, float] = {}
+        written = 0
+        for record in records:
+            try:
+                data = self._environment(record, elapsed, cpu_seen)
+            except Exception:
+                log.exception("collecting the metrics of %s failed", record.name)
+                continue
+            if data:
+                self._cloudwatch.put_metric_data({"Namespace": NAMESPACE, "MetricData": data}, internal=True)
+                written += len(data)
+        self._cpu = cpu_seen
+        return written
+
+    def _environment(self, record: environments.EnvironmentRecord, elapsed: float | None,
+                     cpu_seen: dict[int, float]) -> list[dict]:
+        spec = record.applied_spec or record.spec
+        placement = record.placement
+        env = {"Name": "Environment", "Value": record.name}
+        observed = self._driver.observe(spec, placement)
+        total_memory = psutil.virtual_memory().total
+        usage: dict[str, list[float]] = {}  # cluster -> [cpu seconds used since the last look, rss]
+        for component in observed.components:
+            cluster = cluster_of(component.name)
+            if cluster is None or not component.running or component.pid is None:
+                continue
+            used, rss = _usage(component, self._cpu, cpu_seen)
+            totals = usage.setdefault(cluster, [0.0, 0.0])
+            totals[0] += used
+            totals[1] += rss
+        data = []
+        for cluster, (used, rss) in sorted(usage.items()):
+            dims = [env, {"Name": "Cluster", "Value": cluster}]
+            data.append({"MetricName": "MemoryUtilization", "Dimensions": dims, "Unit": "Percent",
+                         "Value": 100.0 * rss / total_memory})
+            if elapsed:
+                data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Unit": "Percent",
+                             "Value": 100.0 * used / elapsed})
+        queued, running = self._driver.task_counts(placement)
+        queue = [env, {"Name": "Queue", "Value": QUEUE}]
+        data += [{"MetricName": "QueuedTasks", "Dimensions": queue, "Unit": "Count", "Value": float(queued)},
+                 {"MetricName": "RunningTasks", "Dimensions": queue, "Unit": "Count", "Value": float(running)}]
+        names = [c.name for c in observed.components if c.running]
+        workers = sum(1 for n in names if n.startswith("worker-"))
+        counts = {"NumWorkers": min(workers, 1), "NumAdditionalWorkers": max(workers - 1, 0),
+                  "NumSchedulers": sum(1 for n in names if n.startswith("scheduler")),
+                  "NumWebServers": sum(1 for n in names if cluster_of(n) == "WebServer")}
+        data += [{"MetricName": name, "Dimensions": [env], "Unit": "Count", "Value": float(value)}
+                 for name, value in counts.items()]
+        return data
+
+    def _loop(self) -> None:
+        self.collect()  # a first look, so CPU has a baseline one interval later
+        while not self._stop.wait(self._interval):
+            try:
+                self.collect()
+                if time.monotonic() - self._pruned > PRUNE_EVERY:
+                    self._metric_store.prune()
+                    self._pruned = time.monotonic()
+            except Exception:
+                log.exception("collecting metrics failed")
+
+
+def _usage(component: ComponentState, before: dict[int, float], seen: dict[int, float]) -> tuple[float, float]:
+    """(CPU seconds used since the last look, RSS bytes) of a component's process and its children."""
+    assert component.pid is not None
+    try:
+        root = psutil.Process(component.pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0, 0.0
+    used = rss = 0.0
+    for process in processes:
+        try:
+            with process.oneshot():
+                times = process.cpu_times()
+                cpu = times.user + times.system
+                rss += process.memory_info().rss
+        except psutil.Error:
+            continue
+        seen[process.pid] = cpu
+        if process.pid in before:
+            used += max(cpu - before[process.pid], 0.0)
+    return used, rss

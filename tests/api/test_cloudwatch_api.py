@@ -1,0 +1,144 @@
+"""CloudWatch's metric API with real boto3 in each protocol SDKs send: botocore's own choice
+(smithy-rpc-v2-cbor), and awsJson1_0 and query as older botocore and other SDKs send them (botocore
+made to pick them by a copy of its model that lists only that protocol), plus the AWS CLI."""
+
+import copy
+import datetime
+import json
+import subprocess
+import sys
+
+import boto3
+import botocore.session
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.support import aws_cli
+
+PROTOCOLS = ("smithy-rpc-v2-cbor", "json", "query")
+NOW = datetime.datetime.now(datetime.UTC).replace(second=0, microsecond=0)
+
+
+def client_speaking(protocol, control_plane, tmp_path, **keys):
+    session = botocore.session.get_session()
+    model = copy.deepcopy(session.get_component("data_loader").load_service_model("cloudwatch", "service-2"))
+    model["metadata"].update(protocol=protocol, protocols=[protocol])
+    folder = tmp_path / "models" / protocol
+    (folder / "cloudwatch" / model["metadata"]["apiVersion"]).mkdir(parents=True)
+    (folder / "cloudwatch" / model["metadata"]["apiVersion"] / "service-2.json").write_text(json.dumps(model))
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, str(folder))
+    client = boto3.Session(botocore_session=session).client(
+        "cloudwatch", endpoint_url=control_plane["url"], region_name="us-east-1",
+        aws_access_key_id=keys.get("key", control_plane["key"]),
+        aws_secret_access_key=keys.get("secret", control_plane["secret"]),
+        config=Config(retries={"max_attempts": 1}))
+    assert client.meta.service_model.protocol == protocol
+    return client
+
+
+@pytest.fixture(params=PROTOCOLS)
+def cloudwatch(request, control_plane, tmp_path):
+    return client_speaking(request.param, control_plane, tmp_path)
+
+
+def error_code(call, **kwargs):
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def test_put_then_read_back_statistics_data_and_listing(cloudwatch):
+    dims = [{"Name": "Environment", "Value": "dev"}, {"Name": "Team", "Value": "data"}]
+    cloudwatch.put_metric_data(Namespace="Team/Jobs", MetricData=[
+        {"MetricName": "RowsLoaded", "Dimensions": dims, "Timestamp": NOW - datetime.timedelta(minutes=2),
+         "Value": 10, "Unit": "Count"},
+        {"MetricName": "RowsLoaded", "Dimensions": list(reversed(dims)),
+         "Timestamp": NOW - datetime.timedelta(minutes=2),
+         "Values": [1, 5], "Counts": [2, 1], "Unit": "Count"},
+        {"MetricName": "RowsLoaded", "Dimensions": dims, "Timestamp": NOW - datetime.timedelta(minutes=1),
+         "StatisticValues": {"SampleCount": 4, "Sum": 40, "Minimum": 2, "Maximum": 20}, "Unit": "Count"},
+        {"MetricName": "Errors", "Dimensions": dims[:1], "Timestamp": NOW - datetime.timedelta(minutes=1),
+         "Value": 3}])
+
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="Team/Jobs", MetricName="RowsLoaded", Dimensions=dims, StartTime=NOW - datetime.timedelta(minutes=5),
+        EndTime=NOW, Period=60, Statistics=["Sum", "SampleCount", "Minimum", "Maximum", "Average"])
+    points = sorted(stats["Datapoints"], key=lambda p: p["Timestamp"])
+    assert stats["Label"] == "RowsLoaded"
+    assert [(p["Sum"], p["SampleCount"], p["Minimum"], p["Maximum"], p["Unit"]) for p in points] == [
+        (17.0, 4.0, 1.0, 10.0, "Count"), (40.0, 4.0, 2.0, 20.0, "Count")]
+    assert points[0]["Timestamp"] == NOW - datetime.timedelta(minutes=2)
+    assert points[0]["Average"] == pytest.approx(4.25)
+
+    data = cloudwatch.get_metric_data(StartTime=NOW - datetime.timedelta(minutes=5), EndTime=NOW, MetricDataQueries=[
+        {"Id": "rows", "MetricStat": {"Metric": {"Namespace": "Team/Jobs", "MetricName": "RowsLoaded",
+                                                 "Dimensions": dims}, "Period": 300, "Stat": "Sum"}},
+        {"Id": "errs", "MetricStat": {"Metric": {"Namespace": "Team/Jobs", "MetricName": "Errors",
+                                                 "Dimensions": dims[:1]}, "Period": 300, "Stat": "Sum"},
+         "ReturnData": False},
+        {"Id": "ratio", "Expression": "errs / rows * 100", "Label": "error %"},
+        {"Id": "total", "Expression": "SUM(METRICS())"}])
+    results = {r["Id"]: r for r in data["MetricDataResults"]}
+    assert set(results) == {"rows", "ratio", "total"}
+    assert results["rows"]["Values"] == [57.0] and results["rows"]["StatusCode"] == "Complete"
+    assert results["rows"]["Timestamps"] == [NOW - datetime.timedelta(minutes=5)]
+    assert results["ratio"]["Label"] == "error %" and results["ratio"]["Values"] == [pytest.approx(300 / 57)]
+    assert results["total"]["Values"] == [60.0]
+
+    listed = cloudwatch.list_metrics(Namespace="Team/Jobs", Dimensions=[{"Name": "Team"}])["Metrics"]
+    assert listed == [{"Namespace": "Team/Jobs", "MetricName": "RowsLoaded", "Dimensions": dims}]
+    assert len(cloudwatch.list_metrics(Dimensions=[{"Name": "Environment", "Value": "dev"}])["Metrics"]) == 2
+    assert cloudwatch.list_metrics(Namespace="Nothing/Here")["Metrics"] == []
+
+
+def test_unknown_metrics_are_empty_and_bad_input_gets_cloudwatch_errors(cloudwatch):
+    empty = cloudwatch.get_metric_statistics(Namespace="No/Such", MetricName="x", StartTime=NOW - datetime.timedelta(
+        hours=1), EndTime=NOW, Period=60, Statistics=["Sum"])
+    assert empty["Datapoints"] == []
+    code, message = error_code(cloudwatch.put_metric_data, Namespace="AWS/MWAA",
+                               MetricData=[{"MetricName": "x", "Value": 1}])
+    assert code == "InvalidParameterValue" and "reserved" in message
+    code, message = error_code(cloudwatch.get_metric_statistics, Namespace="a", MetricName="x",
+                               StartTime=NOW - datetime.timedelta(days=2), EndTime=NOW, Period=60, Statistics=["Sum"])
+    assert code == "InvalidParameterCombination" and "2,880 datapoints" in message
+    code, message = error_code(cloudwatch.get_metric_data, StartTime=NOW - datetime.timedelta(hours=1), EndTime=NOW,
+                               MetricDataQueries=[{"Id": "e1", "Expression": "SUM(m9) +"}])
+    assert code == "ValidationError" and "Error in expression 'e1'" in message
+    code, message = error_code(cloudwatch.put_metric_data, Namespace="a", MetricData=[
+        {"MetricName": "x", "Value": 1, "Timestamp": NOW - datetime.timedelta(days=15)}])
+    assert code == "InvalidParameterValue" and "two weeks" in message
+    code, _ = error_code(cloudwatch.delete_alarms, AlarmNames=["a"])
+    assert code == "InvalidAction"
+
+
+def test_oversized_unsigned_and_denied_requests_are_refused(control_plane, tmp_path):
+    cloudwatch = client_speaking("smithy-rpc-v2-cbor", control_plane, tmp_path)
+    big = [{"MetricName": "m" * 250, "Dimensions": [{"Name": f"d{i}", "Value": "v" * 250} for i in range(30)],
+            "Value": 1} for _ in range(200)]
+    code, message = error_code(cloudwatch.put_metric_data, Namespace="a", MetricData=big)
+    assert code == "RequestEntityTooLarge", message
+    stranger = client_speaking("json", control_plane, tmp_path, key="AKIANOTAKEY", secret="x")
+    code, _ = error_code(stranger.list_metrics)
+    assert code == "InvalidClientTokenId"
+    key, secret = control_plane["principals"].create("reader")
+    control_plane["principals"].attach("reader", "read", json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": ["cloudwatch:Get*", "cloudwatch:List*"], "Resource": "*"}]}))
+    reader = client_speaking("query", control_plane, tmp_path, key=key, secret=secret)
+    assert reader.list_metrics()["Metrics"] == []
+    code, message = error_code(reader.put_metric_data, Namespace="a", MetricData=[{"MetricName": "x", "Value": 1}])
+    assert code == "AccessDenied" and "cloudwatch:PutMetricData" in message
+
+
+def test_the_aws_cli_puts_and_reads_a_metric(control_plane, tmp_path):
+    put = aws_cli(control_plane, tmp_path, "cloudwatch", "put-metric-data", "--namespace", "Cli/Test",
+                  "--metric-name", "Hits", "--value", "7", "--dimensions", "Environment=dev")
+    assert put.returncode == 0, put.stderr
+    got = aws_cli(control_plane, tmp_path, "cloudwatch", "get-metric-statistics", "--namespace", "Cli/Test",
+                  "--metric-name", "Hits", "--dimensions", "Name=Environment,Value=dev", "--statistics", "Sum",
+                  "--period", "60", "--start-time", (NOW - datetime.timedelta(minutes=10)).isoformat(),
+                  "--end-time", (NOW + datetime.timedelta(minutes=2)).isoformat())
+    assert got.returncode == 0, got.stderr
+    assert [p["Sum"] for p in json.loads(got.stdout)["Datapoints"]] == [7.0]
+    assert subprocess.run([sys.executable, "-c", "import awscli"], check=False).returncode == 0
