@@ -55,8 +55,8 @@ def grow(plane: ControlPlane, env_id: str, gigabytes: float) -> int:
     postgres = plane.driver.postgres
     postgres.sql("CREATE TABLE bench_fill (id bigint, payload text)", database=database)
     for start in range(0, rows, 50_000):
-        postgres.sql("INSERT INTO bench_fill SELECT g, (SELECT string_agg(md5(random()::text || g), '') "
-                     "FROM generate_series(1, 64)) FROM generate_series("
+        postgres.sql("INSERT INTO bench_fill SELECT g, (SELECT string_agg(md5(random()::text || i || g), '') "
+                     "FROM generate_series(1, 64) i) FROM generate_series("
                      f"{start}, {min(start + 50_000, rows) - 1}) g", database=database)
     return int(postgres.sql(f"SELECT pg_database_size('{database}')"))
 

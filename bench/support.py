@@ -175,7 +175,7 @@ def create_available(plane: ControlPlane, spec: EnvironmentSpec, timeout: float 
     settled = wait_status(plane, spec.name, lambda s: s != "CREATING", timeout, f"{spec.name} to be created", 0.5)
     if settled != "AVAILABLE":
         raise SystemExit(f"{spec.name} is {settled}: {plane.environments.get(spec.name).last_update}")
-    return Placement.from_json(plane.environments.placement(spec.name))
+    return plane.environments.placement(spec.name)
 
 
 class Rest:

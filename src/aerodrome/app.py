@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,19 +27,24 @@ class ControlPlane:
         from aerodrome.api.aws.app import build_mwaa_app
         from aerodrome.api.cloudwatch.app import build_cloudwatch_app, with_cloudwatch
         from aerodrome.api.ext.app import ExtApi, with_extensions
+        from aerodrome.api.prometheus import with_prometheus
         from aerodrome.api.role_credentials import with_role_credentials
         from aerodrome.api.sts.app import build_sts_app, with_sts
         from aerodrome.auth import sealed
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
+        from aerodrome.reconcile.alarm_loop import AlarmLoop
         from aerodrome.reconcile.autoscale import Autoscaler
         from aerodrome.reconcile.controller import Controller
+        from aerodrome.reconcile.metrics_collector import MetricsCollector
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.schedule_loop import ScheduleLoop
         from aerodrome.reconcile.syncs import BucketSyncs
+        from aerodrome.runtimes.local import files
         from aerodrome.runtimes.local.driver import LocalDriver
         from aerodrome.services.access import AccessService
         from aerodrome.services.cloudwatch import CloudWatchService
+        from aerodrome.services.cloudwatch_documents import CloudWatchDocuments
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
@@ -51,13 +58,17 @@ class ControlPlane:
         from aerodrome.services.sts import SecurityTokenService
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
-        from aerodrome.telemetry.collector import MetricsCollector
+        from aerodrome.telemetry.documents import Documents
         from aerodrome.telemetry.metric_store import MetricStore
+        from aerodrome.telemetry.prometheus import exposition
+        from aerodrome.telemetry.statsd import StatsdListener, stable_port
 
         self.settings = settings
         for folder in (settings.home, settings.buckets_dir, settings.environments_dir, settings.logs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         settings.home.chmod(0o700)
+        if settings.statsd_port == 0:  # the port environments send StatsD to stays the same across restarts
+            settings = self.settings = settings.replace(statsd_port=stable_port(settings.home / "statsd.port"))
         self.store = Store(settings.store_url, sealer=sealed.Sealer(settings.store_key_file))
         self.store.migrate()
         self.credentials = CredentialService(store=self.store)
@@ -103,11 +114,24 @@ class ControlPlane:
                                                     region=settings.region, account=settings.account)
         self.metric_store = MetricStore(settings.metrics_file, retention_days=settings.metrics_retention_days)
         self.cloudwatch = CloudWatchService(self.metric_store)
+        self.documents = Documents(settings.metrics_file)
+        self.cloudwatch_documents = CloudWatchDocuments(
+            self.documents, self.cloudwatch, region=settings.region, account=settings.account,
+            notify=self._alarm_changed)
+        self._statsd_prefixes: dict[str, str] = {}
+        self._statsd_refreshed = 0.0
+        self.statsd = StatsdListener(
+            settings.statsd_port, resolve=self._statsd_environment,
+            sink=lambda namespace, data: self.cloudwatch.put_metric_data({"Namespace": namespace, "MetricData": data}))
+        self.alarm_loop = AlarmLoop(self.cloudwatch_documents.evaluate_alarms, interval=settings.alarm_interval)
         self.collector = MetricsCollector(store=self.store, driver=self.driver, cloudwatch=self.cloudwatch,
                                           metric_store=self.metric_store, interval=settings.metrics_interval)
         self.asgi = with_cloudwatch(self.asgi, build_cloudwatch_app(
-            service=self.cloudwatch, credentials=self.credentials, authorizer=self.principals))
+            services=(self.cloudwatch, self.cloudwatch_documents), credentials=self.credentials,
+            authorizer=self.principals))
         self.asgi = with_role_credentials(self.asgi, self.execution_roles)
+        scrape_token = files.secret(settings.metrics_token_file, make=lambda: secrets.token_urlsafe(32))
+        self.asgi = with_prometheus(self.asgi, render=lambda: exposition(self.metric_store), token=scrape_token)
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
         self._server: uvicorn.Server | None = None
@@ -137,6 +161,8 @@ class ControlPlane:
         self.schedule_loop.start()
         self.autoscaler.start()
         self.collector.start()
+        self.alarm_loop.start()
+        self.statsd.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
@@ -146,6 +172,8 @@ class ControlPlane:
         self.schedule_loop.stop()
         self.autoscaler.stop()
         self.collector.stop()
+        self.alarm_loop.stop()
+        self.statsd.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
@@ -164,6 +192,31 @@ class ControlPlane:
         self.settings.endpoint_file.unlink(missing_ok=True)
         self.store.close()
         self.metric_store.close()
+        self.documents.close()
+
+    def _statsd_environment(self, prefix: str) -> str | None:
+        """The environment whose secret StatsD prefix this is (the table is read again, at most every 2 s,
+        when a prefix is not in it)."""
+        from aerodrome.store import environments
+
+        if prefix not in self._statsd_prefixes and time.monotonic() - self._statsd_refreshed > 2:
+            self._statsd_refreshed = time.monotonic()
+            with self.store.session() as session:
+                records = environments.all_records(session=session)
+            found = {}
+            for record in records:
+                known = self.driver.statsd_prefix(record.placement) if record.placement else None
+                if known:
+                    found[known] = record.name
+            self._statsd_prefixes = found
+        return self._statsd_prefixes.get(prefix)
+
+    def _alarm_changed(self, alarm: str, environment: str, detail: dict) -> None:
+        """An alarm changed state: a `CloudWatch Alarm State Change` event to every event sink."""
+        from aerodrome.store import environments
+
+        with self.store.session() as session:
+            environments.append_event(environment, "alarm", detail, session=session)
 
     def _scheduled_snapshot(self, name: str, keep: int) -> None:
         """A snapshot schedule's firing: save one, then keep the newest `keep`."""

@@ -93,6 +93,11 @@ class Settings:
     # AWS/MWAA metrics of running environments are collected every metrics_interval seconds.
     metrics_retention_days: float = 15.0
     metrics_interval: float = 60.0
+    # How often CloudWatch alarms are evaluated (seconds).
+    alarm_interval: float = 10.0
+    # The UDP port (loopback) where environments' Airflow sends StatsD metrics; 0: one chosen at the
+    # first start and kept in home/statsd.port.
+    statsd_port: int = 0
 
     @property
     def buckets_dir(self) -> Path:
@@ -140,6 +145,11 @@ class Settings:
     @property
     def metrics_file(self) -> Path:
         return self.home / "metrics.db"
+
+    @property
+    def metrics_token_file(self) -> Path:
+        """The bearer token a Prometheus scraper shows for GET /metrics, 0600."""
+        return self.home / "metrics-scrape.token"
 
     @property
     def store_url(self) -> str:
@@ -204,6 +214,8 @@ class Settings:
             "AERODROME_SCALE_IN_AFTER": ("scale_in_after", float),
             "AERODROME_METRICS_RETENTION_DAYS": ("metrics_retention_days", float),
             "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
+            "AERODROME_ALARM_INTERVAL": ("alarm_interval", float),
+            "AERODROME_STATSD_PORT": ("statsd_port", int),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

@@ -8,11 +8,13 @@ from aerodrome.api.sts.app import build_sts_app, with_sts
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.services.cloudwatch import CloudWatchService
+from aerodrome.services.cloudwatch_documents import CloudWatchDocuments
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.sts import SecurityTokenService
 from aerodrome.settings import Settings
+from aerodrome.telemetry.documents import Documents
 from aerodrome.telemetry.metric_store import MetricStore
 from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
@@ -31,13 +33,18 @@ def control_plane(settings, store):
                          account=settings.account, authorizer=principals)
     sts = build_sts_app(tokens=SecurityTokenService(store=store, account=settings.account), credentials=credentials)
     metric_store = MetricStore(settings.metrics_file)
-    cloudwatch = build_cloudwatch_app(service=CloudWatchService(metric_store), credentials=credentials,
-                                      authorizer=principals)
+    metrics = CloudWatchService(metric_store)
+    stored = Documents(settings.metrics_file)
+    documents = CloudWatchDocuments(stored, metrics, region=settings.region,
+                                    account=settings.account, notify=lambda *change: notified.append(change))
+    notified: list = []
+    cloudwatch = build_cloudwatch_app(services=(metrics, documents), credentials=credentials, authorizer=principals)
     with serve_asgi(with_cloudwatch(with_sts(app, sts), cloudwatch)) as url:
         key, secret = credentials.admin()
         yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments,
-               "principals": principals, "metric_store": metric_store}
+               "principals": principals, "metric_store": metric_store, "alarms": documents, "notified": notified}
     metric_store.close()
+    stored.close()
 
 
 @pytest.fixture

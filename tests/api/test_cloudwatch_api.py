@@ -109,8 +109,8 @@ def test_unknown_metrics_are_empty_and_bad_input_gets_cloudwatch_errors(cloudwat
     code, message = error_code(cloudwatch.put_metric_data, Namespace="a", MetricData=[
         {"MetricName": "x", "Value": 1, "Timestamp": NOW - datetime.timedelta(days=15)}])
     assert code == "InvalidParameterValue" and "two weeks" in message
-    code, _ = error_code(cloudwatch.delete_alarms, AlarmNames=["a"])
-    assert code == "InvalidAction"
+    code, message = error_code(cloudwatch.describe_insight_rules)
+    assert code == "InvalidAction" and "PutMetricData" in message
 
 
 def test_oversized_unsigned_and_denied_requests_are_refused(control_plane, tmp_path):
@@ -142,3 +142,59 @@ def test_the_aws_cli_puts_and_reads_a_metric(control_plane, tmp_path):
     assert got.returncode == 0, got.stderr
     assert [p["Sum"] for p in json.loads(got.stdout)["Datapoints"]] == [7.0]
     assert subprocess.run([sys.executable, "-c", "import awscli"], check=False).returncode == 0
+
+
+def test_a_dashboard_body_reads_back_byte_equal_and_deletes_all_or_nothing(cloudwatch):
+    body = ('{"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": '
+            '{"metrics": [["AWS/MWAA", "QueuedTasks", "Environment", "dev", "Queue", "default"]], '
+            '"period": 60, "stat": "Maximum", "region": "us-east-1", "title": "Queued  \\u00e9"}}]}')
+    assert cloudwatch.put_dashboard(DashboardName="mwaa-utilization", DashboardBody=body)[
+        "DashboardValidationMessages"] == []
+    got = cloudwatch.get_dashboard(DashboardName="mwaa-utilization")
+    assert got["DashboardBody"] == body and got["DashboardArn"].endswith(":dashboard/mwaa-utilization")
+    entries = cloudwatch.list_dashboards(DashboardNamePrefix="mwaa")["DashboardEntries"]
+    assert [(e["DashboardName"], e["Size"]) for e in entries] == [("mwaa-utilization", len(body.encode()))]
+    code, _ = error_code(cloudwatch.put_dashboard, DashboardName="bad", DashboardBody="{not json")
+    assert code == "InvalidParameterInput"
+    code, _ = error_code(cloudwatch.delete_dashboards, DashboardNames=["mwaa-utilization", "nope"])
+    assert code == "ResourceNotFound"
+    assert cloudwatch.get_dashboard(DashboardName="mwaa-utilization")["DashboardBody"] == body
+    cloudwatch.delete_dashboards(DashboardNames=["mwaa-utilization"])
+    code, _ = error_code(cloudwatch.get_dashboard, DashboardName="mwaa-utilization")
+    assert code == "ResourceNotFound"
+
+
+def test_an_alarm_goes_to_alarm_and_back_with_history_and_events(cloudwatch, control_plane):
+    minute = NOW - datetime.timedelta(minutes=3)
+    dims = [{"Name": "Environment", "Value": "dev"}, {"Name": "Queue", "Value": "default"}]
+    cloudwatch.put_metric_alarm(AlarmName="queued-high", Namespace="Team/Queue", MetricName="QueuedTasks",
+                                Dimensions=dims, Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=5,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=["arn:aws:sns:x"])
+    alarm = cloudwatch.describe_alarms(AlarmNames=["queued-high"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA" and alarm["AlarmActions"] == ["arn:aws:sns:x"]
+    cloudwatch.put_metric_data(Namespace="Team/Queue", MetricData=[
+        {"MetricName": "QueuedTasks", "Dimensions": dims, "Timestamp": minute, "Value": 9},
+        {"MetricName": "QueuedTasks", "Dimensions": dims, "Timestamp": minute + datetime.timedelta(minutes=1),
+         "Value": 1}])
+    alarms = control_plane["alarms"]
+    assert alarms.evaluate_alarms(now=minute.timestamp() + 30) == 1
+    alarm = cloudwatch.describe_alarms(StateValue="ALARM")["MetricAlarms"][0]
+    assert alarm["AlarmName"] == "queued-high" and "[9]" in alarm["StateReason"]
+    assert alarms.evaluate_alarms(now=minute.timestamp() + 30) == 0  # no change, no event
+    assert alarms.evaluate_alarms(now=minute.timestamp() + 90) == 1
+    assert cloudwatch.describe_alarms()["MetricAlarms"][0]["StateValue"] == "OK"
+    changes = [(name, environment, detail["previousState"]["value"], detail["state"]["value"])
+               for name, environment, detail in control_plane["notified"]]
+    assert changes == [("queued-high", "dev", "INSUFFICIENT_DATA", "ALARM"), ("queued-high", "dev", "ALARM", "OK")]
+    cloudwatch.set_alarm_state(AlarmName="queued-high", StateValue="ALARM", StateReason="testing the pager")
+    history = cloudwatch.describe_alarm_history(AlarmName="queued-high", HistoryItemType="StateUpdate")
+    assert [i["HistorySummary"] for i in history["AlarmHistoryItems"]] == [
+        "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK",
+        "Alarm updated from INSUFFICIENT_DATA to ALARM"]
+    code, _ = error_code(cloudwatch.set_alarm_state, AlarmName="nope", StateValue="OK", StateReason="x")
+    assert code == "ResourceNotFound"
+    code, _ = error_code(cloudwatch.put_metric_alarm, AlarmName="x", Namespace="a", MetricName="m", Statistic="p99",
+                         Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    assert code == "InvalidParameterValue"
+    cloudwatch.delete_alarms(AlarmNames=["queued-high"])
+    assert cloudwatch.describe_alarms()["MetricAlarms"] == []

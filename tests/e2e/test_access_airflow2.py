@@ -8,6 +8,7 @@ import json
 import subprocess
 import uuid
 
+import boto3
 import httpx
 import pytest
 
@@ -234,6 +235,8 @@ with DAG("probe", start_date=START, schedule=None, catchup=False):
         import requests
         from botocore.exceptions import ClientError
         arn = boto3.client("sts").get_caller_identity()["Arn"]
+        boto3.client("cloudwatch").put_metric_data(Namespace="Probe", MetricData=[  # the role may, as on MWAA
+            {"MetricName": "Reached", "Value": 1, "Dimensions": [{"Name": "Environment", "Value": "af3caller"}]}])
         from airflow.providers.amazon.aws.hooks.mwaa import MwaaHook
         outcomes = []
         for call in (lambda: boto3.client("mwaa").invoke_rest_api(Name="af2access", Path="/dags/simple2",
@@ -296,6 +299,15 @@ def test_a_task_acts_as_its_execution_role_and_drives_other_environments(plane, 
     plane.principals.attach(CALLER_ROLE, "drive", json.dumps({"Statement": [
         {"Effect": "Allow", "Action": "airflow:InvokeRestApi", "Resource": roles}]}))
     assert _probe(airflow) == f"200 200 {identity}"
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=plane.settings.endpoint_url, region_name="us-east-1",
+                              aws_access_key_id=plane.credentials.admin()[0],
+                              aws_secret_access_key=plane.credentials.admin()[1])
+    now = datetime.datetime.now(datetime.UTC)
+    reached = cloudwatch.get_metric_statistics(
+        Namespace="Probe", MetricName="Reached", Dimensions=[{"Name": "Environment", "Value": CALLER}],
+        StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=1), Period=3600,
+        Statistics=["SampleCount"])["Datapoints"]
+    assert sum(p["SampleCount"] for p in reached) >= 3  # each probe run's own put_metric_data
 
     run = airflow.post("/dags/remote/dagRuns", {"logical_date": None}).json()["dag_run_id"]
     wait_for(lambda: airflow.state(f"/dags/remote/dagRuns/{run}") in ("success", "failed"), timeout=420,

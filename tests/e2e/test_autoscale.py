@@ -1,9 +1,13 @@
 """Worker autoscaling with real Airflow: a burst of tasks on mw1.small (5 per worker) scales the
 workers out to MaxWorkers, and the lull after it drains them back to MinWorkers; no task fails."""
 
+import datetime
 import time
 
+import boto3
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import (
     UNPAUSED,
@@ -33,8 +37,8 @@ with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 
 
 @pytest.fixture
-def plane(plane_factory):  # a control plane of its own: it scales in after a 15 s lull
-    with plane_factory(scale_in_after=15.0) as control_plane:
+def plane(plane_factory):  # a control plane of its own: it scales in after a 15 s lull; metrics every 2 s
+    with plane_factory(scale_in_after=15.0, metrics_interval=2.0) as control_plane:
         yield control_plane
 
 
@@ -58,6 +62,7 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     wait_for(ask(lambda: airflow.get("/dags/burst").status_code == 200), timeout=180, what="the DAG")
     assert worker_count(plane, "auto", placement) == 1
 
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=10)
     spike = time.monotonic()
     run = airflow.post("/dags/burst/dagRuns", {"logical_date": None}).json()["dag_run_id"]
     wait_for(lambda: busy_workers(plane, placement) >= 2, timeout=300, interval=0.5,
@@ -83,3 +88,47 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     instances = airflow.get(f"/dags/burst/dagRuns/{run}/taskInstances").json()["task_instances"]
     assert sorted((t["state"], t["try_number"]) for t in instances) == [("success", 1)] * 12
     print(f"autoscale reaction {reaction:.1f} s; events {[(e['from'], e['to']) for e in events]}")
+    _metrics_followed_the_scale(plane, started)
+
+
+def _metrics_followed_the_scale(plane, started):
+    """CloudWatch's AWS/MWAA metrics, read with boto3, saw the workers go 1 -> 3 -> 1 and the queue fill."""
+    key, secret = plane.credentials.admin()
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=plane.settings.endpoint_url, region_name="us-east-1",
+                              aws_access_key_id=key, aws_secret_access_key=secret)
+    env = [{"Name": "Environment", "Value": "auto"}]
+
+    def read():
+        end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
+        reply = cloudwatch.get_metric_data(StartTime=started, EndTime=end, ScanBy="TimestampAscending",
+                                           MetricDataQueries=[
+            {"Id": "base", "MetricStat": {"Metric": {"Namespace": "AWS/MWAA", "MetricName": "NumWorkers",
+                                                     "Dimensions": env}, "Period": 1, "Stat": "Maximum"}},
+            {"Id": "more", "MetricStat": {"Metric": {"Namespace": "AWS/MWAA", "MetricName": "NumAdditionalWorkers",
+                                                     "Dimensions": env}, "Period": 1, "Stat": "Maximum"}},
+            {"Id": "workers", "Expression": "base + more"},
+            {"Id": "queued", "MetricStat": {"Metric": {"Namespace": "AWS/MWAA", "MetricName": "QueuedTasks",
+                                                       "Dimensions": [*env, {"Name": "Queue", "Value": "default"}]},
+                                            "Period": 1, "Stat": "Maximum"}}])
+        return {r["Id"]: r["Values"] for r in reply["MetricDataResults"]}
+
+    series = wait_for(lambda: (found := read())["workers"] and found["workers"][-1] == 1 and found, timeout=30,
+                      what="a look at the workers after the scale-in")
+    counts = [int(v) for v in series["workers"]]
+    steps = [c for i, c in enumerate(counts) if i == 0 or c != counts[i - 1]]
+    assert steps[0] == 1 and max(steps) == 3 and steps[-1] == 1, steps
+    assert max(series["queued"]) > 0
+    listed = cloudwatch.list_metrics(Namespace="AWS/MWAA", MetricName="CPUUtilization", Dimensions=env)["Metrics"]
+    clusters = {d["Value"] for m in listed for d in m["Dimensions"] if d["Name"] == "Cluster"}
+    assert clusters == {"Scheduler", "WebServer", "BaseWorker", "AdditionalWorker"}
+    # Airflow's own StatsD metrics, under MWAA's names
+    airflow_metrics = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AmazonMWAA", Dimensions=env)[
+        "Metrics"]}
+    assert {"SchedulerHeartbeat", "TaskInstanceFinished"} <= airflow_metrics, airflow_metrics
+    # and all of it for Prometheus, read with its own parser
+    token = plane.settings.metrics_token_file.read_text().strip()
+    scraped = httpx.get(f"{plane.settings.endpoint_url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    families = {f.name: f for f in text_string_to_metric_families(scraped.text)}
+    cpu = {s.labels["Cluster"] for s in families["aws_mwaa_CPUUtilization"].samples
+           if s.labels["Environment"] == "auto"}
+    assert cpu == clusters and "amazonmwaa_SchedulerHeartbeat" in families

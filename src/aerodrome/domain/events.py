@@ -14,7 +14,10 @@ DETAIL_TYPES: dict[str, str] = {
     "sync": "Aerodrome Bundle Sync",
     "snapshot": "Aerodrome Environment Snapshot",
     "hibernate": "Aerodrome Environment Hibernation",
+    "alarm": "CloudWatch Alarm State Change",
 }
+# kinds whose events come from another service than MWAA, with that service's envelope
+SOURCES = {"alarm": "aws.cloudwatch"}
 _NAMESPACE = uuid.UUID("6f1d5c52-3a8e-4f0e-9a53-5b0c2f4de1a7")
 
 
@@ -40,13 +43,16 @@ def to_eventbridge(event: OutboxEvent, *, region: str, account: str) -> dict:
     """The EventBridge envelope; `detail` has the environment's name and ARN, the time, and the
     kind's own fields (for status changes: `status` and `previousStatus`)."""
     payload = dict(event.payload)
-    arn = payload.pop("arn", None)
-    detail = {"name": event.environment, "arn": arn, **payload, "time": iso_time(event.created_at)}
+    if event.kind == "alarm":  # CloudWatch's own shape: the payload is the detail, the alarm the resource
+        arn, detail = payload.get("alarmArn"), payload
+    else:
+        arn = payload.pop("arn", None)
+        detail = {"name": event.environment, "arn": arn, **payload, "time": iso_time(event.created_at)}
     return {
         "version": "0",
         "id": event_id(event.sequence, region=region, account=account),
         "detail-type": DETAIL_TYPES.get(event.kind, f"Aerodrome {event.kind.title()}"),
-        "source": SOURCE,
+        "source": SOURCES.get(event.kind, SOURCE),
         "account": account,
         "time": iso_time(event.created_at),
         "region": region,

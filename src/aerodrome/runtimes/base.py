@@ -124,6 +124,9 @@ class RuntimeDriver(Placer, Protocol):
     def role_token(self, placement: Placement) -> str | None:
         """The token the environment's processes present for their execution role's credentials."""
 
+    def statsd_prefix(self, placement: Placement) -> str | None:
+        """The secret prefix of the StatsD metrics the environment's Airflow sends."""
+
     def stage_restore(self, placement: Placement, *, dump: Path, secrets: dict[str, str], expected: dict,
                       snapshot_id: str) -> None:
         """A snapshot load: the dump file is moved in; the next `ensure` restores it and `secrets` before

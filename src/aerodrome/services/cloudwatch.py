@@ -1,5 +1,7 @@
 """CloudWatch's metric operations over the metric store: PutMetricData, GetMetricStatistics,
-GetMetricData (MetricStat queries and metric math) and ListMetrics.
+GetMetricData (MetricStat queries and metric math), ListMetrics; dashboards (Put/Get/List/Delete);
+metric alarms (PutMetricAlarm, DescribeAlarms, DeleteAlarms, SetAlarmState, DescribeAlarmHistory),
+evaluated by `evaluate_alarms`, which the alarm loop calls.
 
 Payloads and replies are the botocore `cloudwatch` model's shapes as plain values (timestamps as
 aware datetimes); the wire layer (api/cloudwatch) turns them to and from each protocol. Rules and
@@ -26,11 +28,12 @@ PAST, FUTURE = 14 * 86400, 2 * 3600  # how far a datapoint's timestamp may be fr
 
 
 class CloudWatchError(errors.Invalid):
-    """Bad input, with the CloudWatch error code to answer."""
+    """Bad input, with the CloudWatch error code (and HTTP status) to answer."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, status: int = 400):
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 def _invalid(message: str) -> CloudWatchError:
@@ -200,11 +203,11 @@ class CloudWatchService:
         active = time.time() - 3 * 3600 if payload.get("RecentlyActive") == "PT3H" else None
         found = self._store.list(namespace=payload.get("Namespace"), name=payload.get("MetricName"),
                                  dimensions=wanted, active_since=active)
-        offset = _offset(payload.get("NextToken"))
+        offset = offset_of(payload.get("NextToken"))
         page = found[offset:offset + LIST_PAGE]
         reply: dict[str, Any] = {"Metrics": [_metric(s) for s in page]}
         if offset + LIST_PAGE < len(found):
-            reply["NextToken"] = base64.urlsafe_b64encode(str(offset + LIST_PAGE).encode()).decode()
+            reply["NextToken"] = next_token(offset + LIST_PAGE)
         return reply
 
 
@@ -237,10 +240,15 @@ def _time(stamp: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
 
 
-def _offset(token: str | None) -> int:
+def next_token(offset: int) -> str:
+    """A NextToken: where the next page starts."""
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def offset_of(token: str | None, *, code: str = "InvalidParameterValue") -> int:
     if not token:
         return 0
     try:
         return int(base64.urlsafe_b64decode(token.encode()).decode())
     except ValueError:
-        raise _invalid("The NextToken is not one this service gave out.") from None
+        raise CloudWatchError(code, "The NextToken is not one this service gave out.") from None

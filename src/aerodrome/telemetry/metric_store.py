@@ -10,6 +10,7 @@ the raw values, which are not kept.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -164,6 +165,17 @@ class MetricStore:
                 if all(k in present and (v is None or present[k] == v) for k, v in wanted):
                     found.append(Series(row[0], row[1], row[2], dims, row[4]))
         return found
+
+    def latest(self, since: float) -> builtins.list[tuple[Series, Bucket]]:
+        """Each series' newest bucket, for the series that have one since `since`."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT s.id, s.namespace, s.name, s.dimensions, s.unit, p.ts, p.sum, p.count, p.min, p.max "
+                "FROM series s JOIN points p ON p.series = s.id AND p.ts = "
+                "(SELECT MAX(ts) FROM points WHERE series = s.id) WHERE p.ts >= ? ORDER BY s.namespace, s.name",
+                (int(since),)).fetchall()
+        return [(Series(r[0], r[1], r[2], tuple((k, v) for k, v in json.loads(r[3])), r[4]),
+                 Bucket(r[5], r[6], r[7], r[8], r[9])) for r in rows]
 
     def prune(self, now: float | None = None) -> int:
         """Drop datapoints past the retention and series left without any; how many datapoints went."""

@@ -10,6 +10,7 @@ import logging
 import re
 import uuid
 import zlib
+from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.cloudwatch.codec import CBOR, JSON, MEDIA, QUERY, Codec
 from aerodrome.auth import sigv4
-from aerodrome.services.cloudwatch import CloudWatchError, CloudWatchService
+from aerodrome.services.cloudwatch import CloudWatchError
 from aerodrome.services.contracts import Authorizer, Credentials
 from aerodrome.web import limits
 
@@ -55,17 +56,19 @@ def with_cloudwatch(app: ASGIApp, cloudwatch: ASGIApp) -> ASGIApp:
     return routed
 
 
-def build_cloudwatch_app(*, service: CloudWatchService, credentials: Credentials,
+def build_cloudwatch_app(*, services: Sequence[object], credentials: Credentials,
                          authorizer: Authorizer) -> ASGIApp:
+    """`services` carry one method per operation they serve, named after it in snake case."""
     codec = Codec()
+    methods = {name: getattr(service, _snake(name)) for name in codec.model.operation_names
+               for service in reversed(services) if hasattr(service, _snake(name))}
 
     def call(operation: str, payload: dict, access_key_id: str) -> dict:
         authorizer.authorize(access_key_id, f"cloudwatch:{operation}", "*")
-        method = getattr(service, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower(), None)
-        if method is None:
-            raise CloudWatchError("InvalidAction", f"{operation} is not served by Aerodrome yet; its metric "
-                                  "operations are PutMetricData, GetMetricData, GetMetricStatistics and ListMetrics.")
-        result: dict = method(payload)
+        if operation not in methods:
+            raise CloudWatchError("InvalidAction", f"{operation} is not served by Aerodrome; it serves "
+                                  f"{', '.join(sorted(methods))}.")
+        result: dict = methods[operation](payload)
         return result
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,6 +105,10 @@ def build_cloudwatch_app(*, service: CloudWatchService, credentials: Credentials
     return app
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def _gunzip(body: bytes) -> bytes:
     """The body unzipped, at most MAX_BYTES of it (errors.TooLarge past that, so no bomb goes off)."""
     unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -116,7 +123,7 @@ def _gunzip(body: bytes) -> bytes:
 
 def _to_cloudwatch(exc: Exception) -> tuple[str, int, str]:
     if isinstance(exc, CloudWatchError):
-        return exc.code, 400, str(exc)
+        return exc.code, exc.status, str(exc)
     if isinstance(exc, errors.Unauthenticated):
         return aws_errors.QUERY_AUTH_CODES.get(exc.code, exc.code), 403, str(exc)
     if isinstance(exc, errors.AccessDenied):

@@ -35,6 +35,9 @@ DEFAULTS = {
     "workers.execution_api_retry_wait_max": "20",
     # Airflow 2: let API clients log in with a user and password, not only a browser session
     "api.auth_backends": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
+    # Airflow's own metrics go to the control plane's StatsD listener (as MWAA sends them to CloudWatch);
+    # metrics.metrics_allow_list / metrics_block_list filter them in Airflow, as on MWAA
+    "metrics.statsd_on": "True",
 }
 
 
@@ -53,6 +56,8 @@ class Wiring:
     api_url: str = ""  # where the control plane's API answers on this host
     region: str = "us-east-1"
     ca_bundle: str | None = None  # public roots + the local CA, for the HTTPS web endpoints
+    statsd_port: int = 0  # the control plane's StatsD listener (0: none)
+    statsd_prefix: str = ""  # the environment's secret metric prefix
 
     def __repr__(self) -> str:
         return "Wiring(<secrets hidden>)"
@@ -115,6 +120,12 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
     }
     if wiring.api_url:
         env.update(_aws_clients(wiring))
+    if wiring.statsd_port:
+        env.update({"AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+                    "AIRFLOW__METRICS__STATSD_PORT": str(wiring.statsd_port),
+                    "AIRFLOW__METRICS__STATSD_PREFIX": wiring.statsd_prefix})
+    else:
+        env["AIRFLOW__METRICS__STATSD_ON"] = "False"
     web = f"http://localhost:{placement.web_port}"
     if is_airflow3(spec.airflow_version):
         env.update({
@@ -146,6 +157,7 @@ def _aws_clients(wiring: Wiring) -> dict[str, str]:
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": wiring.role_token_file,
         "AWS_ENDPOINT_URL_MWAA": wiring.api_url,
         "AWS_ENDPOINT_URL_STS": wiring.api_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": wiring.api_url,  # a task's put_metric_data lands in Aerodrome
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_DEFAULT_REGION": wiring.region,
         "AWS_REGION": wiring.region,

@@ -25,7 +25,7 @@ from aerodrome.runtimes.local.supervisor import Supervisor
 from aerodrome.runtimes.local.tasks import TaskCounts
 from aerodrome.runtimes.local.version_change import LocalVersionChange
 from aerodrome.runtimes.local.versions_ready import ReadyVersions
-from aerodrome.runtimes.local.wiring import EnvironmentWiring, role_token_file
+from aerodrome.runtimes.local.wiring import EnvironmentWiring, role_token_file, statsd_prefix_file
 from aerodrome.settings import Settings
 
 
@@ -42,7 +42,8 @@ class LocalDriver:
         self.users = OsUsers(settings)
         self._wiring = EnvironmentWiring(databases=databases, brokers=self.brokers, users=self.users,
                                          api_url=settings.local_api_url, region=settings.region,
-                                         ca_bundle=settings.tls_dir / "bundle.pem" if settings.web_tls else None)
+                                         ca_bundle=settings.tls_dir / "bundle.pem" if settings.web_tls else None,
+                                         statsd_port=settings.statsd_port)
         self.components = Components(settings, self.supervisor)
         self._dumps = LocalDumps(postgres=self.postgres, databases=databases, brokers=self.brokers,
                                  stop=self.stop)
@@ -133,6 +134,10 @@ class LocalDriver:
 
     def role_token(self, placement: Placement) -> str | None:
         path = role_token_file(placement)
+        return path.read_text().strip() if path.exists() else None
+
+    def statsd_prefix(self, placement: Placement) -> str | None:
+        path = statsd_prefix_file(placement)
         return path.read_text().strip() if path.exists() else None
 
     def database_secrets(self, placement: Placement) -> dict[str, str]:

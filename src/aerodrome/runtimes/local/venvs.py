@@ -32,7 +32,7 @@ def packages(version: str) -> list[str]:
     # On Airflow 3, Celery providers older than CELERY_PROVIDER_3 left the worker's pool processes hung
     # after fork on the environment's socket broker (seen with 3.18.0 on 3.2.1: no task ever ran).
     floor = [f"apache-airflow-providers-celery>={CELERY_PROVIDER_3}"] if _celery_floor(version) else []
-    return [f"apache-airflow[celery,postgres]=={version}", "celery<5.7", "redis>=5,<7", *floor,
+    return [f"apache-airflow[celery,postgres,statsd]=={version}", "celery<5.7", "redis>=5,<7", *floor,
             *(f"apache-airflow-providers-{name}" for name in PROVIDERS)]
 
 

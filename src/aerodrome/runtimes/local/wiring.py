@@ -21,13 +21,14 @@ FOLDERS = ("dags", "plugins", "logs", "airflow_home")
 
 class EnvironmentWiring:
     def __init__(self, *, databases: Databases, brokers: Brokers, users: OsUsers, api_url: str, region: str,
-                 ca_bundle: Path | None = None):
+                 ca_bundle: Path | None = None, statsd_port: int = 0):
         self._databases = databases
         self._ca_bundle = ca_bundle
         self._api_url = api_url
         self._region = region
         self._users = users
         self._brokers = brokers
+        self._statsd_port = statsd_port
 
     def wire(self, placement: Placement, template: str) -> airflow_env.Wiring:
         """Create what is missing (folders, database from `template`, secrets, OS user, broker) and say
@@ -42,6 +43,7 @@ class EnvironmentWiring:
                                   make=lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
         jwt_secret, web_secret = files.secret(secrets_dir / "jwt.secret"), files.secret(secrets_dir / "web.secret")
         files.secret(role_token_file(placement), make=lambda: f"{placement.env_id}.{secrets.token_urlsafe(32)}")
+        statsd_prefix = files.secret(statsd_prefix_file(placement), make=lambda: f"m{secrets.token_hex(16)}")
         user = self._users.ensure(placement)  # after the files above: it takes the whole folder
         ca_bundle = self._copy_ca_bundle(placement)
         broker_url = self._brokers.ensure(placement, user=user)
@@ -53,6 +55,7 @@ class EnvironmentWiring:
             passwords_file=str(passwords), user=user,
             role_token_file=str(role_token_file(placement)), api_url=self._api_url, region=self._region,
             ca_bundle=str(ca_bundle) if ca_bundle else None,
+            statsd_port=self._statsd_port, statsd_prefix=statsd_prefix,
         )
 
     def _copy_ca_bundle(self, placement: Placement) -> Path | None:
@@ -63,6 +66,11 @@ class EnvironmentWiring:
         copy = placement.root / "ca-bundle.pem"
         write_atomically(copy, self._ca_bundle.read_bytes())
         return copy
+
+
+def statsd_prefix_file(placement: Placement) -> Path:
+    """The prefix of the environment's StatsD metrics: a secret, so no other environment can send as it."""
+    return placement.root / "secrets" / "statsd.prefix"
 
 
 def role_token_file(placement: Placement) -> Path:

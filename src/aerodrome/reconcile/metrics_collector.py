@@ -10,7 +10,9 @@ default, MWAA's period) into the metric store, where CloudWatch's API reads them
     NumWorkers, NumAdditionalWorkers,   dims Environment
     NumSchedulers, NumWebServers
 
-The same loop drops datapoints past the retention once an hour.
+Collected more often than once a minute, they are stored at high resolution (1 s buckets), as
+CloudWatch keeps metrics put with StorageResolution 1. The same loop drops datapoints past the
+retention once an hour.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class MetricsCollector:
                 log.exception("collecting the metrics of %s failed", record.name)
                 continue
             if data:
+                resolution = 1 if self._interval < 60 else 60
+                for item in data:
+                    item["StorageResolution"] = resolution
                 self._cloudwatch.put_metric_data({"Namespace": NAMESPACE, "MetricData": data}, internal=True)
                 written += len(data)
         self._cpu = cpu_seen
