@@ -157,7 +157,7 @@ def aws_cli(control_plane, tmp_path, *args):
         "PATH": os.environ["PATH"], "HOME": str(tmp_path),
         "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_ENDPOINT_URL_MWAA": control_plane["url"], "AWS_ENDPOINT_URL_STS": control_plane["url"],
-        "AWS_ENDPOINT_URL_CLOUDWATCH": control_plane["url"],
+        "AWS_ENDPOINT_URL_CLOUDWATCH": control_plane["url"], "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": control_plane["url"],
         "AWS_ACCESS_KEY_ID": control_plane["key"],
         "AWS_SECRET_ACCESS_KEY": control_plane["secret"], "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1", "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",

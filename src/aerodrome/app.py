@@ -25,7 +25,7 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
-        from aerodrome.api.cloudwatch.app import build_cloudwatch_app, with_cloudwatch
+        from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire, with_service
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.api.prometheus import with_prometheus
         from aerodrome.api.role_credentials import with_role_credentials
@@ -36,6 +36,7 @@ class ControlPlane:
         from aerodrome.reconcile.alarm_loop import AlarmLoop
         from aerodrome.reconcile.autoscale import Autoscaler
         from aerodrome.reconcile.controller import Controller
+        from aerodrome.reconcile.log_shipper import LogShipper
         from aerodrome.reconcile.metrics_collector import MetricsCollector
         from aerodrome.reconcile.reconciler import Reconciler
         from aerodrome.reconcile.schedule_loop import ScheduleLoop
@@ -45,6 +46,7 @@ class ControlPlane:
         from aerodrome.services.access import AccessService
         from aerodrome.services.cloudwatch import CloudWatchService
         from aerodrome.services.cloudwatch_documents import CloudWatchDocuments
+        from aerodrome.services.cloudwatch_logs import LogsService
         from aerodrome.services.credentials import CredentialService
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
@@ -59,6 +61,7 @@ class ControlPlane:
         from aerodrome.services.tokens import Tokens
         from aerodrome.store.db import Store
         from aerodrome.telemetry.documents import Documents
+        from aerodrome.telemetry.log_store import LogStore
         from aerodrome.telemetry.metric_store import MetricStore
         from aerodrome.telemetry.prometheus import exposition
         from aerodrome.telemetry.statsd import StatsdListener, stable_port
@@ -126,9 +129,13 @@ class ControlPlane:
         self.alarm_loop = AlarmLoop(self.cloudwatch_documents.evaluate_alarms, interval=settings.alarm_interval)
         self.collector = MetricsCollector(store=self.store, driver=self.driver, cloudwatch=self.cloudwatch,
                                           metric_store=self.metric_store, interval=settings.metrics_interval)
-        self.asgi = with_cloudwatch(self.asgi, build_cloudwatch_app(
-            services=(self.cloudwatch, self.cloudwatch_documents), credentials=self.credentials,
-            authorizer=self.principals))
+        self.log_store = LogStore(settings.logs_file)
+        self.logs = LogsService(self.log_store, region=settings.region, account=settings.account)
+        self.log_shipper = LogShipper(store=self.store, logs=self.log_store, interval=settings.log_ship_interval)
+        for wire, services in ((cloudwatch_wire(), (self.cloudwatch, self.cloudwatch_documents)),
+                               (logs_wire(region=settings.region, account=settings.account), (self.logs,))):
+            self.asgi = with_service(self.asgi, wire, build_service_app(
+                wire, services=services, credentials=self.credentials, authorizer=self.principals))
         self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         scrape_token = files.secret(settings.metrics_token_file, make=lambda: secrets.token_urlsafe(32))
         self.asgi = with_prometheus(self.asgi, render=lambda: exposition(self.metric_store), token=scrape_token)
@@ -163,6 +170,7 @@ class ControlPlane:
         self.collector.start()
         self.alarm_loop.start()
         self.statsd.start()
+        self.log_shipper.start()
         for name in self.reconciler.names():
             self.controller.wake(name)
         self._write_endpoint()
@@ -174,6 +182,7 @@ class ControlPlane:
         self.collector.stop()
         self.alarm_loop.stop()
         self.statsd.stop()
+        self.log_shipper.stop()
         self.controller.stop()
         self.gateways.close()
         self._closing.set()  # ends event streams, so the API server can stop
@@ -193,6 +202,7 @@ class ControlPlane:
         self.store.close()
         self.metric_store.close()
         self.documents.close()
+        self.log_store.close()
 
     def _statsd_environment(self, prefix: str) -> str | None:
         """The environment whose secret StatsD prefix this is (the table is read again, at most every 2 s,

@@ -93,8 +93,10 @@ class Settings:
     # AWS/MWAA metrics of running environments are collected every metrics_interval seconds.
     metrics_retention_days: float = 15.0
     metrics_interval: float = 60.0
-    # How often CloudWatch alarms are evaluated (seconds).
+    # How often CloudWatch alarms are evaluated, and environments' log files shipped to CloudWatch
+    # Logs (seconds).
     alarm_interval: float = 10.0
+    log_ship_interval: float = 2.0
     # The UDP port (loopback) where environments' Airflow sends StatsD metrics; 0: one chosen at the
     # first start and kept in home/statsd.port.
     statsd_port: int = 0
@@ -145,6 +147,11 @@ class Settings:
     @property
     def metrics_file(self) -> Path:
         return self.home / "metrics.db"
+
+    @property
+    def logs_file(self) -> Path:
+        """CloudWatch Logs' groups, streams and events."""
+        return self.home / "logs.db"
 
     @property
     def metrics_token_file(self) -> Path:
@@ -215,6 +222,7 @@ class Settings:
             "AERODROME_METRICS_RETENTION_DAYS": ("metrics_retention_days", float),
             "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
             "AERODROME_ALARM_INTERVAL": ("alarm_interval", float),
+            "AERODROME_LOG_SHIP_INTERVAL": ("log_ship_interval", float),
             "AERODROME_STATSD_PORT": ("statsd_port", int),
         }
         for var, (name, kind) in simple.items():

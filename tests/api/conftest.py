@@ -3,18 +3,20 @@ import pytest
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
-from aerodrome.api.cloudwatch.app import build_cloudwatch_app, with_cloudwatch
+from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire, with_service
 from aerodrome.api.sts.app import build_sts_app, with_sts
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.services.cloudwatch import CloudWatchService
 from aerodrome.services.cloudwatch_documents import CloudWatchDocuments
+from aerodrome.services.cloudwatch_logs import LogsService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.sts import SecurityTokenService
 from aerodrome.settings import Settings
 from aerodrome.telemetry.documents import Documents
+from aerodrome.telemetry.log_store import LogStore
 from aerodrome.telemetry.metric_store import MetricStore
 from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
@@ -38,13 +40,21 @@ def control_plane(settings, store):
     documents = CloudWatchDocuments(stored, metrics, region=settings.region,
                                     account=settings.account, notify=lambda *change: notified.append(change))
     notified: list = []
-    cloudwatch = build_cloudwatch_app(services=(metrics, documents), credentials=credentials, authorizer=principals)
-    with serve_asgi(with_cloudwatch(with_sts(app, sts), cloudwatch)) as url:
+    log_store = LogStore(settings.logs_file)
+    logs = LogsService(log_store, region=settings.region, account=settings.account)
+    served = with_sts(app, sts)
+    for wire, services in ((cloudwatch_wire(), (metrics, documents)),
+                           (logs_wire(region=settings.region, account=settings.account), (logs,))):
+        served = with_service(served, wire, build_service_app(wire, services=services, credentials=credentials,
+                                                               authorizer=principals))
+    with serve_asgi(served) as url:
         key, secret = credentials.admin()
         yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments,
-               "principals": principals, "metric_store": metric_store, "alarms": documents, "notified": notified}
+               "principals": principals, "metric_store": metric_store, "alarms": documents, "notified": notified,
+               "log_store": log_store}
     metric_store.close()
     stored.close()
+    log_store.close()
 
 
 @pytest.fixture

@@ -283,8 +283,10 @@ def test_a_task_acts_as_its_execution_role_and_drives_other_environments(plane, 
     and watch runs in the 2.11.2 environment and in their own."""
     from tests.support import Airflow
 
+    every_log = {t: {"Enabled": True, "LogLevel": "INFO"} for t in ("TaskLogs", "SchedulerLogs", "WorkerLogs")}
     available_environment(plane, env_vars, CALLER, "af3-caller", "caller.py", CALLER_DAGS,
-                          ExecutionRoleArn=f"arn:aws:iam::000000000000:role/service-role/{CALLER_ROLE}")
+                          ExecutionRoleArn=f"arn:aws:iam::000000000000:role/service-role/{CALLER_ROLE}",
+                          LoggingConfiguration=every_log)
     airflow = Airflow(plane, CALLER)
     wait_for(lambda: all(airflow.get(f"/dags/{d}").status_code == 200 for d in ("hello", "probe", "remote")),
              timeout=120, interval=2, what="the caller's DAGs to be parsed")
@@ -308,6 +310,7 @@ def test_a_task_acts_as_its_execution_role_and_drives_other_environments(plane, 
         StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=1), Period=3600,
         Statistics=["SampleCount"])["Datapoints"]
     assert sum(p["SampleCount"] for p in reached) >= 3  # each probe run's own put_metric_data
+    _one_run_in_the_logs(plane, airflow)
 
     run = airflow.post("/dags/remote/dagRuns", {"logical_date": None}).json()["dag_run_id"]
     wait_for(lambda: airflow.state(f"/dags/remote/dagRuns/{run}") in ("success", "failed"), timeout=420,
@@ -319,6 +322,22 @@ def test_a_task_acts_as_its_execution_role_and_drives_other_environments(plane, 
     for task_id, log in logs.items():
         print(f"--- {task_id} failed; the end of its log:\n{log}")  # shown with the failure
     assert len(states) == 10 and set(states.values()) == {"success"}, states
+
+
+def _one_run_in_the_logs(plane, airflow):
+    """CloudWatch Logs, read with boto3 as MWAA users do, follows one probe run through the
+    scheduler's, the worker's and the task's log groups."""
+    key, secret = plane.credentials.admin()
+    logs = boto3.client("logs", endpoint_url=plane.settings.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret)
+    run = airflow.get("/dags/probe/dagRuns?order_by=-start_date&limit=1").json()["dag_runs"][0]["dag_run_id"]
+
+    def found(group, **where):
+        return logs.filter_log_events(logGroupName=f"airflow-{CALLER}-{group}", **where)["events"]
+
+    wait_for(lambda: found("Scheduler", filterPattern=f'"{run}"') and found("Worker", filterPattern=f'"{run}"')
+             and found("Task", logStreamNamePrefix=f"dag_id=probe/run_id={run.replace(':', '_')}/"),
+             timeout=60, interval=2, what=f"run {run} in the scheduler, worker and task log groups")
 
 
 def _probe(airflow) -> str:

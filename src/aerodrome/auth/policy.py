@@ -136,7 +136,7 @@ def _compiled(pattern: str, fold: bool) -> re.Pattern:
 # Aerodrome's own management actions (principals, the audit log) are `aerodrome:` actions, so a
 # policy granting `airflow:*` (MWAA's full API access) does not let its holder grant itself more.
 ADMIN_POLICY = {"Statement": [{"Effect": "Allow",
-                               "Action": ["airflow:*", "aerodrome:*", "iam:PassRole", "cloudwatch:*"],
+                               "Action": ["airflow:*", "aerodrome:*", "iam:PassRole", "cloudwatch:*", "logs:*"],
                                "Resource": "*"}]}
 # What older versions gave the admin; brought up to ADMIN_POLICY at start.
 EARLIER_ADMIN_POLICIES = ({"Statement": [{"Effect": "Allow", "Action": "airflow:*", "Resource": "*"}]},

@@ -68,6 +68,8 @@ def client_env_vars(settings: Settings, *, with_s3: bool = False) -> dict[str, s
         "AWS_ENDPOINT_URL_MWAA": endpoint,
         "AWS_ENDPOINT_URL_STS": endpoint,  # STS (GetCallerIdentity, temporary credentials) is served there too
         "AWS_ENDPOINT_URL_CLOUDWATCH": endpoint,  # and CloudWatch's metric API
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint,  # and CloudWatch Logs (SDKs read this name: its service id)
+        "AWS_ENDPOINT_URL_LOGS": endpoint,
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_DEFAULT_REGION": settings.region,

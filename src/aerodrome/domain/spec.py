@@ -25,6 +25,13 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
 LOG_TYPES = ("DagProcessingLogs", "SchedulerLogs", "TaskLogs", "WebserverLogs", "WorkerLogs")
+# log type -> the end of its CloudWatch log group's name, `airflow-<Environment>-<end>`, as MWAA names them
+LOG_GROUPS = {"DagProcessingLogs": "DAGProcessing", "SchedulerLogs": "Scheduler", "TaskLogs": "Task",
+              "WebserverLogs": "WebServer", "WorkerLogs": "Worker"}
+
+
+def log_group(environment: str, log_type: str) -> str:
+    return f"airflow-{environment}-{LOG_GROUPS[log_type]}"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from aerodrome.bundles.base import Bucket
 from aerodrome.domain import versions
 from aerodrome.domain.environment import EnvironmentView, LastUpdate
 from aerodrome.domain.placement import Placement
-from aerodrome.domain.spec import LOG_TYPES, EnvironmentSpec, bucket_name, environment_arn
+from aerodrome.domain.spec import LOG_TYPES, EnvironmentSpec, bucket_name, environment_arn, log_group
 from aerodrome.domain.status import DELETABLE, UPDATABLE, Status
 from aerodrome.runtimes import endpoints
 from aerodrome.runtimes.base import Placer
@@ -142,7 +142,7 @@ class EnvironmentService:
         spec = record.spec
         addresses = endpoints.read(record.placement.root)
         groups = {
-            log_type: f"arn:aws:logs:{region}:{account}:log-group:airflow-{spec.name}-{log_type[:-4]}"
+            log_type: f"arn:aws:logs:{region}:{account}:log-group:{log_group(spec.name, log_type)}"
             for log_type in LOG_TYPES
         }
         return EnvironmentView(

@@ -1,7 +1,8 @@
-"""CloudWatch's metric API on the MWAA endpoint (botocore's `cloudwatch` model, signing name
-`monitoring`), in each protocol SDKs send (see codec.py). `with_cloudwatch` sends a request here when
-its signature is scoped to `monitoring`, or, unsigned, when it is shaped as a CloudWatch call; the
-rest goes on unchanged. Every call is authorized as `cloudwatch:<Operation>` on `*`.
+"""CloudWatch (botocore `cloudwatch`, signing name `monitoring`) and CloudWatch Logs (`logs`) on the
+MWAA endpoint, in each protocol SDKs send (codec.py). `with_service` sends a request to a service's
+app when its signature is scoped to that service, or, unsigned, when it is shaped as one of its
+calls; the rest goes on unchanged. Every call is authorized as `<prefix>:<Operation>`: CloudWatch's
+on `*`, CloudWatch Logs' on the log group's ARN (`*` when none is named).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import logging
 import re
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.api.aws import errors as aws_errors
-from aerodrome.api.cloudwatch.codec import CBOR, JSON, MEDIA, QUERY, Codec
+from aerodrome.api.cloudwatch.codec import CBOR, JSON, QUERY, Codec
 from aerodrome.auth import sigv4
 from aerodrome.services.cloudwatch import CloudWatchError
 from aerodrome.services.contracts import Authorizer, Credentials
@@ -27,44 +29,65 @@ from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
-SIGNING_NAME = "monitoring"
-MAX_BYTES = 1024 * 1024  # CloudWatch's limit for a PutMetricData request
-TARGET = "GraniteServiceVersion20100801"
+MAX_BYTES = 1024 * 1024  # CloudWatch's limit for a PutMetricData request, and Logs' for a PutLogEvents batch
 
 
-def protocol_of(scope: Scope) -> str | None:
-    """The CloudWatch protocol a request speaks, or None when it is not a CloudWatch request."""
-    headers = dict(scope.get("headers") or [])
-    path = scope.get("path", "")
-    service = sigv4.signed_service(headers.get(b"authorization", b"").decode("latin-1"))
-    if service not in (None, SIGNING_NAME):
-        return None
-    if headers.get(b"smithy-protocol") == b"rpc-v2-cbor" or path.startswith(f"/service/{TARGET}/"):
-        return CBOR
-    if headers.get(b"x-amz-target", b"").decode("latin-1").startswith(f"{TARGET}."):
-        return JSON
-    return QUERY if service == SIGNING_NAME else None
+@dataclass(frozen=True)
+class Wire:
+    """What tells a service's requests apart and names its actions."""
+
+    codec: Codec
+    signing_name: str  # in the SigV4 credential scope
+    action_prefix: str  # in policies
+    protocols: tuple[str, ...]
+    resource: Callable[[dict], str]  # the resource an operation's payload names
+
+    def protocol_of(self, scope: Scope) -> str | None:
+        """The protocol a request to this service speaks, or None when it is not one."""
+        headers = dict(scope.get("headers") or [])
+        service = sigv4.signed_service(headers.get(b"authorization", b"").decode("latin-1"))
+        if service not in (None, self.signing_name):
+            return None
+        target = self.codec.target
+        if CBOR in self.protocols and (headers.get(b"smithy-protocol") == b"rpc-v2-cbor" or
+                                       scope.get("path", "").startswith(f"/service/{target}/")):
+            return CBOR
+        if headers.get(b"x-amz-target", b"").decode("latin-1").startswith(f"{target}."):
+            return JSON
+        return QUERY if QUERY in self.protocols and service == self.signing_name else None
 
 
-def with_cloudwatch(app: ASGIApp, cloudwatch: ASGIApp) -> ASGIApp:
+def cloudwatch_wire() -> Wire:
+    return Wire(Codec("cloudwatch"), "monitoring", "cloudwatch", (CBOR, JSON, QUERY), lambda payload: "*")
+
+
+def logs_wire(*, region: str, account: str) -> Wire:
+    def resource(payload: dict) -> str:
+        name = payload.get("logGroupName") or payload.get("logGroupIdentifier")
+        return f"arn:aws:logs:{region}:{account}:log-group:{name}" if name else "*"
+
+    return Wire(Codec("logs"), "logs", "logs", (JSON,), resource)
+
+
+def with_service(app: ASGIApp, wire: Wire, service: ASGIApp) -> ASGIApp:
     async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and protocol_of(scope):
-            await cloudwatch(scope, receive, send)
+        if scope["type"] == "http" and wire.protocol_of(scope):
+            await service(scope, receive, send)
         else:
             await app(scope, receive, send)
 
     return routed
 
 
-def build_cloudwatch_app(*, services: Sequence[object], credentials: Credentials,
-                         authorizer: Authorizer) -> ASGIApp:
+def build_service_app(wire: Wire, *, services: Sequence[object], credentials: Credentials,
+                      authorizer: Authorizer) -> ASGIApp:
     """`services` carry one method per operation they serve, named after it in snake case."""
-    codec = Codec()
+    codec = wire.codec
     methods = {name: getattr(service, _snake(name)) for name in codec.model.operation_names
                for service in reversed(services) if hasattr(service, _snake(name))}
 
     def call(operation: str, payload: dict, access_key_id: str) -> dict:
-        authorizer.authorize(access_key_id, f"cloudwatch:{operation}", "*")
+        authorizer.authorize(access_key_id, f"{wire.action_prefix}:{operation}", wire.resource(payload))
         if operation not in methods:
             raise CloudWatchError("InvalidAction", f"{operation} is not served by Aerodrome; it serves "
                                   f"{', '.join(sorted(methods))}.")
@@ -74,7 +97,7 @@ def build_cloudwatch_app(*, services: Sequence[object], credentials: Credentials
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         request_id = str(uuid.uuid4())
-        protocol = protocol_of(scope) or QUERY
+        protocol = wire.protocol_of(scope) or wire.protocols[-1]
         operation = ""
         try:
             body = await limits.read_body(request, MAX_BYTES)
@@ -84,19 +107,19 @@ def build_cloudwatch_app(*, services: Sequence[object], credentials: Credentials
             caller = sigv4.verify(method=request.method, raw_path=scope.get("raw_path", b"/").decode(),
                                   query=request.url.query, headers=request.headers, body=signed,
                                   secret_for=sigv4.with_session_token(credentials.secret_for, request.headers),
-                                  service=SIGNING_NAME)
+                                  service=wire.signing_name)
             if request.method != "POST":
-                raise CloudWatchError("InvalidAction", "CloudWatch requests are POSTs.")
+                raise CloudWatchError("InvalidAction", "Requests to this service are POSTs.")
             operation, payload = codec.operation(protocol, scope.get("path", "/"), request.headers, body)
             result = await run_in_threadpool(call, operation, payload, caller.access_key_id)
             response = Response(codec.reply(protocol, operation, result, request_id), status_code=200,
-                                media_type=MEDIA[protocol])
+                                media_type=codec.media[protocol])
         except Exception as exc:
-            code, status, message = _to_cloudwatch(exc)
+            code, status, message = _to_aws(exc, query=codec.query_compatible)
             if status >= 500:
-                log.exception("CloudWatch request %s (%s) failed", request_id, operation)
+                log.exception("%s request %s (%s) failed", wire.signing_name, request_id, operation)
             content, headers = codec.error(protocol, code, status, message, request_id)
-            response = Response(content, status_code=status, media_type=MEDIA[protocol], headers=headers)
+            response = Response(content, status_code=status, media_type=codec.media[protocol], headers=headers)
         response.headers["x-amzn-RequestId"] = request_id
         if protocol == CBOR:
             response.headers["smithy-protocol"] = "rpc-v2-cbor"
@@ -121,17 +144,19 @@ def _gunzip(body: bytes) -> bytes:
     return plain
 
 
-def _to_cloudwatch(exc: Exception) -> tuple[str, int, str]:
+def _to_aws(exc: Exception, *, query: bool) -> tuple[str, int, str]:
+    """(code, status, message): a query-compatible service (CloudWatch) answers with the query
+    protocol's codes, a JSON one (CloudWatch Logs) with its own."""
     if isinstance(exc, CloudWatchError):
         return exc.code, exc.status, str(exc)
     if isinstance(exc, errors.Unauthenticated):
-        return aws_errors.QUERY_AUTH_CODES.get(exc.code, exc.code), 403, str(exc)
+        return (aws_errors.QUERY_AUTH_CODES.get(exc.code, exc.code) if query else exc.code), 403, str(exc)
     if isinstance(exc, errors.AccessDenied):
-        return "AccessDenied", 403, str(exc)
+        return ("AccessDenied" if query else "AccessDeniedException"), 403, str(exc)
     if isinstance(exc, errors.TooLarge):
         return "RequestEntityTooLarge", 413, str(exc)
     if isinstance(exc, errors.NotFound):
         return "InvalidAction", 400, str(exc)
     if isinstance(exc, errors.Invalid):
-        return "InvalidParameterValue", 400, str(exc)
+        return ("InvalidParameterValue" if query else "InvalidParameterException"), 400, str(exc)
     return "InternalServiceError", 500, aws_errors.INTERNAL[2]

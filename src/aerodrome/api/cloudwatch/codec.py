@@ -1,4 +1,5 @@
-"""CloudWatch's three wire protocols, read and written from botocore's `cloudwatch` model:
+"""The wire protocols of CloudWatch (and, JSON only, CloudWatch Logs), read and written from
+botocore's model of the service:
 
 - smithy-rpc-v2-cbor (botocore 1.44's choice): POST /service/<target prefix>/operation/<Op>, CBOR
   bodies, timestamps as CBOR tag 1 (epoch seconds);
@@ -26,7 +27,6 @@ from botocore.model import ServiceModel, Shape
 from aerodrome import errors
 
 CBOR, JSON, QUERY = "smithy-rpc-v2-cbor", "json", "query"
-MEDIA = {CBOR: "application/cbor", JSON: "application/x-amz-json-1.0", QUERY: "text/xml"}
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,10 @@ class Codec:
     def __init__(self, service: str = "cloudwatch"):
         self.model: ServiceModel = botocore.session.get_session().get_service_model(service)
         self.target = self.model.metadata["targetPrefix"]
-        self.namespace = self.model.metadata["xmlNamespace"]
-        self.version = self.model.metadata["apiVersion"]
+        self.namespace = self.model.metadata.get("xmlNamespace", "")
+        self.query_compatible = "awsQueryCompatible" in self.model.metadata
+        self.media = {CBOR: "application/cbor", QUERY: "text/xml",
+                      JSON: f"application/x-amz-json-{self.model.metadata.get('jsonVersion', '1.0')}"}
         # awsQueryError code -> the error shape's name, for __type
         self.error_shapes = {}
         for shape in self.model.error_shapes:
@@ -85,8 +87,10 @@ class Codec:
         return json.dumps(value).encode()
 
     def error(self, protocol: str, code: str, status: int, message: str, request_id: str) -> tuple[bytes, dict]:
-        """The error body and headers; the query code rides in x-amzn-query-error (awsQueryCompatible)."""
-        headers = {"x-amzn-query-error": f"{code};{'Receiver' if status >= 500 else 'Sender'}"}
+        """The error body and headers; for a service that was a query service, the query code rides in
+        x-amzn-query-error (awsQueryCompatible)."""
+        headers = {"x-amzn-query-error": f"{code};{'Receiver' if status >= 500 else 'Sender'}"} \
+            if self.query_compatible else {}
         if protocol == QUERY:
             root = ElementTree.Element("ErrorResponse", xmlns=self.namespace)
             error = ElementTree.SubElement(root, "Error")
@@ -95,7 +99,7 @@ class Codec:
                 ElementTree.SubElement(error, name).text = text
             ElementTree.SubElement(root, "RequestId").text = request_id
             return ElementTree.tostring(root, encoding="utf-8"), {}
-        document = {"__type": f"com.amazonaws.cloudwatch#{self.error_shapes.get(code, code)}", "message": message}
+        document = {"__type": self.error_shapes.get(code, code), "message": message}
         if protocol == CBOR:
             return cbor2.dumps(document), headers
         return json.dumps(document).encode(), headers

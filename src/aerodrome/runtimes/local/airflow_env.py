@@ -158,6 +158,9 @@ def _aws_clients(wiring: Wiring) -> dict[str, str]:
         "AWS_ENDPOINT_URL_MWAA": wiring.api_url,
         "AWS_ENDPOINT_URL_STS": wiring.api_url,
         "AWS_ENDPOINT_URL_CLOUDWATCH": wiring.api_url,  # a task's put_metric_data lands in Aerodrome
+        # and its CloudWatch Logs calls: SDKs read the service id's name (CLOUDWATCH_LOGS); LOGS for others
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": wiring.api_url,
+        "AWS_ENDPOINT_URL_LOGS": wiring.api_url,
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_DEFAULT_REGION": wiring.region,
         "AWS_REGION": wiring.region,

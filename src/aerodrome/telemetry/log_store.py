@@ -1,0 +1,208 @@
+"""Where CloudWatch Logs' groups, streams and events are kept: `logs.db` (SQLite, WAL), apart from the
+store and the metrics. Events carry their time (ms), when they were ingested (ms) and the message;
+an event's id orders events ingested together. The shipper's read positions in each log file are
+kept here too, in the same transaction as the events they produced, so a restart neither loses
+nor repeats lines.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS groups (
+    name TEXT PRIMARY KEY, created INTEGER NOT NULL, retention_days INTEGER, managed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS streams (
+    grp TEXT NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL, first_ts INTEGER, last_ts INTEGER,
+    last_ingested INTEGER, stored_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (grp, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, stream TEXT NOT NULL, ts INTEGER NOT NULL,
+    ingested INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_group ON events (grp, ts, id);
+CREATE INDEX IF NOT EXISTS events_by_stream ON events (grp, stream, ts, id);
+CREATE TABLE IF NOT EXISTS positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    created: int
+    retention_days: int | None
+    stored_bytes: int
+    managed: bool  # an environment's group, which Aerodrome fills
+
+
+@dataclass(frozen=True)
+class Stream:
+    group: str
+    name: str
+    created: int
+    first_ts: int | None
+    last_ts: int | None
+    last_ingested: int | None
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    stream: str
+    timestamp: int
+    ingested: int
+    message: str
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LogStore:
+    def __init__(self, path: Path):
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- groups and streams ----------------------------------------------------------------------
+    def create_group(self, name: str, *, managed: bool = False) -> bool:
+        """False when it exists already."""
+        with self._connection() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO groups (name, created, managed) VALUES (?, ?, ?)",
+                                (name, now_ms(), int(managed)))
+            return cursor.rowcount == 1
+
+    def delete_group(self, name: str) -> bool:
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM groups WHERE name = ?", (name,)).rowcount == 1
+            db.execute("DELETE FROM streams WHERE grp = ?", (name,))
+            db.execute("DELETE FROM events WHERE grp = ?", (name,))
+            return gone
+
+    def groups(self, prefix: str = "") -> list[Group]:
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT g.name, g.created, g.retention_days, COALESCE(SUM(s.stored_bytes), 0), g.managed "
+                "FROM groups g LEFT JOIN streams s ON s.grp = g.name WHERE g.name >= ? AND g.name < ? "
+                "GROUP BY g.name ORDER BY g.name", (prefix, prefix + "\U0010ffff")).fetchall()
+        return [Group(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def group(self, name: str) -> Group | None:
+        return next((g for g in self.groups(name) if g.name == name), None)
+
+    def set_retention(self, name: str, days: int | None) -> bool:
+        with self._connection() as db:
+            return db.execute("UPDATE groups SET retention_days = ? WHERE name = ?", (days, name)).rowcount == 1
+
+    def create_stream(self, group: str, name: str) -> bool:
+        with self._connection() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO streams (grp, name, created) VALUES (?, ?, ?)",
+                                (group, name, now_ms()))
+            return cursor.rowcount == 1
+
+    def streams(self, group: str, *, prefix: str = "", by_last_event: bool = False,
+                descending: bool = False) -> list[Stream]:
+        order = "COALESCE(last_ts, 0)" if by_last_event else "name"
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT grp, name, created, first_ts, last_ts, last_ingested, stored_bytes FROM streams "
+                f"WHERE grp = ? AND name >= ? AND name < ? ORDER BY {order} {'DESC' if descending else 'ASC'}",
+                (group, prefix, prefix + "\U0010ffff")).fetchall()
+        return [Stream(*r) for r in rows]
+
+    # --- events ----------------------------------------------------------------------------------
+    def append(self, group: str, stream: str, events: Iterable[tuple[int, str]], *,
+               position: tuple[str, int, int] | None = None) -> int:
+        """Add (timestamp ms, message) events to a stream (created if missing) and, with `position`
+        (path, inode, offset), move the shipper's read position in the same transaction."""
+        rows = [(group, stream, ts, message) for ts, message in events]
+        ingested = now_ms()
+        with self._transaction() as db:
+            if rows:
+                db.execute("INSERT OR IGNORE INTO streams (grp, name, created) VALUES (?, ?, ?)",
+                           (group, stream, ingested))
+                db.executemany("INSERT INTO events (grp, stream, ts, ingested, message) VALUES (?, ?, ?, ?, ?)",
+                               [(g, s, ts, ingested, m) for g, s, ts, m in rows])
+                stamps = [r[2] for r in rows]
+                db.execute("UPDATE streams SET first_ts = MIN(COALESCE(first_ts, ?), ?), "
+                           "last_ts = MAX(COALESCE(last_ts, ?), ?), last_ingested = ?, "
+                           "stored_bytes = stored_bytes + ? WHERE grp = ? AND name = ?",
+                           (min(stamps), min(stamps), max(stamps), max(stamps), ingested,
+                            sum(len(r[3].encode()) for r in rows), group, stream))
+            if position is not None:
+                db.execute("INSERT INTO positions VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                           "inode = excluded.inode, offset = excluded.offset", position)
+        return len(rows)
+
+    def events(self, group: str, *, streams: builtins.list[str] | None = None, start: int | None = None,
+               end: int | None = None, after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
+               limit: int = 10_000, descending: bool = False) -> builtins.list[Event]:
+        """Events of a group in (timestamp, id) order (or reversed), after or before a (timestamp, id) mark."""
+        query = "SELECT id, stream, ts, ingested, message FROM events WHERE grp = ?"
+        args: builtins.list[object] = [group]
+        if streams is not None:
+            query += f" AND stream IN ({', '.join('?' * len(streams))})"
+            args += streams
+        if start is not None:
+            query += " AND ts >= ?"
+            args.append(start)
+        if end is not None:
+            query += " AND ts <= ?"
+            args.append(end)
+        if after is not None:
+            query += " AND (ts > ? OR (ts = ? AND id > ?))"
+            args += [after[0], after[0], after[1]]
+        if before is not None:
+            query += " AND (ts < ? OR (ts = ? AND id < ?))"
+            args += [before[0], before[0], before[1]]
+        query += " ORDER BY ts DESC, id DESC" if descending else " ORDER BY ts, id"
+        query += " LIMIT ?"
+        args.append(limit)
+        with self._connection() as db:
+            return [Event(*r) for r in db.execute(query, args).fetchall()]
+
+    def position(self, path: str) -> tuple[int, int] | None:
+        """(inode, offset) the shipper read `path` up to."""
+        with self._connection() as db:
+            row = db.execute("SELECT inode, offset FROM positions WHERE path = ?", (path,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def prune(self, now: int | None = None) -> int:
+        """Drop events older than their group's retention; how many went."""
+        moment = now if now is not None else now_ms()
+        dropped = 0
+        with self._transaction() as db:
+            for name, days in db.execute("SELECT name, retention_days FROM groups WHERE retention_days IS NOT NULL"
+                                         ).fetchall():
+                dropped += db.execute("DELETE FROM events WHERE grp = ? AND ts < ?",
+                                      (name, moment - days * 86_400_000)).rowcount
+        return dropped
