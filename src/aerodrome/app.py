@@ -33,9 +33,9 @@ class ControlPlane:
         from aerodrome.auth import sealed
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
-        from aerodrome.reconcile.alarm_loop import AlarmLoop
         from aerodrome.reconcile.autoscale import Autoscaler
         from aerodrome.reconcile.controller import Controller
+        from aerodrome.reconcile.every import Every
         from aerodrome.reconcile.log_shipper import LogShipper
         from aerodrome.reconcile.metrics_collector import MetricsCollector
         from aerodrome.reconcile.reconciler import Reconciler
@@ -126,12 +126,14 @@ class ControlPlane:
         self.statsd = StatsdListener(
             settings.statsd_port, resolve=self._statsd_environment,
             sink=lambda namespace, data: self.cloudwatch.put_metric_data({"Namespace": namespace, "MetricData": data}))
-        self.alarm_loop = AlarmLoop(self.cloudwatch_documents.evaluate_alarms, interval=settings.alarm_interval)
+        self.alarm_loop = Every(settings.alarm_interval, self.cloudwatch_documents.evaluate_alarms, name="alarms")
         self.collector = MetricsCollector(store=self.store, driver=self.driver, cloudwatch=self.cloudwatch,
                                           metric_store=self.metric_store, interval=settings.metrics_interval)
+        self.collector_loop = Every(settings.metrics_interval, self.collector.tick, name="metrics", first=True)
         self.log_store = LogStore(settings.logs_file)
         self.logs = LogsService(self.log_store, region=settings.region, account=settings.account)
-        self.log_shipper = LogShipper(store=self.store, logs=self.log_store, interval=settings.log_ship_interval)
+        self.log_shipper = Every(settings.log_ship_interval, LogShipper(store=self.store, logs=self.log_store).ship,
+                                 name="log-shipper")
         for wire, services in ((cloudwatch_wire(), (self.cloudwatch, self.cloudwatch_documents)),
                                (logs_wire(region=settings.region, account=settings.account), (self.logs,))):
             self.asgi = with_service(self.asgi, wire, build_service_app(
@@ -167,7 +169,7 @@ class ControlPlane:
         self._reporter.start()
         self.schedule_loop.start()
         self.autoscaler.start()
-        self.collector.start()
+        self.collector_loop.start()
         self.alarm_loop.start()
         self.statsd.start()
         self.log_shipper.start()
@@ -179,7 +181,7 @@ class ControlPlane:
         """Stop the loops and every process this control plane started."""
         self.schedule_loop.stop()
         self.autoscaler.stop()
-        self.collector.stop()
+        self.collector_loop.stop()
         self.alarm_loop.stop()
         self.statsd.stop()
         self.log_shipper.stop()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from aerodrome.domain import classes, scaling
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status
+from aerodrome.reconcile.every import Every
 from aerodrome.runtimes.base import RuntimeDriver
 from aerodrome.store import environments
 from aerodrome.store.db import Store
@@ -24,20 +25,18 @@ class Autoscaler:
                  progress: Callable[[str, str], None] | None = None):
         self._store = store
         self._driver = driver
-        self._interval = interval
         self._scale_in_after = scale_in_after
         self._progress = progress or (lambda name, line: log.info("%s: %s", name, line))
         self._memory: dict[str, scaling.Memory] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="autoscale", daemon=True)
+        self._loop = Every(interval, self.tick_all, name="autoscale")
 
     def start(self) -> None:
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
+        self._stop.set()  # also ends a pass over the environments between two of them
+        self._loop.stop()
 
     def tick(self, record: environments.EnvironmentRecord) -> int | None:
         """Look at one environment once; the new worker count if it changed."""
@@ -65,15 +64,14 @@ class Autoscaler:
         return decision.workers
 
     # --- internals ---------------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            for record in self._available():
-                if self._stop.is_set():
-                    return
-                try:
-                    self.tick(record)
-                except Exception:
-                    log.exception("autoscaling %s failed", record.name)
+    def tick_all(self) -> None:
+        for record in self._available():
+            if self._stop.is_set():
+                return
+            try:
+                self.tick(record)
+            except Exception:
+                log.exception("autoscaling %s failed", record.name)
 
     def _available(self) -> list[environments.EnvironmentRecord]:
         with self._store.session() as session:

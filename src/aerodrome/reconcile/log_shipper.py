@@ -20,7 +20,6 @@ import datetime
 import json
 import logging
 import re
-import threading
 from pathlib import Path
 
 from aerodrome.domain.spec import log_group
@@ -83,21 +82,12 @@ def timestamp_of(line: bytes) -> int | None:
 
 
 class LogShipper:
-    def __init__(self, *, store: Store, logs: LogStore, interval: float = 2.0):
+    """`ship` is one pass; the control plane runs it every few seconds (reconcile.every.Every)."""
+
+    def __init__(self, *, store: Store, logs: LogStore):
         self._store = store
         self._logs = logs
-        self._interval = interval
         self._last_time: dict[str, int] = {}  # path -> the time of its last line read
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="log-shipper", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
 
     def ship(self) -> int:
         """One pass over every environment's enabled log files; how many events were stored."""
@@ -140,11 +130,3 @@ class LogShipper:
             events.append((last, line.decode("utf-8", "replace")))
         self._last_time[str(path)] = last
         return self._logs.append(group, stream, events, position=(str(path), info.st_ino, offset + len(whole)))
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.ship()
-            except Exception:
-                log.exception("shipping logs failed")
-

@@ -18,7 +18,6 @@ retention once an hour.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import psutil
@@ -59,17 +58,7 @@ class MetricsCollector:
         self._interval = interval
         self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last look
         self._last: float | None = None
-        self._pruned = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(30)
+        self._pruned = time.monotonic()
 
     def collect(self) -> int:
         """Collect once; how many datapoints were written."""
@@ -132,16 +121,12 @@ class MetricsCollector:
                  for name, value in counts.items()]
         return data
 
-    def _loop(self) -> None:
-        self.collect()  # a first look, so CPU has a baseline one interval later
-        while not self._stop.wait(self._interval):
-            try:
-                self.collect()
-                if time.monotonic() - self._pruned > PRUNE_EVERY:
-                    self._metric_store.prune()
-                    self._pruned = time.monotonic()
-            except Exception:
-                log.exception("collecting metrics failed")
+    def tick(self) -> None:
+        """What the control plane runs every `interval` (the first look gives CPU its baseline)."""
+        self.collect()
+        if time.monotonic() - self._pruned > PRUNE_EVERY:
+            self._metric_store.prune()
+            self._pruned = time.monotonic()
 
 
 def _usage(component: ComponentState, before: dict[int, float], seen: dict[int, float]) -> tuple[float, float]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from aerodrome.telemetry.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dashboards (
@@ -27,22 +26,9 @@ CREATE INDEX IF NOT EXISTS alarm_history_by_name ON alarm_history (name, at);
 HISTORY_DAYS = 14  # CloudWatch keeps alarm history two weeks
 
 
-class Documents:
+class Documents(SqliteFile):
     def __init__(self, path: Path):
-        self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._db
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, _SCHEMA)
 
     # --- dashboards --------------------------------------------------------------------------
     def put_dashboard(self, name: str, body: str) -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from aerodrome.telemetry.sqlite_file import SqliteFile
 
 Dimensions = tuple[tuple[str, str], ...]  # sorted (name, value) pairs
 
@@ -81,45 +81,28 @@ def dimensions_of(pairs: Iterable[tuple[str, str]]) -> Dimensions:
     return tuple(sorted(pairs))
 
 
-class MetricStore:
+class MetricStore(SqliteFile):
     def __init__(self, path: Path, *, retention_days: float = 15):
-        self.path = path
+        super().__init__(path, _SCHEMA)
         self.retention = retention_days * 86400
-        self._lock = threading.Lock()  # one connection; every call is short
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._db
 
     def put(self, datapoints: Iterable[Datapoint]) -> int:
         """Add datapoints (merged into their buckets); how many were written."""
         written = 0
         now = int(time.time())
-        with self._connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                ids: dict[tuple[str, str, Dimensions], int] = {}
-                for point in datapoints:
-                    key = (point.namespace, point.name, point.dimensions)
-                    if key not in ids:
-                        ids[key] = self._series_id(db, point, now)
-                    step = 1 if point.resolution == 1 else 60
-                    db.execute(
-                        "INSERT INTO points VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series, ts) DO UPDATE SET "
-                        "sum = sum + excluded.sum, count = count + excluded.count, "
-                        "min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
-                        (ids[key], int(point.timestamp) // step * step, point.sum, point.count, point.min, point.max))
-                    written += 1
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            ids: dict[tuple[str, str, Dimensions], int] = {}
+            for point in datapoints:
+                key = (point.namespace, point.name, point.dimensions)
+                if key not in ids:
+                    ids[key] = self._series_id(db, point, now)
+                step = 1 if point.resolution == 1 else 60
+                db.execute(
+                    "INSERT INTO points VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (series, ts) DO UPDATE SET "
+                    "sum = sum + excluded.sum, count = count + excluded.count, "
+                    "min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
+                    (ids[key], int(point.timestamp) // step * step, point.sum, point.count, point.min, point.max))
+                written += 1
         return written
 
     @staticmethod
@@ -185,7 +168,3 @@ class MetricStore:
             db.execute("DELETE FROM series WHERE last_seen < ? AND id NOT IN (SELECT DISTINCT series FROM points)",
                        (cutoff,))
         return int(dropped)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
