@@ -204,6 +204,7 @@ class ControlPlane:
         self.store.close()
         self.metric_store.close()
         self.documents.close()
+        self.logs.close()
         self.log_store.close()
 
     def _statsd_environment(self, prefix: str) -> str | None:

@@ -54,6 +54,7 @@ def control_plane(settings, store):
                "log_store": log_store}
     metric_store.close()
     stored.close()
+    logs.close()
     log_store.close()
 
 

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aerodrome.reconcile.log_shipper import LogShipper, timestamp_of
-from tests.support import aws_cli, minimal
+from tests.support import aws_cli, minimal, wait_for
 
 T0 = int(time.time() * 1000) - 60_000
 
@@ -78,6 +78,22 @@ def test_an_environments_log_files_reach_its_groups_and_read_back(mwaa, logs, co
     assert len(paged["events"]) == 2 and len(rest["events"]) == 1 and "nextToken" not in rest
     assert error_code(logs.filter_log_events, logGroupName="airflow-dev-Task",
                       filterPattern="{ $.x = ") == "InvalidParameterException"
+
+    # Logs Insights, as the observability post follows one run's correlation id across components
+    def results(query_string):
+        query_id = logs.start_query(logGroupNames=["airflow-dev-Scheduler", "airflow-dev-Task"],
+                                    startTime=T0 // 1000 - 60, endTime=T0 // 1000 + 60,
+                                    queryString=query_string)["queryId"]
+        reply = wait_for(lambda: (r := logs.get_query_results(queryId=query_id))["status"] == "Complete" and r,
+                         timeout=10, what="the query")
+        return [{c["field"]: c["value"] for c in row if c["field"] != "@ptr"} for row in reply["results"]]
+
+    run = results("fields @timestamp, @logStream, @message | filter @message like /run-42/ | sort @timestamp asc")
+    task = "dag_id=etl/run_id=manual__2026-12-02T10_00_00+00_00/task_id=load/attempt=1.log"
+    assert [r["@logStream"] for r in run] == ["scheduler-1", task, "scheduler-1", task, task]  # by time
+    assert results("filter correlation_id = 'run-42' | stats count(*) as n by bin(1m)")[0]["n"] == "3"
+    assert error_code(logs.start_query, logGroupName="airflow-dev-Task", startTime=0, endTime=1,
+                      queryString="stats median(x)") == "MalformedQueryException"
 
 
 def test_client_groups_streams_events_retention_and_errors(logs, control_plane, tmp_path):

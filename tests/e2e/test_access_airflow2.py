@@ -6,6 +6,7 @@ through the environment's HTTPS endpoint."""
 import datetime
 import json
 import subprocess
+import time
 import uuid
 
 import boto3
@@ -335,9 +336,20 @@ def _one_run_in_the_logs(plane, airflow):
     def found(group, **where):
         return logs.filter_log_events(logGroupName=f"airflow-{CALLER}-{group}", **where)["events"]
 
+    stream = f"dag_id=probe/run_id={run.replace(':', '_')}/"
     wait_for(lambda: found("Scheduler", filterPattern=f'"{run}"') and found("Worker", filterPattern=f'"{run}"')
-             and found("Task", logStreamNamePrefix=f"dag_id=probe/run_id={run.replace(':', '_')}/"),
+             and found("Task", logStreamNamePrefix=stream),
              timeout=60, interval=2, what=f"run {run} in the scheduler, worker and task log groups")
+    # and one Logs Insights query over the three groups
+    now = int(time.time())
+    query_id = logs.start_query(
+        logGroupNames=[f"airflow-{CALLER}-{g}" for g in ("Scheduler", "Worker", "Task")], startTime=now - 3600,
+        endTime=now + 60, queryString=f'fields @log, @logStream | filter @message like "{run}" or '
+                                      f'@logStream like "{stream}" | stats count(*) as lines by @log')["queryId"]
+    reply = wait_for(lambda: (r := logs.get_query_results(queryId=query_id))["status"] == "Complete" and r,
+                     timeout=60, what="the Insights query")
+    groups = {c["value"].split(":", 1)[1] for row in reply["results"] for c in row if c["field"] == "@log"}
+    assert groups == {f"airflow-{CALLER}-{g}" for g in ("Scheduler", "Worker", "Task")}, reply["results"]
 
 
 def _probe(airflow) -> str:

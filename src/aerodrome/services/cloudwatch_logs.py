@@ -1,6 +1,8 @@
 """CloudWatch Logs over the log store: log groups and streams (each environment's groups filled by
 the log shipper; others created by clients), GetLogEvents, FilterLogEvents (filter patterns:
-domain.log_filter), CreateLogGroup/CreateLogStream/PutLogEvents, PutRetentionPolicy,
+domain.log_filter), Logs Insights (StartQuery, GetQueryResults, StopQuery; the language:
+domain.insights; queries run on a small pool and their results are kept for the last 200),
+CreateLogGroup/CreateLogStream/PutLogEvents, PutRetentionPolicy,
 DeleteRetentionPolicy and DeleteLogGroup, with CloudWatch Logs' rules, limits and error codes
 (CloudWatchError, HTTP 400 as the service answers).
 """
@@ -9,10 +11,13 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aerodrome.domain import log_filter
+from aerodrome.domain import insights, log_filter
 from aerodrome.services.cloudwatch import CloudWatchError, next_token, offset_of
 from aerodrome.telemetry.log_store import Event, LogStore
 
@@ -45,11 +50,21 @@ def _mark(token: str | None, prefix: str) -> tuple[int, int] | None:
         raise _invalid("The specified nextToken is invalid.") from None
 
 
+KEPT_QUERIES = 200
+MAX_QUERY_GROUPS = 50
+
+
 class LogsService:
     def __init__(self, store: LogStore, *, region: str, account: str):
         self._store = store
         self._region = region
         self._account = account
+        self._queries: dict[str, dict[str, Any]] = {}
+        self._queries_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="insights")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def group_arn(self, name: str) -> str:
         return f"arn:aws:logs:{self._region}:{self._account}:log-group:{name}"
@@ -214,12 +229,93 @@ class LogsService:
             reply["nextToken"] = f"n/{mark[0]:019d}/{mark[1]:019d}"
         return reply
 
+    # --- Logs Insights -------------------------------------------------------------------------
+    def start_query(self, payload: dict[str, Any]) -> dict:
+        names = list(payload.get("logGroupNames") or [])
+        names += [i.split(":log-group:", 1)[-1].removesuffix(":*") for i in payload.get("logGroupIdentifiers") or []]
+        if payload.get("logGroupName"):
+            names.append(payload["logGroupName"])
+        if not names:
+            raise _invalid("Name at least one log group: logGroupName, logGroupNames or logGroupIdentifiers.")
+        if len(names) > MAX_QUERY_GROUPS:
+            raise _invalid(f"A query reads at most {MAX_QUERY_GROUPS} log groups.")
+        for name in names:
+            if self._store.group(name) is None:
+                raise CloudWatchError("ResourceNotFoundException", f"Log group {name!r} does not exist.")
+        try:
+            query = insights.compile_query(payload.get("queryString") or "", limit=payload.get("limit"))
+        except insights.QueryError as exc:
+            raise CloudWatchError("MalformedQueryException", str(exc)) from None
+        start, end = payload.get("startTime"), payload.get("endTime")
+        if start is None or end is None or end < start:
+            raise _invalid("startTime and endTime (seconds) are required, startTime first.")
+        query_id = str(uuid.uuid4())
+        entry: dict[str, Any] = {"status": "Scheduled", "results": [], "statistics": _statistics(0, 0, 0),
+                                 "stopped": threading.Event()}
+        with self._queries_lock:
+            self._queries[query_id] = entry
+            for old in list(self._queries)[:-KEPT_QUERIES]:
+                del self._queries[old]
+        self._pool.submit(self._run_query, entry, query, names, start * 1000, end * 1000 + 999)
+        return {"queryId": query_id}
+
+    def get_query_results(self, payload: dict[str, Any]) -> dict:
+        entry = self._query(payload)
+        return {"queryLanguage": "CWLI", "status": entry["status"], "results": entry["results"],
+                "statistics": entry["statistics"]}
+
+    def stop_query(self, payload: dict[str, Any]) -> dict:
+        entry = self._query(payload)
+        if entry["status"] not in ("Scheduled", "Running"):
+            raise _invalid("The query is not running.")
+        entry["stopped"].set()
+        return {"success": True}
+
+    def _query(self, payload: dict[str, Any]) -> dict[str, Any]:
+        with self._queries_lock:
+            entry = self._queries.get(payload.get("queryId") or "")
+        if entry is None:
+            raise CloudWatchError("ResourceNotFoundException", "The query does not exist (or is too old to keep).")
+        return entry
+
+    def _run_query(self, entry: dict[str, Any], query: insights.Query, groups: list[str], start: int,
+                   end: int) -> None:
+        entry["status"] = "Running"
+        rows: list[dict[str, Any]] = []
+        scanned = 0
+        try:
+            for group in groups:
+                mark = None
+                while not entry["stopped"].is_set():
+                    batch = self._store.events(group, start=start, end=end, after=mark, limit=SCAN * 10)
+                    for event in batch:
+                        scanned += len(event.message.encode())
+                        rows.append({"@timestamp": event.timestamp, "@message": event.message,
+                                     "@logStream": event.stream, "@log": f"{self._account}:{group}",
+                                     "@ingestionTime": event.ingested, "@ptr": f"{group}/{event.id}"})
+                    if len(batch) < SCAN * 10:
+                        break
+                    mark = (batch[-1].timestamp, batch[-1].id)
+            if entry["stopped"].is_set():
+                entry["status"] = "Cancelled"
+                return
+            entry["results"] = query.run(rows)
+            entry["statistics"] = _statistics(len(entry["results"]), len(rows), scanned)
+            entry["status"] = "Complete"
+        except Exception:
+            entry["status"] = "Failed"
+            raise
+
     def _existing(self, payload: dict[str, Any]) -> str:
         name = payload.get("logGroupName") or payload.get("logGroupIdentifier") or ""
         name = name.split(":log-group:", 1)[-1].removesuffix(":*")
         if self._store.group(name) is None:
             raise _missing_group()
         return name
+
+
+def _statistics(matched: int, scanned: int, scanned_bytes: int) -> dict[str, float]:
+    return {"recordsMatched": float(matched), "recordsScanned": float(scanned), "bytesScanned": float(scanned_bytes)}
 
 
 def _group_name(payload: dict[str, Any]) -> str:
