@@ -121,6 +121,14 @@ def _metrics_followed_the_scale(plane, started):
     listed = cloudwatch.list_metrics(Namespace="AWS/MWAA", MetricName="CPUUtilization", Dimensions=env)["Metrics"]
     clusters = {d["Value"] for m in listed for d in m["Dimensions"] if d["Name"] == "Cluster"}
     assert clusters == {"Scheduler", "WebServer", "BaseWorker", "AdditionalWorker"}
+    database = [*env, {"Name": "Database", "Value": "WRITER"}]
+    db_metrics = {m["MetricName"] for m in
+                  cloudwatch.list_metrics(Namespace="AWS/MWAA", Dimensions=database)["Metrics"]}
+    assert {"CPUUtilization", "DatabaseConnections", "FreeableMemory", "ReadIOPS", "WriteThroughput"} <= db_metrics
+    connections = cloudwatch.get_metric_statistics(
+        Namespace="AWS/MWAA", MetricName="DatabaseConnections", Dimensions=database, StartTime=started,
+        EndTime=datetime.datetime.now(datetime.UTC), Period=60, Statistics=["Maximum"])["Datapoints"]
+    assert max(p["Maximum"] for p in connections) > 0
     # Airflow's own StatsD metrics, under MWAA's names
     airflow_metrics = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AmazonMWAA", Dimensions=env)[
         "Metrics"]}

@@ -70,3 +70,28 @@ def test_an_environment_database_leaves_every_template_to_its_owner(postgres):
     databases.drop("dddd4444")
     assert not server.database_exists("env_dddd4444")
     assert server.sql("SELECT 1 FROM pg_roles WHERE rolname = 'env_dddd4444'") == ""
+
+
+def test_a_create_cut_short_is_finished_by_the_next_one_and_drop_still_works(postgres):
+    """A control plane killed inside `create` (found by the chaos bench): the database exists but its
+    objects still belong to the template's owner, PUBLIC may still connect, and a template database
+    was moved to the environment's role. The next `create` finishes each step; `drop` works even from
+    the half-done state."""
+    server, databases, tmp_path = postgres
+    template = databases.ensure_template("0.0.3", migrate=lambda url: None)
+    databases.create("eeee5555", template, tmp_path / "e.secret")
+    # undo the later steps, as a kill after CREATE DATABASE leaves them
+    server.sql("CREATE TABLE half (id int)", database="env_eeee5555")
+    server.sql("ALTER TABLE half OWNER TO airflow_template", database="env_eeee5555")
+    server.sql("GRANT CONNECT ON DATABASE env_eeee5555 TO PUBLIC")
+    server.sql(f"ALTER DATABASE {template} OWNER TO env_eeee5555")
+    databases.create("eeee5555", template, tmp_path / "e.secret")
+    assert server.sql("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'half'",
+                      database="env_eeee5555") == "env_eeee5555"
+    assert server.sql("SELECT has_database_privilege('public', 'env_eeee5555', 'CONNECT')") == "f"
+    assert server.sql(f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{template}'") == \
+        "airflow_template"
+    server.sql(f"ALTER DATABASE {template} OWNER TO env_eeee5555")  # cut short again, then deleted
+    databases.drop("eeee5555")
+    assert server.sql("SELECT 1 FROM pg_roles WHERE rolname = 'env_eeee5555'") == ""
+    assert server.database_exists(template)

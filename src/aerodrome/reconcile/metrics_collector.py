@@ -7,6 +7,10 @@ default, MWAA's period) into the metric store, where CloudWatch's API reads them
                                         each process with its children. CPU is in percent of one
                                         core; memory in percent of the host's memory.
     QueuedTasks, RunningTasks           dims Environment + Queue (Airflow's `default` queue)
+    CPUUtilization, DatabaseConnections, dims Environment + Database (WRITER): the environment's
+    FreeableMemory, ReadIOPS,           database on the real PostgreSQL (its server processes' CPU,
+    WriteThroughput, ReadLatency        connections, blocks read per second, rows written per second,
+                                        ms per block read when track_io_timing is on; free memory of the host)
     NumWorkers, NumAdditionalWorkers,   dims Environment
     NumSchedulers, NumWebServers
 
@@ -22,6 +26,7 @@ import time
 
 import psutil
 
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.status import Status
 from aerodrome.runtimes.base import ComponentState, RuntimeDriver
 from aerodrome.services.cloudwatch import CloudWatchService
@@ -57,6 +62,7 @@ class MetricsCollector:
         self._metric_store = metric_store
         self._interval = interval
         self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last look
+        self._database: dict[str, dict[str, float]] = {}  # environment -> its database figures at the last look
         self._last: float | None = None
         self._pruned = time.monotonic()
 
@@ -112,6 +118,7 @@ class MetricsCollector:
         queue = [env, {"Name": "Queue", "Value": QUEUE}]
         data += [{"MetricName": "QueuedTasks", "Dimensions": queue, "Unit": "Count", "Value": float(queued)},
                  {"MetricName": "RunningTasks", "Dimensions": queue, "Unit": "Count", "Value": float(running)}]
+        data += self._database_data(record.name, placement, elapsed)
         names = [c.name for c in observed.components if c.running]
         workers = sum(1 for n in names if n.startswith("worker-"))
         counts = {"NumWorkers": min(workers, 1), "NumAdditionalWorkers": max(workers - 1, 0),
@@ -119,6 +126,32 @@ class MetricsCollector:
                   "NumWebServers": sum(1 for n in names if cluster_of(n) == "WebServer")}
         data += [{"MetricName": name, "Dimensions": [env], "Unit": "Count", "Value": float(value)}
                  for name, value in counts.items()]
+        return data
+
+    def _database_data(self, name: str, placement: Placement, elapsed: float | None) -> list[dict]:
+        now = self._driver.database_figures(placement)
+        before, self._database[name] = self._database.get(name), now
+        if not now:
+            return []
+        dims = [{"Name": "Environment", "Value": name}, {"Name": "Database", "Value": "WRITER"}]
+        data = [{"MetricName": "DatabaseConnections", "Dimensions": dims, "Unit": "Count",
+                 "Value": now["connections"]},
+                {"MetricName": "FreeableMemory", "Dimensions": dims, "Unit": "Bytes",
+                 "Value": float(psutil.virtual_memory().available)}]
+        if before and elapsed:
+            def rate(key: str) -> float:
+                return max(now[key] - before.get(key, 0.0), 0.0) / elapsed
+
+            blocks = max(now["blocks_read"] - before.get("blocks_read", 0.0), 0.0)
+            data += [{"MetricName": "CPUUtilization", "Dimensions": dims, "Unit": "Percent",
+                      "Value": 100.0 * rate("cpu_seconds")},
+                     {"MetricName": "ReadIOPS", "Dimensions": dims, "Unit": "Count/Second",
+                      "Value": rate("blocks_read")},
+                     {"MetricName": "WriteThroughput", "Dimensions": dims, "Unit": "Count/Second",
+                      "Value": rate("rows_written")}]
+            if blocks and now["read_ms"]:
+                data.append({"MetricName": "ReadLatency", "Dimensions": dims, "Unit": "Milliseconds",
+                             "Value": max(now["read_ms"] - before.get("read_ms", 0.0), 0.0) / blocks})
         return data
 
     def tick(self) -> None:

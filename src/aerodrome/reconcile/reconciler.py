@@ -214,11 +214,14 @@ class Reconciler:
         self._progress(record.name, f"{record.status.value} -> AVAILABLE")
 
     def _fail(self, record: environments.EnvironmentRecord, message: str) -> float:
-        """Creating fails the create; anything else rolls back to the last spec that worked."""
+        """Creating fails the create, deleting the delete; anything else rolls back to the last spec
+        that worked."""
         message = redact(message, record.spec)
         rolling_back = record.status in (Status.UPDATING, Status.CREATING_SNAPSHOT) and record.applied_spec
         if record.status == Status.ROLLING_BACK:
             return self._move(record, Status.UNAVAILABLE, error=message)
+        if record.status == Status.DELETING:
+            return self._move(record, Status.DELETE_FAILED, error=message)
         to = Status.ROLLING_BACK if rolling_back else (
             Status.CREATE_FAILED if record.status == Status.CREATING else Status.UPDATE_FAILED)
         log.warning("%s: %s", record.name, message)

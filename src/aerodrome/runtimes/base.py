@@ -100,6 +100,10 @@ class RuntimeDriver(Placer, Protocol):
     def task_counts(self, placement: Placement) -> tuple[int, int]:
         """(queued, running) task instances of the environment: one cheap query."""
 
+    def database_figures(self, placement: Placement) -> dict[str, float]:
+        """Cumulative figures of the environment's metadata database (connections, blocks_read,
+        rows_written, read_ms, cpu_seconds); empty when there is no database."""
+
     def worker_count(self, spec: EnvironmentSpec, placement: Placement) -> int:
         """The Celery workers the environment runs now (the autoscaler's choice within the spec's bounds)."""
 

@@ -42,20 +42,20 @@ class Databases:
         return name
 
     def create(self, env_id: str, template: str, secret_file: Path) -> str:
-        """Create (once) the environment's role and database; returns its SQLAlchemy URL."""
+        """Create (once) the environment's role and database; returns its SQLAlchemy URL. Every step is
+        checked again on each call, so a control plane killed halfway finishes the job next time."""
         name = f"env_{env_id}"
         password = files.secret(secret_file)
         if not self._server.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
             self._server.sql(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
         if not self._server.database_exists(name):
             self._server.sql(f"CREATE DATABASE {name} OWNER {name} TEMPLATE {template}")
-            with self._template_lock:  # REASSIGN also moves the template databases themselves; move them back
+        self._server.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
+        with self._template_lock:
+            if self._server.sql(f"SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+                                f"WHERE r.rolname = '{TEMPLATE_OWNER}' LIMIT 1", database=name):
                 self._server.sql(f"REASSIGN OWNED BY {TEMPLATE_OWNER} TO {name}", database=name)
-                moved = self._server.sql(f"SELECT datname FROM pg_database WHERE datname <> '{name}' AND datdba = "
-                                         f"(SELECT oid FROM pg_roles WHERE rolname = '{name}')")
-                for database in moved.split():
-                    self._server.sql(f"ALTER DATABASE {database} OWNER TO {TEMPLATE_OWNER}")
-            self._server.sql(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
+            self._return_templates(name)  # REASSIGN also moves the template databases themselves
         return self._server.url(name, user=name, password=password)
 
     def dump(self, env_id: str, path: Path) -> None:
@@ -92,4 +92,43 @@ class Databases:
     def drop(self, env_id: str) -> None:
         name = f"env_{env_id}"
         self._server.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        self._server.sql(f"DROP ROLE IF EXISTS {name}")
+        if self._server.sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{name}'"):
+            with self._template_lock:  # a create cut short may have left it owning a template database
+                self._return_templates(name)
+            self._server.sql(f"DROP ROLE IF EXISTS {name}")
+
+    def _return_templates(self, role: str) -> None:
+        """Give back to TEMPLATE_OWNER any database other than the role's own that the role owns."""
+        moved = self._server.sql(f"SELECT datname FROM pg_database WHERE datname <> '{role}' AND datdba = "
+                                 f"(SELECT oid FROM pg_roles WHERE rolname = '{role}')")
+        for database in moved.split():
+            self._server.sql(f"ALTER DATABASE {database} OWNER TO {TEMPLATE_OWNER}")
+
+    def figures(self, env_id: str) -> dict[str, float]:
+        """Cumulative figures of the environment's database from the server's statistics: open
+        connections, blocks read from disk, rows written, milliseconds spent reading (with
+        track_io_timing), and the CPU seconds its current server processes have used."""
+        name = f"env_{env_id}"
+        row = self._server.sql(
+            f"SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'), blks_read, "
+            f"tup_inserted + tup_updated + tup_deleted, blk_read_time, "
+            f"(SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = '{name}') "
+            f"FROM pg_stat_database WHERE datname = '{name}'")
+        if not row:
+            return {}
+        connections, blocks, rows, read_ms, pids = (row.split("|") + [""] * 5)[:5]
+        return {"connections": float(connections), "blocks_read": float(blocks), "rows_written": float(rows),
+                "read_ms": float(read_ms or 0), "cpu_seconds": _cpu_seconds(pids.split())}
+
+
+def _cpu_seconds(pids: list[str]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(int(pid)).cpu_times()
+        except (psutil.Error, ValueError):
+            continue
+        total += times.user + times.system
+    return total

@@ -107,6 +107,9 @@ class LocalDriver:
     def task_counts(self, placement: Placement) -> tuple[int, int]:
         return self._tasks.queued_running(placement)
 
+    def database_figures(self, placement: Placement) -> dict[str, float]:
+        return self._databases.figures(placement.env_id)
+
     def worker_count(self, spec: EnvironmentSpec, placement: Placement) -> int:
         return self.components.worker_count(spec, placement)
 
