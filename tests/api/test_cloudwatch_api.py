@@ -196,5 +196,13 @@ def test_an_alarm_goes_to_alarm_and_back_with_history_and_events(cloudwatch, con
     code, _ = error_code(cloudwatch.put_metric_alarm, AlarmName="x", Namespace="a", MetricName="m", Statistic="p99",
                          Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     assert code == "InvalidParameterValue"
-    cloudwatch.delete_alarms(AlarmNames=["queued-high"])
+    # a breach in the minute that just ended is judged, though the new minute has no datapoint yet
+    cloudwatch.put_metric_alarm(AlarmName="rolled", Namespace="Team/Queue", MetricName="Late", Statistic="Maximum",
+                                Period=60, EvaluationPeriods=1, Threshold=5,
+                                ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.put_metric_data(Namespace="Team/Queue", MetricData=[{"MetricName": "Late", "Value": 9,
+                                                                     "Timestamp": minute}])
+    alarms.evaluate_alarms(now=minute.timestamp() + 65)
+    assert cloudwatch.describe_alarms(AlarmNames=["rolled"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    cloudwatch.delete_alarms(AlarmNames=["queued-high", "rolled"])
     assert cloudwatch.describe_alarms()["MetricAlarms"] == []

@@ -236,17 +236,20 @@ class CloudWatchDocuments:
         return min(periods), queries
 
     def _values(self, definition: dict, now: float) -> list[float | None]:
-        """One value per evaluation period, oldest first (the newest period may still be filling)."""
+        """One value per evaluation period, oldest first: the newest periods up to the one now filling
+        when it has a datapoint already, else up to the last complete one (so a minute that just ended
+        is not skipped before its datapoints are judged)."""
         period, queries = self._window(definition)
         periods = definition["EvaluationPeriods"]
         end = (int(now) // period + 1) * period
-        start = end - periods * period
+        start = end - (periods + 1) * period
         reply = self._metrics.get_metric_data({
             "MetricDataQueries": queries, "StartTime": _stamp(start), "EndTime": _stamp(end),
             "ScanBy": "TimestampAscending"})
         result = reply["MetricDataResults"][0]
         by_time = {int(t.timestamp()): v for t, v in zip(result["Timestamps"], result["Values"], strict=True)}
-        return [by_time.get(start + i * period) for i in range(periods)]
+        values = [by_time.get(start + i * period) for i in range(periods + 1)]
+        return values[1:] if values[-1] is not None else values[:-1]
 
     def _record(self, alarm: dict, state: str, reason: str, data: str | None) -> None:
         name = alarm["name"]
