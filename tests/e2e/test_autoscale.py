@@ -37,8 +37,8 @@ with DAG("burst", start_date=datetime.datetime(2026, 1, 1), schedule=None, catch
 
 
 @pytest.fixture
-def plane(plane_factory):  # a control plane of its own: it scales in after a 15 s lull; metrics every 2 s
-    with plane_factory(scale_in_after=15.0, metrics_interval=2.0) as control_plane:
+def plane(plane_factory):  # of its own: it scales in after a 15 s lull; metrics every 2 s, alarms every 2 s
+    with plane_factory(scale_in_after=15.0, metrics_interval=2.0, alarm_interval=2.0) as control_plane:
         yield control_plane
 
 
@@ -63,6 +63,11 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     assert worker_count(plane, "auto", placement) == 1
 
     started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=10)
+    cloudwatch = _cloudwatch(plane)
+    cloudwatch.put_metric_alarm(  # as the utilization post watches the queue
+        AlarmName="auto-queue", Namespace="AWS/MWAA", MetricName="QueuedTasks", Statistic="Maximum", Period=10,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Dimensions=[{"Name": "Environment", "Value": "auto"}, {"Name": "Queue", "Value": "default"}])
     spike = time.monotonic()
     run = airflow.post("/dags/burst/dagRuns", {"logical_date": None}).json()["dag_run_id"]
     wait_for(lambda: busy_workers(plane, placement) >= 2, timeout=300, interval=0.5,
@@ -89,13 +94,24 @@ def test_a_burst_scales_out_and_the_lull_drains_back(plane, tmp_path):
     assert sorted((t["state"], t["try_number"]) for t in instances) == [("success", 1)] * 12
     print(f"autoscale reaction {reaction:.1f} s; events {[(e['from'], e['to']) for e in events]}")
     _metrics_followed_the_scale(plane, started)
+    # the queue alarm went off with the burst and came back when the queue emptied, each change an event
+    states = wait_for(lambda: (s := [e["detail"]["state"]["value"] for e in
+                                     events_of(plane, "auto", "CloudWatch Alarm State Change")])[-1:] == ["OK"] and s,
+                      timeout=60, what="the queue alarm back to OK")
+    assert "ALARM" in states and states.index("ALARM") < len(states) - 1, states
+    history = cloudwatch.describe_alarm_history(AlarmName="auto-queue", HistoryItemType="StateUpdate")
+    assert any(i["HistorySummary"].endswith("to ALARM") for i in history["AlarmHistoryItems"])
+
+
+def _cloudwatch(plane):
+    key, secret = plane.credentials.admin()
+    return boto3.client("cloudwatch", endpoint_url=plane.settings.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id=key, aws_secret_access_key=secret)
 
 
 def _metrics_followed_the_scale(plane, started):
     """CloudWatch's AWS/MWAA metrics, read with boto3, saw the workers go 1 -> 3 -> 1 and the queue fill."""
-    key, secret = plane.credentials.admin()
-    cloudwatch = boto3.client("cloudwatch", endpoint_url=plane.settings.endpoint_url, region_name="us-east-1",
-                              aws_access_key_id=key, aws_secret_access_key=secret)
+    cloudwatch = _cloudwatch(plane)
     env = [{"Name": "Environment", "Value": "auto"}]
 
     def read():
@@ -138,5 +154,5 @@ def _metrics_followed_the_scale(plane, started):
     scraped = httpx.get(f"{plane.settings.endpoint_url}/metrics", headers={"Authorization": f"Bearer {token}"})
     families = {f.name: f for f in text_string_to_metric_families(scraped.text)}
     cpu = {s.labels["Cluster"] for s in families["aws_mwaa_CPUUtilization"].samples
-           if s.labels["Environment"] == "auto"}
+           if s.labels["Environment"] == "auto" and s.labels["Cluster"]}  # the database's has no Cluster
     assert cpu == clusters and "amazonmwaa_SchedulerHeartbeat" in families
