@@ -92,11 +92,13 @@ class ControlPlane:
         self.access = AccessService(environments=self.environments, runtime=self.driver,
                                     principals=self.principals, tokens=Tokens())
         self.rest_api = RestApiService(environments=self.environments, runtime=self.driver, principals=self.principals)
-        self.metrics = MetricsService(environments=self.environments)
         self.gateways = Gateways(settings, environments=self.environments, access=self.access)
         self._closing = threading.Event()
         self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
                          for url in settings.event_webhooks]
+        self.metric_store = MetricStore(settings.metrics_file, retention_days=settings.metrics_retention_days)
+        self.cloudwatch = CloudWatchService(self.metric_store)
+        self.metrics = MetricsService(environments=self.environments, cloudwatch=self.cloudwatch)
         mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
                               region=settings.region, account=settings.account,
                               authorizer=self.principals, access=self.access, rest_api=self.rest_api,
@@ -115,8 +117,6 @@ class ControlPlane:
             principals=self.principals, endpoints=self.environments)), sts)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
                                                     region=settings.region, account=settings.account)
-        self.metric_store = MetricStore(settings.metrics_file, retention_days=settings.metrics_retention_days)
-        self.cloudwatch = CloudWatchService(self.metric_store)
         self.documents = Documents(settings.metrics_file)
         self.cloudwatch_documents = CloudWatchDocuments(
             self.documents, self.cloudwatch, region=settings.region, account=settings.account,

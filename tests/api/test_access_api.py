@@ -2,7 +2,6 @@
 resources, tokens are issued only to those allowed, and nothing secret is written to the audit log."""
 
 import json
-from pathlib import Path
 
 import boto3
 import pytest
@@ -12,11 +11,13 @@ from botocore.exceptions import ClientError
 from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.access import AccessService
+from aerodrome.services.cloudwatch import CloudWatchService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.tokens import Tokens
+from aerodrome.telemetry.metric_store import MetricStore
 from tests.support import minimal, serve_asgi
 
 ROLE = "arn:aws:airflow:us-east-1:000000000000:role/{env}/{role}"
@@ -30,9 +31,11 @@ def plane(settings, store):
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     access = AccessService(environments=environments, runtime=None, principals=principals, tokens=Tokens())
+    metric_store = MetricStore(settings.metrics_file)
+    cloudwatch = CloudWatchService(metric_store)
     app = build_mwaa_app(environments=environments, credentials=CredentialService(store=store),
                          region=settings.region, account=settings.account, authorizer=principals, access=access,
-                         metrics=MetricsService(environments=environments))
+                         metrics=MetricsService(environments=environments, cloudwatch=cloudwatch))
     with serve_asgi(app) as url:
         def client(key, secret):
             return boto3.client("mwaa", endpoint_url=url, aws_access_key_id=key, aws_secret_access_key=secret,
@@ -43,7 +46,8 @@ def plane(settings, store):
         admin.create_environment(**minimal(Name="dev"))
         admin.create_environment(**minimal(Name="prod"))
         yield {"client": client, "admin": admin, "principals": principals, "settings": settings,
-               "environments": environments}
+               "environments": environments, "cloudwatch": cloudwatch}
+    metric_store.close()
 
 
 def principal(plane, name, *statements):
@@ -104,15 +108,20 @@ def test_cli_token_and_unknown_environment(plane):
     assert error_of(lambda: plane["admin"].create_cli_token(Name="nope"))[0] == "ResourceNotFoundException"
 
 
-def test_publish_metrics_is_stored_for_the_metrics_feature(plane):
+def test_publish_metrics_lands_in_cloudwatch_under_amazonmwaa(plane):
     import datetime
 
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     plane["admin"].publish_metrics(EnvironmentName="dev", MetricData=[{
-        "MetricName": "TaskInstanceSuccesses", "Timestamp": datetime.datetime(2026, 1, 1),
+        "MetricName": "TaskInstanceSuccesses", "Timestamp": now,
         "Dimensions": [{"Name": "DAG", "Value": "d"}], "Value": 3.0, "Unit": "Count"}])
-    root = plane["environments"].placement("dev").root
-    lines = Path(root, "metrics", "published.jsonl").read_text().splitlines()
-    assert json.loads(lines[0])["MetricData"][0]["MetricName"] == "TaskInstanceSuccesses"
+    got = plane["cloudwatch"].get_metric_statistics({
+        "Namespace": "AmazonMWAA", "MetricName": "TaskInstanceSuccesses", "Period": 60, "Statistics": ["Sum"],
+        "Dimensions": [{"Name": "Environment", "Value": "dev"}, {"Name": "DAG", "Value": "d"}],
+        "StartTime": now - datetime.timedelta(minutes=2), "EndTime": now + datetime.timedelta(minutes=2)})
+    assert [(p["Sum"], p["Unit"]) for p in got["Datapoints"]] == [(3.0, "Count")]
+    assert error_of(lambda: plane["admin"].publish_metrics(EnvironmentName="nope", MetricData=[{
+        "MetricName": "x", "Timestamp": now, "Value": 1.0}]))[0] == "ResourceNotFoundException"
 
 
 def test_audit_log_names_callers_and_never_secrets(plane):

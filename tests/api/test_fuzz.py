@@ -12,6 +12,7 @@ from botocore.parsers import RestJSONParser
 from aerodrome.api.aws.app import build_mwaa_app
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.services.access import AccessService
+from aerodrome.services.cloudwatch import CloudWatchService
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.metrics import MetricsService
 from aerodrome.services.principals import PrincipalService
@@ -53,7 +54,8 @@ def mwaa_url(control_plane, store, settings, access):
     app = build_mwaa_app(environments=control_plane["environments"], credentials=CredentialService(store=store),
                          region=settings.region, account=settings.account,
                          authorizer=PrincipalService(store=store, region=settings.region, account=settings.account),
-                         access=access, metrics=MetricsService(environments=control_plane["environments"]),
+                         access=access, metrics=MetricsService(environments=control_plane["environments"],
+                                                                 cloudwatch=CloudWatchService(control_plane["metric_store"])),
                          rest_api=RestApiService(environments=control_plane["environments"], runtime=None,
                                                  principals=PrincipalService(store=store, region=settings.region,
                                                                              account=settings.account)))
