@@ -19,6 +19,7 @@ restart (p50, p95).
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import os
@@ -179,11 +180,15 @@ def chaos(plane: Plane, runs: int) -> int:
     by_operation: dict[str, int] = {}
     for run in range(runs):
         status = settle(plane)
+        if status in ("AVAILABLE", "UPDATE_FAILED"):  # the version it runs (a change may have rolled back)
+            version = plane.mwaa.get_environment(Name=NAME)["Environment"]["AirflowVersion"]
         if status == "AVAILABLE":
             try:
-                if not history:
+                if not history:  # with a logical date: Airflow's downgrade to 2.x moves runs without one aside
+                    now = datetime.datetime.now(datetime.UTC).isoformat()
                     plane.mwaa.invoke_rest_api(Name=NAME, Path="/dags/quick/dagRuns", Method="POST",
-                                               Body={"logical_date": None} if version == "3.3.2" else {})
+                                               Body={"logical_date": now} if version.startswith("3.") else
+                                               {"execution_date": now})
                     time.sleep(5)
                 history = plane.runs()
             except Exception as exc:  # noqa: BLE001 - reported, the run goes on
