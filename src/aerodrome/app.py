@@ -132,7 +132,8 @@ class ControlPlane:
         self.collector_loop = Every(settings.metrics_interval, self.collector.tick, name="metrics", first=True)
         self.log_store = LogStore(settings.logs_file)
         self.logs = LogsService(self.log_store, region=settings.region, account=settings.account)
-        self.log_shipper = Every(settings.log_ship_interval, LogShipper(store=self.store, logs=self.log_store).ship,
+        self.log_shipper = Every(settings.log_ship_interval, LogShipper(
+            store=self.store, logs=self.log_store, retention_days=settings.logs_retention_days).ship,
                                  name="log-shipper")
         for wire, services in ((cloudwatch_wire(), (self.cloudwatch, self.cloudwatch_documents)),
                                (logs_wire(region=settings.region, account=settings.account), (self.logs,))):

@@ -97,6 +97,8 @@ class Settings:
     # Logs (seconds).
     alarm_interval: float = 10.0
     log_ship_interval: float = 2.0
+    # Environments' CloudWatch Logs groups keep events this many days (PutRetentionPolicy changes it).
+    logs_retention_days: int = 14
     # The UDP port (loopback) where environments' Airflow sends StatsD metrics; 0: one chosen at the
     # first start and kept in home/statsd.port.
     statsd_port: int = 0
@@ -223,6 +225,7 @@ class Settings:
             "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
             "AERODROME_ALARM_INTERVAL": ("alarm_interval", float),
             "AERODROME_LOG_SHIP_INTERVAL": ("log_ship_interval", float),
+            "AERODROME_LOGS_RETENTION_DAYS": ("logs_retention_days", int),
             "AERODROME_STATSD_PORT": ("statsd_port", int),
         }
         for var, (name, kind) in simple.items():

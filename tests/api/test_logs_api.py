@@ -2,6 +2,7 @@
 into its MWAA-named groups, reading and filtering them, and groups that clients create."""
 
 import json
+import socket
 import time
 
 import boto3
@@ -61,10 +62,14 @@ def test_an_environments_log_files_reach_its_groups_and_read_back(mwaa, logs, co
     streams = logs.describe_log_streams(logGroupName="airflow-dev-Task")["logStreams"]
     assert [s["logStreamName"] for s in streams] == [
         "dag_id=etl/run_id=manual__2026-12-02T10_00_00+00_00/task_id=load/attempt=1.log"]
-    got = logs.get_log_events(logGroupName="airflow-dev-Scheduler", logStreamName="scheduler-1", startFromHead=True)
+    (scheduler,) = [s["logStreamName"] for s in logs.describe_log_streams(
+        logGroupName="airflow-dev-Scheduler", logStreamNamePrefix="scheduler-1_")["logStreams"]]
+    assert scheduler.startswith(f"scheduler-1_{socket.gethostname()}_") and scheduler.endswith(".log")
+    assert logs.describe_log_groups(logGroupNamePrefix="airflow-dev-Task")["logGroups"][0]["retentionInDays"] == 14
+    got = logs.get_log_events(logGroupName="airflow-dev-Scheduler", logStreamName=scheduler, startFromHead=True)
     assert [e["timestamp"] for e in got["events"]] == [T0, T0 + 5, T0 + 5, T0 + 5]  # the traceback keeps the time
     assert got["events"][-1]["message"] == "partial line now whole"
-    again = logs.get_log_events(logGroupName="airflow-dev-Scheduler", logStreamName="scheduler-1",
+    again = logs.get_log_events(logGroupName="airflow-dev-Scheduler", logStreamName=scheduler,
                                 nextToken=got["nextForwardToken"])
     assert again["events"] == [] and again["nextForwardToken"] == got["nextForwardToken"]
 
@@ -90,7 +95,7 @@ def test_an_environments_log_files_reach_its_groups_and_read_back(mwaa, logs, co
 
     run = results("fields @timestamp, @logStream, @message | filter @message like /run-42/ | sort @timestamp asc")
     task = "dag_id=etl/run_id=manual__2026-12-02T10_00_00+00_00/task_id=load/attempt=1.log"
-    assert [r["@logStream"] for r in run] == ["scheduler-1", task, "scheduler-1", task, task]  # by time
+    assert [r["@logStream"] for r in run] == [scheduler, task, scheduler, task, task]  # by time
     assert results("filter correlation_id = 'run-42' | stats count(*) as n by bin(1m)")[0]["n"] == "3"
     assert error_code(logs.start_query, logGroupName="airflow-dev-Task", startTime=0, endTime=1,
                       queryString="stats median(x)") == "MalformedQueryException"

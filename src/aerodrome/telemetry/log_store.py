@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS events (
     ingested INTEGER NOT NULL, message TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_group ON events (grp, ts, id);
 CREATE INDEX IF NOT EXISTS events_by_stream ON events (grp, stream, ts, id);
-CREATE TABLE IF NOT EXISTS positions (path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS positions (
+    path TEXT PRIMARY KEY, inode INTEGER NOT NULL, offset INTEGER NOT NULL, stream TEXT NOT NULL);
 """
 
 
@@ -68,11 +69,11 @@ class LogStore(SqliteFile):
         super().__init__(path, _SCHEMA)
 
     # --- groups and streams ----------------------------------------------------------------------
-    def create_group(self, name: str, *, managed: bool = False) -> bool:
+    def create_group(self, name: str, *, managed: bool = False, retention_days: int | None = None) -> bool:
         """False when it exists already."""
         with self._connection() as db:
-            cursor = db.execute("INSERT OR IGNORE INTO groups (name, created, managed) VALUES (?, ?, ?)",
-                                (name, now_ms(), int(managed)))
+            cursor = db.execute("INSERT OR IGNORE INTO groups (name, created, managed, retention_days) "
+                                "VALUES (?, ?, ?, ?)", (name, now_ms(), int(managed), retention_days))
             return cursor.rowcount == 1
 
     def delete_group(self, name: str) -> bool:
@@ -117,7 +118,8 @@ class LogStore(SqliteFile):
     def append(self, group: str, stream: str, events: Iterable[tuple[int, str]], *,
                position: tuple[str, int, int] | None = None) -> int:
         """Add (timestamp ms, message) events to a stream (created if missing) and, with `position`
-        (path, inode, offset), move the shipper's read position in the same transaction."""
+        (path, inode, offset), move the shipper's read position of that file (which feeds `stream`) in
+        the same transaction."""
         rows = [(group, stream, ts, message) for ts, message in events]
         ingested = now_ms()
         with self._transaction() as db:
@@ -133,8 +135,9 @@ class LogStore(SqliteFile):
                            (min(stamps), min(stamps), max(stamps), max(stamps), ingested,
                             sum(len(r[3].encode()) for r in rows), group, stream))
             if position is not None:
-                db.execute("INSERT INTO positions VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
-                           "inode = excluded.inode, offset = excluded.offset", position)
+                db.execute("INSERT INTO positions VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                           "inode = excluded.inode, offset = excluded.offset, stream = excluded.stream",
+                           (*position, stream))
         return len(rows)
 
     def events(self, group: str, *, streams: builtins.list[str] | None = None, start: int | None = None,
@@ -164,11 +167,11 @@ class LogStore(SqliteFile):
         with self._connection() as db:
             return [Event(*r) for r in db.execute(query, args).fetchall()]
 
-    def position(self, path: str) -> tuple[int, int] | None:
-        """(inode, offset) the shipper read `path` up to."""
+    def position(self, path: str) -> tuple[int, int, str] | None:
+        """(inode, offset, stream): how far the shipper read `path`, and the stream it feeds."""
         with self._connection() as db:
-            row = db.execute("SELECT inode, offset FROM positions WHERE path = ?", (path,)).fetchone()
-        return (row[0], row[1]) if row else None
+            row = db.execute("SELECT inode, offset, stream FROM positions WHERE path = ?", (path,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
 
     def prune(self, now: int | None = None) -> int:
         """Drop events older than their group's retention; how many went."""
