@@ -108,7 +108,7 @@ def _run_demo(plane: ControlPlane, progress: _ProgressBoard, stop: threading.Eve
 
 
 def _print_endpoints(plane: ControlPlane) -> None:
-    from aerodrome.cli import client_env_vars
+    from aerodrome.cli.client_env import client_env_vars
 
     values = client_env_vars(plane.settings, with_s3=plane.settings.serve_s3)
     console.print(f"MWAA API:     {values['AWS_ENDPOINT_URL_MWAA']}  (region {plane.settings.region})")

@@ -82,7 +82,7 @@ def env_vars(shared_plane):
     """What `aerodrome client-env` exports for the session's control plane, on top of a clean environment."""
     import os
 
-    from aerodrome.cli import client_env_vars
+    from aerodrome.cli.client_env import client_env_vars
 
     values = client_env_vars(shared_plane.settings, with_s3=True)
     assert values["REQUESTS_CA_BUNDLE"].endswith("bundle.pem")

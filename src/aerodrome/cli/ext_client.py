@@ -21,7 +21,7 @@ PREFIX = "/aerodrome/v1"
 class ExtClient:
     def __init__(self, settings: Settings, *, access_key: tuple[str, str] | None = None):
         """Signs with `access_key` (id, secret), or the admin key `client-env` prints."""
-        from aerodrome.cli import client_env_vars
+        from aerodrome.cli.client_env import client_env_vars
 
         values = client_env_vars(settings)
         self.base = values["AWS_ENDPOINT_URL_MWAA"].rstrip("/")

@@ -12,7 +12,7 @@ import time
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from aerodrome.store.db import TextSealer
+from aerodrome.store.sealing import TextSealer
 from aerodrome.store.tables import CredentialRow, SessionCredentialRow
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits

@@ -5,19 +5,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-
-class TextSealer(Protocol):
-    """Encrypts secrets the store keeps at rest (the composition root gives one)."""
-
-    def seal(self, text: str) -> str: ...
-
-    def unseal(self, token: str) -> str: ...
+from aerodrome.store.sealing import TextSealer
 
 
 class InTheClear:
