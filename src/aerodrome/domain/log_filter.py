@@ -28,6 +28,14 @@ class PatternError(ValueError):
     pass
 
 
+def required_terms(pattern: str | None) -> list[str]:
+    """Terms every matching event contains (a store can narrow its scan by them); [] for JSON patterns."""
+    text = (pattern or "").strip()
+    if not text or text.startswith(("{", "[")):
+        return []
+    return [term for sign, term in _parse_terms(text) if sign == ""]
+
+
 def compile_pattern(pattern: str | None) -> Predicate:
     text = (pattern or "").strip()
     if not text:
@@ -51,13 +59,20 @@ def compile_pattern(pattern: str | None) -> Predicate:
     return _terms(text)
 
 
+def _parse_terms(text: str) -> list[tuple[str, str]]:
+    """(sign, term) pairs: sign '' (required), '?' (one of) or '-' (excluded)."""
+    found = []
+    for match in re.finditer(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))', text):
+        sign, quoted, bare = match.groups()
+        found.append((sign, quoted.replace('\\"', '"') if quoted is not None else bare))
+    return found
+
+
 def _terms(text: str) -> Predicate:
     required: list[str] = []
     optional: list[str] = []
     excluded: list[str] = []
-    for found in re.finditer(r'([?-]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))', text):
-        sign, quoted, bare = found.groups()
-        term = quoted.replace('\\"', '"') if quoted is not None else bare
+    for sign, term in _parse_terms(text):
         {"": required, "?": optional, "-": excluded}[sign].append(term)
 
     def matches(message: str) -> bool:

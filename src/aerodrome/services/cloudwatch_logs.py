@@ -211,10 +211,11 @@ class LogsService:
             raise _invalid(f"Invalid filter pattern: {exc}") from None
         limit = min(payload.get("limit") or 10_000, 10_000)
         mark = _mark(payload.get("nextToken"), "n")
+        terms = log_filter.required_terms(payload.get("filterPattern"))  # narrows the scan inside SQLite
         found: list[Event] = []
         while len(found) < limit:
             batch = self._store.events(group, streams=names, start=payload.get("startTime"),
-                                       end=_end(payload.get("endTime")), after=mark, limit=SCAN)
+                                       end=_end(payload.get("endTime")), after=mark, limit=SCAN, containing=terms)
             found += [e for e in batch if matches(e.message)][:limit - len(found)]
             if len(batch) < SCAN:
                 mark = None

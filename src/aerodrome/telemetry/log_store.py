@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,8 +142,9 @@ class LogStore(SqliteFile):
 
     def events(self, group: str, *, streams: builtins.list[str] | None = None, start: int | None = None,
                end: int | None = None, after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
-               limit: int = 10_000, descending: bool = False) -> builtins.list[Event]:
-        """Events of a group in (timestamp, id) order (or reversed), after or before a (timestamp, id) mark."""
+               limit: int = 10_000, descending: bool = False, containing: Sequence[str] = ()) -> builtins.list[Event]:
+        """Events of a group in (timestamp, id) order (or reversed), after or before a (timestamp, id)
+        mark, and holding each of the `containing` texts (case-sensitive, as filter patterns are)."""
         query = "SELECT id, stream, ts, ingested, message FROM events WHERE grp = ?"
         args: builtins.list[object] = [group]
         if streams is not None:
@@ -161,6 +162,9 @@ class LogStore(SqliteFile):
         if before is not None:
             query += " AND (ts < ? OR (ts = ? AND id < ?))"
             args += [before[0], before[0], before[1]]
+        for text in containing:
+            query += " AND instr(message, ?) > 0"
+            args.append(text)
         query += " ORDER BY ts DESC, id DESC" if descending else " ORDER BY ts, id"
         query += " LIMIT ?"
         args.append(limit)
