@@ -25,6 +25,7 @@ import cbor2
 from botocore.model import ServiceModel, Shape
 
 from aerodrome import errors
+from aerodrome.web.xml import xml_text
 
 CBOR, JSON, QUERY = "smithy-rpc-v2-cbor", "json", "query"
 
@@ -96,7 +97,7 @@ class Codec:
             error = ElementTree.SubElement(root, "Error")
             for name, text in (("Type", "Receiver" if status >= 500 else "Sender"), ("Code", code),
                                ("Message", message)):
-                ElementTree.SubElement(error, name).text = text
+                ElementTree.SubElement(error, name).text = xml_text(text)
             ElementTree.SubElement(root, "RequestId").text = request_id
             return ElementTree.tostring(root, encoding="utf-8"), {}
         document = {"__type": self.error_shapes.get(code, code), "message": message}
@@ -214,11 +215,11 @@ def _xml(parent: ElementTree.Element, shape: Shape, value: Any) -> None:
     elif kind == "map":
         for k, v in value.items():
             entry = ElementTree.SubElement(parent, "entry")
-            ElementTree.SubElement(entry, "key").text = str(k)
+            ElementTree.SubElement(entry, "key").text = xml_text(k)
             _xml(ElementTree.SubElement(entry, "value"), shape.value, v)
     elif kind == "timestamp":
         parent.text = value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     elif kind == "boolean":
         parent.text = "true" if value else "false"
     else:
-        parent.text = str(value)
+        parent.text = xml_text(value)

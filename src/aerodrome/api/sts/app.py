@@ -24,6 +24,7 @@ from aerodrome.api.aws import errors as aws_errors
 from aerodrome.auth import sigv4
 from aerodrome.services.contracts import Credentials, SecurityTokens
 from aerodrome.web import limits
+from aerodrome.web.xml import xml_text
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def _fill(parent: ElementTree.Element, values: dict) -> None:
         if isinstance(value, dict):
             _fill(child, value)
         else:
-            child.text = str(value)
+            child.text = xml_text(value)
 
 
 def _error(code: str, status: int, message: str, request_id: str) -> bytes:
