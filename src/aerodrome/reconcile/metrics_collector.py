@@ -97,24 +97,21 @@ class MetricsCollector:
         env = {"Name": "Environment", "Value": record.name}
         observed = self._driver.observe(spec, placement)
         total_memory = psutil.virtual_memory().total
-        # cluster -> [cpu seconds used since the last look, rss, 1 while every process was seen last time]
-        usage: dict[str, list[float]] = {}
+        usage: dict[str, list[float]] = {}  # cluster -> [cpu seconds used since the last look, rss]
         for component in observed.components:
             cluster = cluster_of(component.name)
             if cluster is None or not component.running or component.pid is None:
                 continue
             used, rss = _usage(component, self._cpu, cpu_seen)
-            totals = usage.setdefault(cluster, [0.0, 0.0, 1.0])
+            totals = usage.setdefault(cluster, [0.0, 0.0])
             totals[0] += used
             totals[1] += rss
-            if component.pid not in self._cpu:  # new since the last look: no CPU baseline yet
-                totals[2] = 0.0
         data = []
-        for cluster, (used, rss, baseline) in sorted(usage.items()):
+        for cluster, (used, rss) in sorted(usage.items()):
             dims = [env, {"Name": "Cluster", "Value": cluster}]
             data.append({"MetricName": "MemoryUtilization", "Dimensions": dims, "Unit": "Percent",
                          "Value": 100.0 * rss / total_memory})
-            if elapsed and baseline:  # a process first seen now would count as idle
+            if elapsed:
                 data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Unit": "Percent",
                              "Value": 100.0 * used / elapsed})
         queued, running = self._driver.task_counts(placement)
