@@ -194,10 +194,6 @@ class Supervisor:
             backoff = 1.0 if uptime > STABLE_AFTER else min(MAX_BACKOFF, 2.0 ** min(entry.restarts, 5))
             entry.next_start = now + backoff
             log.warning("%s exited (code %s); restarting in %.0f s", entry.spec.name, code, backoff)
-            leader = entry.popen.pid if entry.popen else entry.process.pid if entry.process else None
-            if leader is not None:  # what it started and left behind (a killed worker's pool) goes too
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(leader, signal.SIGKILL)  # its own group: it was started in a new session
             return
         if now >= entry.next_start:
             with self._lock:
