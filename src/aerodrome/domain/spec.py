@@ -41,6 +41,22 @@ class ModuleLogging:
 
 
 @dataclass(frozen=True)
+class TeamConfig:
+    """One team of Airflow's multi-team mode (MWAA's TeamConfig): where its DAG folder lives."""
+
+    source_bucket_arn: str
+    dag_s3_path: str
+
+
+@dataclass(frozen=True)
+class IdentityCenter:
+    """MWAA's IdentityCenterConfiguration: names the identity provider people of the teams sign in with."""
+
+    start_url: str | None = None
+    identity_store_id: str | None = None
+
+
+@dataclass(frozen=True)
 class EnvironmentSpec:
     """Desired state of one environment. Field names mirror MWAA's members in snake_case."""
 
@@ -70,6 +86,9 @@ class EnvironmentSpec:
     kms_key: str | None = None
     endpoint_management: str = "SERVICE"
     worker_replacement_strategy: str | None = None
+    # team name (the identity provider's group display name) -> its DAG folder; empty: no multi-team mode
+    teams: dict[str, TeamConfig] = field(default_factory=dict)
+    identity_center: IdentityCenter | None = None
 
     def replace(self, **changes: Any) -> EnvironmentSpec:
         return dataclasses.replace(self, **changes)
@@ -86,6 +105,9 @@ class EnvironmentSpec:
         data["subnet_ids"] = tuple(data.get("subnet_ids", ()))
         data["security_group_ids"] = tuple(data.get("security_group_ids", ()))
         data["logging"] = {k: ModuleLogging(**v) for k, v in data.get("logging", {}).items()}
+        data["teams"] = {k: TeamConfig(**v) for k, v in (data.get("teams") or {}).items()}
+        if data.get("identity_center") is not None:
+            data["identity_center"] = IdentityCenter(**data["identity_center"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

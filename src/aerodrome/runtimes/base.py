@@ -162,9 +162,12 @@ class RuntimeDriver(Placer, Protocol):
     def web_login(self, placement: Placement) -> tuple[str, str]:
         """(user, password) of the environment's Airflow admin."""
 
-    def api_token(self, placement: Placement, *, username: str, role: str, ttl: float) -> str:
+    def api_token(self, placement: Placement, *, username: str, role: str, ttl: float,
+                  teams: list[str] | None = None) -> str:
         """Airflow 3: an API token for `username` with MWAA role `role`, signed with the environment's
-        JWT secret; errors.AccessDenied for a role Airflow 3 lacks."""
+        JWT secret; errors.AccessDenied for a role Airflow 3 lacks. `teams`: the teams (of the spec's
+        `teams`) the person belongs to, which a multi-team environment's auth manager limits them to;
+        None outside multi-team mode."""
 
     def role_login(self, spec: EnvironmentSpec, placement: Placement, role: str) -> tuple[str, str]:
         """Airflow 2: (user, password) of the FAB user of MWAA role `role`, created on first use."""

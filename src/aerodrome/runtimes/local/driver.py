@@ -177,8 +177,9 @@ class LocalDriver:
     def web_login(self, placement: Placement) -> tuple[str, str]:
         return web_login.admin_login(placement)
 
-    def api_token(self, placement: Placement, *, username: str, role: str, ttl: float) -> str:
-        return web_login.airflow_token(placement, username=username, role=role, ttl=ttl)
+    def api_token(self, placement: Placement, *, username: str, role: str, ttl: float,
+                  teams: list[str] | None = None) -> str:
+        return web_login.airflow_token(placement, username=username, role=role, ttl=ttl, teams=teams)
 
     def role_login(self, spec: EnvironmentSpec, placement: Placement, role: str) -> tuple[str, str]:
         return self._fab.role_login(spec, placement, role)

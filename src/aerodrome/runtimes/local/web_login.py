@@ -1,5 +1,5 @@
 """Web login material of an environment: the admin login, and Airflow 3 API tokens (HS512 JWTs signed
-with the environment's JWT secret, carrying what SimpleAuthManager reads: `sub`, `role`), so Airflow
+with the environment's JWT secret, carrying what SimpleAuthManager reads: `sub`, `role`, `teams`), so Airflow
 itself checks every permission."""
 
 from __future__ import annotations
@@ -25,13 +25,16 @@ def admin_login(placement: Placement) -> tuple[str, str]:
     return "admin", passwords["admin"]
 
 
-def airflow_token(placement: Placement, *, username: str, role: str, ttl: float) -> str:
+def airflow_token(placement: Placement, *, username: str, role: str, ttl: float,
+                  teams: list[str] | None = None) -> str:
     if role not in SIMPLE_ROLES:
         raise errors.AccessDenied(f"The Airflow role {role} cannot sign in to Airflow 3; grant Viewer or above.")
     secret = files.secret(placement.root / "secrets" / "jwt.secret")
     now = int(time.time())
-    claims = {"sub": username, "role": SIMPLE_ROLES[role], "teams": None, "aud": AUDIENCE,
-              "iat": now, "nbf": now, "exp": now + int(ttl), "jti": uuid.uuid4().hex}
+    # `teams`: SimpleAuthManager (3.2+) refuses a non-Admin every DAG, connection, variable and pool
+    # owned by a team not listed; None (outside multi-team mode) is no team
+    claims = {"sub": username, "role": SIMPLE_ROLES[role], "teams": list(teams) if teams is not None else None,
+              "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + int(ttl), "jti": uuid.uuid4().hex}
     header = {"alg": "HS512", "typ": "JWT"}
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha512).digest()
