@@ -61,7 +61,7 @@ class Drains:
         into.mkdir(parents=True, exist_ok=True)
         record = into / f"{name.rsplit('/', 1)[-1]}-{process.pid}.pid"
         deadline = time.time() + limit
-        record.write_text(json.dumps({"name": name, "pid": process.pid, "create_time": process.create_time(),
+        record.write_text(json.dumps({"name": name, "pid": process.pid, **processes.start_mark(process),
                                       "deadline": deadline}))
         with contextlib.suppress(psutil.Error):
             process.send_signal(signal.SIGTERM)
@@ -77,10 +77,10 @@ class Drains:
                     continue
             try:
                 data = json.loads(record.read_text())
-                process = psutil.Process(data["pid"])
-                if abs(process.create_time() - data["create_time"]) >= 0.01:
-                    raise psutil.NoSuchProcess(data["pid"])
-            except (OSError, ValueError, KeyError, psutil.Error):
+                process = processes.marked(data["pid"], data)
+            except (OSError, ValueError, KeyError, TypeError):
+                process = None
+            if process is None:
                 record.unlink(missing_ok=True)
                 continue
             self._watch(_Drain(data["name"], process, record, data["deadline"]))
@@ -114,7 +114,7 @@ class Drains:
 
     def _wait(self, drain: _Drain) -> None:
         try:
-            while _running(drain.process):
+            while processes.alive(drain.process, drain.popen):
                 if drain.stop_now.is_set():
                     self._kill_group(drain.process, grace=HARD_GRACE, sig=signal.SIGTERM)
                     break
@@ -131,16 +131,12 @@ class Drains:
                 self._drains.pop(str(drain.record), None)
 
 
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
 def _reap(drain: _Drain) -> None:
-    """Collect the exit status (our own child) and stray members of its process group."""
-    if drain.popen is not None:
-        processes.reap(drain.popen)
+    """Stray members of the process group of our own child, then its exit status: the group is
+    killed while the child is still uncollected, so its id names no one else's group. An adopted
+    drain's group is left alone (its id may have been reused)."""
+    if drain.popen is None:
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(drain.process.pid, signal.SIGKILL)  # the worker led its own session
+    processes.reap(drain.popen)

@@ -2,6 +2,11 @@
 
 Each process runs in its own session (process group). A pid file records pid and start time so a
 new control-plane process can re-attach to processes that outlived the old one.
+
+Whether a process runs is asked of its Popen when we started it (never of psutil, which can be
+wrong about a live process); a child of ours that exited takes what is left of its process group
+with it before its status is collected. An adopted process (from a pid file) is judged by psutil
+and its group is never killed on its death: its id may by then belong to someone else.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ class Supervisor:
         """Run `spec` unless a process with the same fingerprint already runs. True if (re)started."""
         with self._lock:
             current = self._procs.get(spec.name)
-            if current and current.spec.fingerprint == spec.fingerprint and _alive(current.process):
+            if current and current.spec.fingerprint == spec.fingerprint and _running(current):
                 return False
             if current is None:
                 attached = _reattach(spec)
@@ -107,7 +112,7 @@ class Supervisor:
             entry = self._procs.pop(name, None)
         process = entry.process if entry else _recorded(pid_file)
         pid_file.unlink(missing_ok=True)
-        if _alive(process):
+        if processes.alive(process, entry.popen if entry else None):
             self.drains.start(name, process, into=into, limit=limit, popen=entry.popen if entry else None)
         elif entry is not None and entry.popen is not None:  # it has exited already: collect its status
             processes.reap(entry.popen)
@@ -130,7 +135,7 @@ class Supervisor:
         entry = self._procs.get(name)
         if entry is None:
             return False, None, 0
-        alive = _alive(entry.process)
+        alive = _running(entry)
         return alive, entry.process.pid if alive and entry.process else None, entry.restarts
 
     def recent_exits(self, name: str) -> list[int]:
@@ -162,7 +167,7 @@ class Supervisor:
         entry.process = psutil.Process(popen.pid)
         entry.started_at = time.time()
         spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        spec.pid_file.write_text(json.dumps({"pid": popen.pid, "create_time": entry.process.create_time(),
+        spec.pid_file.write_text(json.dumps({"pid": popen.pid, **processes.start_mark(entry.process),
                                              "fingerprint": spec.fingerprint}))
 
     def _terminate(self, entry: _Supervised, *, grace: float = 10.0) -> None:
@@ -184,10 +189,12 @@ class Supervisor:
                     log.exception("supervising %s failed", entry.spec.name)
 
     def _check(self, entry: _Supervised) -> None:
-        if _alive(entry.process):
+        if _running(entry):
             return
         now = time.time()
         if entry.next_start == 0.0:
+            if entry.popen is not None:  # exited, not yet collected: its group's id is still its own
+                _kill_orphans(entry.popen.pid, entry.spec.name)
             code = entry.popen.poll() if entry.popen else None
             entry.exits = (entry.exits + [code if code is not None else -1])[-10:]
             uptime = now - entry.started_at
@@ -214,24 +221,16 @@ def as_user(user: str | None) -> dict:
     return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": [], "umask": 0o077}
 
 
-def _alive(process: psutil.Process | None) -> bool:
-    if process is None:
-        return False
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+def _running(entry: _Supervised) -> bool:
+    return processes.alive(entry.process, entry.popen)
 
 
 def _recorded(pid_file: Path) -> psutil.Process | None:
     try:
         data = json.loads(pid_file.read_text())
-        process = psutil.Process(data["pid"])
-        if abs(process.create_time() - data["create_time"]) < 0.01 and _alive(process):
-            return process
-    except (OSError, ValueError, KeyError, psutil.Error):
-        pass
-    return None
+        return processes.marked(data["pid"], data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _reattach(spec: ProcessSpec) -> psutil.Process | None:
@@ -275,11 +274,33 @@ def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
     _wait_gone(alive, timeout=2)
 
 
-def _wait_gone(processes: list[psutil.Process], *, timeout: float) -> list[psutil.Process]:
+def _kill_orphans(pgid: int, name: str) -> None:
+    """SIGKILL what is left of the process group of a leader of ours that has exited but whose
+    status is not yet collected (so `pgid` cannot name anyone else's group): a killed worker's pool
+    children, say. Their parent is now init, which collects them; we wait until they are gone."""
+    left = [p for p in _members(pgid) if p.pid != pgid]
+    if not left:
+        return
+    log.warning("%s left %d process(es) in its group; killing them", name, len(left))
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    _wait_gone(left, timeout=2)
+
+
+def _members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(pid) == pgid:
+                members.append(psutil.Process(pid))
+    return members
+
+
+def _wait_gone(members: list[psutil.Process], *, timeout: float) -> list[psutil.Process]:
     """Wait until the processes have exited (a zombie nobody reaps counts as exited); the rest."""
     deadline = time.monotonic() + timeout
-    alive = [p for p in processes if _alive(p)]
+    alive = [p for p in members if processes.alive(p)]
     while alive and time.monotonic() < deadline:
         time.sleep(0.1)
-        alive = [p for p in alive if _alive(p)]
+        alive = [p for p in alive if processes.alive(p)]
     return alive
