@@ -66,7 +66,7 @@ RULE_CASES = [
     ({"MaxWorkers": 26}, "MaxWorkers (26) is more than mw1.small allows (25); lower it or choose a larger "
                          "EnvironmentClass."),
     ({"AirflowConfigurationOptions": {"core.multi_team": "True"}},
-     "AirflowConfigurationOptions key core.multi_team cannot be set: MWAA does not support multi-team deployments."),
+     "AirflowConfigurationOptions key core.multi_team cannot be set: Teams turns multi-team mode on."),
     ({"AirflowConfigurationOptions": {"triggerer.queues_enabled": "True", "core.executor": "LocalExecutor"}},
      "AirflowConfigurationOptions key core.executor cannot be set: the environment always runs the CeleryExecutor. "
      "AirflowConfigurationOptions key triggerer.queues_enabled cannot be set: MWAA does not support triggerer "

@@ -29,7 +29,7 @@ def test_class_limits():
 
 def test_blocked_options_are_named():
     assert classes.option_problems({"core.multi_team": "True", "core.parallelism": "4"}) == [
-        "AirflowConfigurationOptions key core.multi_team cannot be set: MWAA does not support multi-team deployments."]
+        "AirflowConfigurationOptions key core.multi_team cannot be set: Teams turns multi-team mode on."]
     assert classes.option_problems({"foo.bar": "1", "secrets.backend": "x"}) == []
 
 

@@ -27,7 +27,7 @@ CLASSES = {c.name: c for c in (
 # AirflowConfigurationOptions MWAA does not let users set: its documented unsupported keys, and the
 # essential settings the service owns (a value here would be silently overridden, so refuse it).
 BLOCKED_OPTIONS = {
-    "core.multi_team": "MWAA does not support multi-team deployments",
+    "core.multi_team": "Teams turns multi-team mode on",
     "triggerer.queues_enabled": "MWAA does not support triggerer queues",
     "core.executor": "the environment always runs the CeleryExecutor",
     "core.sql_alchemy_conn": "the metadata database connection is managed by the environment",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aerodrome import errors
-from aerodrome.domain import classes
+from aerodrome.domain import classes, teams
 from aerodrome.domain.spec import SUPPORTED_AIRFLOW_VERSIONS, EnvironmentSpec
 
 ENVIRONMENT_CLASSES = tuple(classes.CLASSES)
@@ -40,6 +40,7 @@ def problems(spec: EnvironmentSpec) -> list[str]:
             found.append(f"{label} must be a key inside the bucket (no leading '/' or '..'); got {path}.")
     if len(spec.subnet_ids) not in (0, 2):
         found.append("NetworkConfiguration.SubnetIds must list exactly 2 subnets.")
+    found += teams.problems(spec)
     return found
 
 

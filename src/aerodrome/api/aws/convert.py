@@ -6,7 +6,7 @@ from typing import Any
 
 from aerodrome.domain import classes
 from aerodrome.domain.environment import EnvironmentView
-from aerodrome.domain.spec import EnvironmentSpec, ModuleLogging
+from aerodrome.domain.spec import EnvironmentSpec, IdentityCenter, ModuleLogging, TeamConfig
 
 # wire member -> EnvironmentSpec field, for members that map one to one
 SIMPLE = {
@@ -49,11 +49,28 @@ def changes_from_wire(members: dict) -> dict[str, Any]:
             log_type: ModuleLogging(enabled=item["Enabled"], log_level=item["LogLevel"])
             for log_type, item in members["LoggingConfiguration"].items()
         }
+    if "IdentityCenterConfiguration" in members:
+        identity = members["IdentityCenterConfiguration"]
+        changes["identity_center"] = IdentityCenter(start_url=identity.get("StartUrl"),
+                                                    identity_store_id=identity.get("IdentityStoreId"))
     return changes
+
+
+def teams_from_wire(team_map: dict) -> dict[str, TeamConfig]:
+    """A TeamMap (team name -> {SourceBucketArn, DagS3Path}) as the spec's teams."""
+    return {name: TeamConfig(source_bucket_arn=team["SourceBucketArn"], dag_s3_path=team["DagS3Path"])
+            for name, team in team_map.items()}
+
+
+def teams_to_wire(teams: dict[str, TeamConfig]) -> dict:
+    return {name: {"SourceBucketArn": team.source_bucket_arn, "DagS3Path": team.dag_s3_path}
+            for name, team in teams.items()}
 
 
 def spec_from_wire(name: str, members: dict) -> EnvironmentSpec:
     changes = changes_from_wire(members)
+    if members.get("Teams"):
+        changes["teams"] = teams_from_wire(members["Teams"])
     required = {k: changes.pop(k) for k in ("execution_role_arn", "source_bucket_arn", "dag_s3_path")}
     sizing = classes.CLASSES.get(str(changes.get("environment_class", "mw1.small")))
     if sizing and "max_workers" not in changes:  # MWAA's default of 10, within what the class allows
@@ -82,6 +99,12 @@ def environment_to_wire(view: EnvironmentView) -> dict:
     for member, field in SIMPLE.items():
         if member != "WorkerReplacementStrategy":
             out[member] = getattr(spec, field)
+    if spec.teams:
+        out["Teams"] = teams_to_wire(spec.teams)
+    if spec.identity_center is not None:
+        identity = {"StartUrl": spec.identity_center.start_url,
+                    "IdentityStoreId": spec.identity_center.identity_store_id}
+        out["IdentityCenterConfiguration"] = {k: v for k, v in identity.items() if v is not None}
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from aerodrome import errors
 from aerodrome.api.aws import convert
-from aerodrome.domain import validation, web_paths
+from aerodrome.domain import teams, validation, web_paths
 from aerodrome.domain.status import RUNNING
 from aerodrome.services.contracts import Access, Environments, Metrics, RestApi
 
@@ -42,6 +42,11 @@ class MwaaOperations:
         name = request["Name"]
         changes = convert.changes_from_wire({k: v for k, v in request.items() if k != "Name"})
         current = self._environments.get(name).spec
+        if request.get("Teams") is not None:  # UpdateTeamsInput: changes to the current teams
+            update = request["Teams"]
+            changes["teams"] = teams.updated(current.teams,
+                                             add_or_update=convert.teams_from_wire(update.get("AddOrUpdate") or {}),
+                                             remove=list(update.get("Remove") or []))
         if "subnet_ids" in changes and tuple(changes["subnet_ids"]) != current.subnet_ids:
             raise errors.Invalid("SubnetIds cannot be changed after an environment is created.")
         validation.check(current.replace(**changes))
