@@ -5,7 +5,9 @@ default, MWAA's period) into the metric store, where CloudWatch's API reads them
                                         dag-processor, triggerer), WebServer (api-server),
                                         BaseWorker (worker-1), AdditionalWorker (the others);
                                         each process with its children. CPU is in percent of one
-                                        core; memory in percent of the host's memory.
+                                        core, only for a cluster whose every process has a
+                                        baseline (see `cpu_used`); memory in percent of the host's
+                                        memory.
     QueuedTasks, RunningTasks           dims Environment + Queue (Airflow's `default` queue)
     CPUUtilization, DatabaseConnections, dims Environment + Database (WRITER): the environment's
     FreeableMemory, ReadIOPS,           database on the real PostgreSQL (its server processes' CPU,
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import psutil
 
@@ -39,6 +43,35 @@ log = logging.getLogger(__name__)
 NAMESPACE = "AWS/MWAA"
 QUEUE = "default"
 PRUNE_EVERY = 3600.0
+
+Key = tuple[int, float]  # a process: pid and start time (a reused pid is another process)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One process at one look."""
+
+    key: Key
+    cpu: float  # user + system seconds since it started
+    rss: float
+
+
+def cpu_used(samples: list[Sample], before: Mapping[Key, float], *, since: float | None) -> float | None:
+    """CPU seconds a cluster's processes used since the last look (taken at `since`), from their CPU
+    seconds then (`before`); None when one of them has no baseline: it ran then but was not seen
+    (the collector's first look, an environment that just became available), so counting it as idle
+    would report a false 0 %. A process started after that look has used all its CPU since."""
+    if since is None:
+        return None
+    used = 0.0
+    for sample in samples:
+        if sample.key in before:
+            used += max(sample.cpu - before[sample.key], 0.0)
+        elif sample.key[1] > since:
+            used += sample.cpu
+        else:
+            return None
+    return used
 
 
 def cluster_of(component: str) -> str | None:
@@ -61,7 +94,7 @@ class MetricsCollector:
         self._cloudwatch = cloudwatch
         self._metric_store = metric_store
         self._interval = interval
-        self._cpu: dict[int, float] = {}  # pid -> CPU seconds at the last look
+        self._cpu: dict[Key, float] = {}  # CPU seconds of each process at the last look
         self._database: dict[str, dict[str, float]] = {}  # environment -> its database figures at the last look
         self._last: float | None = None
         self._pruned = time.monotonic()
@@ -69,15 +102,14 @@ class MetricsCollector:
     def collect(self) -> int:
         """Collect once; how many datapoints were written."""
         now = time.time()
-        elapsed = now - self._last if self._last else None
-        self._last = now
+        since, self._last = self._last, now
         with self._store.session() as session:
             records = [r for r in environments.all_records(session=session) if r.status == Status.AVAILABLE]
-        cpu_seen: dict[int, float] = {}
+        cpu_seen: dict[Key, float] = {}
         written = 0
         for record in records:
             try:
-                data = self._environment(record, elapsed, cpu_seen)
+                data = self._environment(record, since, now, cpu_seen)
             except Exception:
                 log.exception("collecting the metrics of %s failed", record.name)
                 continue
@@ -90,35 +122,34 @@ class MetricsCollector:
         self._cpu = cpu_seen
         return written
 
-    def _environment(self, record: environments.EnvironmentRecord, elapsed: float | None,
-                     cpu_seen: dict[int, float]) -> list[dict]:
+    def _environment(self, record: environments.EnvironmentRecord, since: float | None, now: float,
+                     cpu_seen: dict[Key, float]) -> list[dict]:
         spec = record.applied_spec or record.spec
         placement = record.placement
         env = {"Name": "Environment", "Value": record.name}
         observed = self._driver.observe(spec, placement)
         total_memory = psutil.virtual_memory().total
-        usage: dict[str, list[float]] = {}  # cluster -> [cpu seconds used since the last look, rss]
+        clusters: dict[str, list[Sample]] = {}
         for component in observed.components:
             cluster = cluster_of(component.name)
             if cluster is None or not component.running or component.pid is None:
                 continue
-            used, rss = _usage(component, self._cpu, cpu_seen)
-            totals = usage.setdefault(cluster, [0.0, 0.0])
-            totals[0] += used
-            totals[1] += rss
+            clusters.setdefault(cluster, []).extend(samples(component))
         data = []
-        for cluster, (used, rss) in sorted(usage.items()):
+        for cluster, taken in sorted(clusters.items()):
+            cpu_seen.update((sample.key, sample.cpu) for sample in taken)
             dims = [env, {"Name": "Cluster", "Value": cluster}]
             data.append({"MetricName": "MemoryUtilization", "Dimensions": dims, "Unit": "Percent",
-                         "Value": 100.0 * rss / total_memory})
-            if elapsed:
+                         "Value": 100.0 * sum(sample.rss for sample in taken) / total_memory})
+            used = cpu_used(taken, self._cpu, since=since)
+            if used is not None and since is not None and now > since:
                 data.append({"MetricName": "CPUUtilization", "Dimensions": dims, "Unit": "Percent",
-                             "Value": 100.0 * used / elapsed})
+                             "Value": 100.0 * used / (now - since)})
         queued, running = self._driver.task_counts(placement)
         queue = [env, {"Name": "Queue", "Value": QUEUE}]
         data += [{"MetricName": "QueuedTasks", "Dimensions": queue, "Unit": "Count", "Value": float(queued)},
                  {"MetricName": "RunningTasks", "Dimensions": queue, "Unit": "Count", "Value": float(running)}]
-        data += self._database_data(record.name, placement, elapsed)
+        data += self._database_data(record.name, placement, now - since if since else None)
         names = [c.name for c in observed.components if c.running]
         workers = sum(1 for n in names if n.startswith("worker-"))
         counts = {"NumWorkers": min(workers, 1), "NumAdditionalWorkers": max(workers - 1, 0),
@@ -162,24 +193,21 @@ class MetricsCollector:
             self._pruned = time.monotonic()
 
 
-def _usage(component: ComponentState, before: dict[int, float], seen: dict[int, float]) -> tuple[float, float]:
-    """(CPU seconds used since the last look, RSS bytes) of a component's process and its children."""
+def samples(component: ComponentState) -> list[Sample]:
+    """A component's process and its children, as they are now (those that exit meanwhile left out)."""
     assert component.pid is not None
     try:
         root = psutil.Process(component.pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0, 0.0
-    used = rss = 0.0
+        return []
+    taken = []
     for process in processes:
         try:
             with process.oneshot():
                 times = process.cpu_times()
-                cpu = times.user + times.system
-                rss += process.memory_info().rss
+                taken.append(Sample((process.pid, process.create_time()), times.user + times.system,
+                                    float(process.memory_info().rss)))
         except psutil.Error:
             continue
-        seen[process.pid] = cpu
-        if process.pid in before:
-            used += max(cpu - before[process.pid], 0.0)
-    return used, rss
+    return taken
