@@ -206,3 +206,23 @@ def test_an_alarm_goes_to_alarm_and_back_with_history_and_events(cloudwatch, con
     assert cloudwatch.describe_alarms(AlarmNames=["rolled"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     cloudwatch.delete_alarms(AlarmNames=["queued-high", "rolled"])
     assert cloudwatch.describe_alarms()["MetricAlarms"] == []
+
+
+def test_alarms_and_their_history_come_in_pages(cloudwatch, control_plane):
+    for name in ("page-a", "page-b", "page-c"):
+        cloudwatch.put_metric_alarm(AlarmName=name, Namespace="Team/Pages", MetricName="M", Statistic="Maximum",
+                                    Period=60, EvaluationPeriods=1, Threshold=1,
+                                    ComparisonOperator="GreaterThanThreshold")
+    first = cloudwatch.describe_alarms(AlarmNamePrefix="page-", MaxRecords=2)
+    rest = cloudwatch.describe_alarms(AlarmNamePrefix="page-", MaxRecords=2, NextToken=first["NextToken"])
+    assert [a["AlarmName"] for a in first["MetricAlarms"] + rest["MetricAlarms"]] == ["page-a", "page-b", "page-c"]
+    assert "NextToken" not in rest
+    for state in ("ALARM", "OK"):
+        cloudwatch.set_alarm_state(AlarmName="page-a", StateValue=state, StateReason="paging")
+    pages = cloudwatch.get_paginator("describe_alarm_history").paginate(
+        AlarmName="page-a", HistoryItemType="StateUpdate", PaginationConfig={"PageSize": 1})
+    assert [len(p["AlarmHistoryItems"]) for p in pages] == [1, 1]
+    assert error_code(cloudwatch.describe_alarms, NextToken="nope!")[0] == "InvalidNextToken"
+    assert error_code(cloudwatch.list_dashboards, NextToken="nope!")[0] == "InvalidNextToken"
+    assert error_code(cloudwatch.list_metrics, NextToken="nope!")[0] == "InvalidParameterValue"
+    cloudwatch.delete_alarms(AlarmNames=["page-a", "page-b", "page-c"])

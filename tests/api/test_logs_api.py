@@ -139,3 +139,20 @@ def test_line_times_in_the_formats_airflow_writes():
     assert timestamp_of(b'{"timestamp": "2026-12-02T10:00:00.250Z", "event": "hi"}') == 1_796_205_600_250
     assert timestamp_of(b"[2026-12-02 10:00:00,250] INFO hi") == 1_796_205_600_250
     assert timestamp_of(b"Traceback (most recent call last):") is None
+
+
+def test_groups_and_streams_come_in_pages(logs):
+    for group in ("/pages/a", "/pages/b", "/pages/c"):
+        logs.create_log_group(logGroupName=group)
+    for stream in ("s1", "s2", "s3"):
+        logs.create_log_stream(logGroupName="/pages/a", logStreamName=stream)
+    first = logs.describe_log_groups(logGroupNamePrefix="/pages/", limit=2)
+    rest = logs.describe_log_groups(logGroupNamePrefix="/pages/", limit=2, nextToken=first["nextToken"])
+    assert [g["logGroupName"] for g in first["logGroups"] + rest["logGroups"]] == ["/pages/a", "/pages/b", "/pages/c"]
+    assert "nextToken" not in rest
+    pages = logs.get_paginator("describe_log_streams").paginate(logGroupName="/pages/a",
+                                                                 PaginationConfig={"PageSize": 2})
+    assert [[s["logStreamName"] for s in p["logStreams"]] for p in pages] == [["s1", "s2"], ["s3"]]
+    assert error_code(logs.describe_log_groups, nextToken="nope!") == "InvalidParameterException"
+    assert error_code(logs.describe_log_streams, logGroupName="/pages/a", nextToken="nope!") == \
+        "InvalidParameterException"

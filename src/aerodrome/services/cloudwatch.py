@@ -14,7 +14,8 @@ import base64
 import datetime
 import math
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from aerodrome import errors
 from aerodrome.domain import metric_math
@@ -24,6 +25,8 @@ STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 MAX_DATAPOINTS = 1440  # GetMetricStatistics
 MAX_QUERIES = 500  # GetMetricData
 LIST_PAGE = 500
+
+Item = TypeVar("Item")
 PAST, FUTURE = 14 * 86400, 2 * 3600  # how far a datapoint's timestamp may be from now
 
 
@@ -203,12 +206,8 @@ class CloudWatchService:
         active = time.time() - 3 * 3600 if payload.get("RecentlyActive") == "PT3H" else None
         found = self._store.list(namespace=payload.get("Namespace"), name=payload.get("MetricName"),
                                  dimensions=wanted, active_since=active)
-        offset = offset_of(payload.get("NextToken"))
-        page = found[offset:offset + LIST_PAGE]
-        reply: dict[str, Any] = {"Metrics": [_metric(s) for s in page]}
-        if offset + LIST_PAGE < len(found):
-            reply["NextToken"] = next_token(offset + LIST_PAGE)
-        return reply
+        shown, more = page(found, payload, LIST_PAGE)
+        return {"Metrics": [_metric(s) for s in shown], **more}
 
 
 def _metric(series: Series) -> dict:
@@ -249,6 +248,19 @@ def offset_of(token: str | None, *, code: str = "InvalidParameterValue") -> int:
     if not token:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except ValueError:
-        raise CloudWatchError(code, "The NextToken is not one this service gave out.") from None
+        offset = -1
+    if offset < 0:
+        raise CloudWatchError(code, "The NextToken is not one this service gave out.")
+    return offset
+
+
+def page(items: Sequence[Item], payload: Mapping[str, Any], limit: int, *, key: str = "NextToken",
+         code: str = "InvalidParameterValue") -> tuple[Sequence[Item], dict[str, str]]:
+    """The page of `items` that the payload's token under `key` starts (the first without one), at
+    most `limit` long, and what the reply adds: the next page's token under `key`, if there is one.
+    A token this service did not give out is a CloudWatchError with `code`."""
+    offset = offset_of(payload.get(key), code=code)
+    end = offset + limit
+    return items[offset:end], {key: next_token(end)} if end < len(items) else {}

@@ -16,11 +16,11 @@ import datetime
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aerodrome.domain import alarms
-from aerodrome.services.cloudwatch import CloudWatchError, CloudWatchService, next_token, offset_of
+from aerodrome.services.cloudwatch import CloudWatchError, CloudWatchService, Item, page
 from aerodrome.telemetry.documents import Documents
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
@@ -37,8 +37,8 @@ def _iso(epoch: float) -> str:
     return _stamp(epoch).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
-def _offset(token: str | None) -> int:
-    return offset_of(token, code="InvalidNextToken")
+def _page(items: Sequence[Item], payload: dict[str, Any], limit: int) -> tuple[Sequence[Item], dict[str, str]]:
+    return page(items, payload, limit, code="InvalidNextToken")
 
 
 def _not_found(what: str) -> CloudWatchError:
@@ -81,13 +81,10 @@ class CloudWatchDocuments:
 
     def list_dashboards(self, payload: dict[str, Any]) -> dict:
         found = self._documents.dashboards(payload.get("DashboardNamePrefix") or "")
-        offset = _offset(payload.get("NextToken"))
-        reply: dict[str, Any] = {"DashboardEntries": [
+        shown, more = _page(found, payload, PAGE)
+        return {"DashboardEntries": [
             {"DashboardName": n, "DashboardArn": self._dashboard_arn(n), "LastModified": _stamp(m), "Size": size}
-            for n, size, m in found[offset:offset + PAGE]]}
-        if offset + PAGE < len(found):
-            reply["NextToken"] = next_token(offset + PAGE)
-        return reply
+            for n, size, m in shown], **more}
 
     def delete_dashboards(self, payload: dict[str, Any]) -> dict:
         names = payload.get("DashboardNames") or []
@@ -152,13 +149,8 @@ class CloudWatchDocuments:
         kinds = payload.get("AlarmTypes") or ["MetricAlarm"]
         if "MetricAlarm" not in kinds:
             found = []
-        offset = _offset(payload.get("NextToken"))
-        limit = payload.get("MaxRecords") or 50
-        reply: dict[str, Any] = {"MetricAlarms": [self._alarm(a) for a in found[offset:offset + limit]],
-                                 "CompositeAlarms": []}
-        if offset + limit < len(found):
-            reply["NextToken"] = next_token(offset + limit)
-        return reply
+        shown, more = _page(found, payload, payload.get("MaxRecords") or 50)
+        return {"MetricAlarms": [self._alarm(a) for a in shown], "CompositeAlarms": [], **more}
 
     def delete_alarms(self, payload: dict[str, Any]) -> dict:
         unknown = self._documents.delete_alarms(payload.get("AlarmNames") or [])
@@ -189,15 +181,11 @@ class CloudWatchDocuments:
                                         end=end.timestamp() if end else None,
                                         newest_first=payload.get("ScanBy", "TimestampDescending") ==
                                         "TimestampDescending")
-        offset = _offset(payload.get("NextToken"))
-        limit = payload.get("MaxRecords") or 100
-        reply: dict[str, Any] = {"AlarmHistoryItems": [
+        shown, more = _page(items, payload, payload.get("MaxRecords") or 100)
+        return {"AlarmHistoryItems": [
             {"AlarmName": i["name"], "AlarmType": "MetricAlarm", "Timestamp": _stamp(i["at"]),
              "HistoryItemType": i["kind"], "HistorySummary": i["summary"], "HistoryData": i["data"]}
-            for i in items[offset:offset + limit]]}
-        if offset + limit < len(items):
-            reply["NextToken"] = next_token(offset + limit)
-        return reply
+            for i in shown], **more}
 
     def evaluate_alarms(self, now: float | None = None) -> int:
         """Evaluate every alarm once; how many changed state."""

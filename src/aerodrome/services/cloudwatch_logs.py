@@ -14,11 +14,12 @@ import fnmatch
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aerodrome.domain import insights, log_filter
-from aerodrome.services.cloudwatch import CloudWatchError, next_token, offset_of
+from aerodrome.services.cloudwatch import CloudWatchError, Item, page
 from aerodrome.telemetry.log_store import Event, LogStore
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -101,16 +102,12 @@ class LogsService:
             raise _invalid("logGroupNamePrefix and logGroupNamePattern are mutually exclusive.")
         found = [g for g in self._store.groups(prefix)
                  if not pattern or fnmatch.fnmatchcase(g.name.lower(), f"*{pattern.lower()}*")]
-        offset = _offset(payload.get("nextToken"))
-        limit = payload.get("limit") or 50
-        reply: dict[str, Any] = {"logGroups": [
+        shown, more = _page(found, payload)
+        return {"logGroups": [
             {"logGroupName": g.name, "creationTime": g.created, "storedBytes": g.stored_bytes,
              "arn": self.group_arn(g.name) + ":*", "logGroupArn": self.group_arn(g.name), "logGroupClass": "STANDARD",
              **({"retentionInDays": g.retention_days} if g.retention_days else {})}
-            for g in found[offset:offset + limit]]}
-        if offset + limit < len(found):
-            reply["nextToken"] = next_token(offset + limit)
-        return reply
+            for g in shown], **more}
 
     # --- streams -----------------------------------------------------------------------------
     def create_log_stream(self, payload: dict[str, Any]) -> dict:
@@ -129,18 +126,14 @@ class LogsService:
             raise _invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
         found = self._store.streams(group, prefix=payload.get("logStreamNamePrefix") or "", by_last_event=by_time,
                                     descending=bool(payload.get("descending")))
-        offset = _offset(payload.get("nextToken"))
-        limit = payload.get("limit") or 50
+        shown, more = _page(found, payload)
         arn = self.group_arn(group)
-        reply: dict[str, Any] = {"logStreams": [
+        return {"logStreams": [
             {"logStreamName": s.name, "creationTime": s.created, "arn": f"{arn}:log-stream:{s.name}",
              "storedBytes": s.stored_bytes,
              **{k: v for k, v in (("firstEventTimestamp", s.first_ts), ("lastEventTimestamp", s.last_ts),
                                   ("lastIngestionTime", s.last_ingested)) if v is not None}}
-            for s in found[offset:offset + limit]]}
-        if offset + limit < len(found):
-            reply["nextToken"] = next_token(offset + limit)
-        return reply
+            for s in shown], **more}
 
     # --- events ------------------------------------------------------------------------------
     def put_log_events(self, payload: dict[str, Any]) -> dict:
@@ -334,5 +327,6 @@ def _end(end: int | None) -> int | None:
     return end - 1 if end is not None else None  # endTime is exclusive
 
 
-def _offset(token: str | None) -> int:
-    return offset_of(token, code="InvalidParameterException")
+def _page(items: Sequence[Item], payload: dict[str, Any]) -> tuple[Sequence[Item], dict[str, str]]:
+    """A page of a Describe call: `limit` items (50 unless given) from the payload's `nextToken`."""
+    return page(items, payload, payload.get("limit") or 50, key="nextToken", code="InvalidParameterException")
