@@ -26,6 +26,7 @@ class ControlPlane:
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
         from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire, with_service
+        from aerodrome.api.durable import with_durable_audit
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.api.prometheus import with_prometheus
         from aerodrome.api.role_credentials import with_role_credentials
@@ -59,6 +60,7 @@ class ControlPlane:
         from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.sts import SecurityTokenService
         from aerodrome.services.tokens import Tokens
+        from aerodrome.store.audit_journal import AuditJournal
         from aerodrome.store.db import Store
         from aerodrome.telemetry.documents import Documents
         from aerodrome.telemetry.log_store import LogStore
@@ -87,7 +89,10 @@ class ControlPlane:
                                      resync_interval=settings.resync_interval)
         self.environments = EnvironmentService(store=self.store, settings=settings, runtime=self.driver,
                                                wake=self.controller.wake)
-        self.principals = PrincipalService(store=self.store, region=settings.region, account=settings.account)
+        self.audit = AuditJournal(self.store, settings.audit_journal_file)
+        self.audit.open()  # entries a crash left behind are stored before anything else runs
+        self.principals = PrincipalService(store=self.store, region=settings.region, account=settings.account,
+                                           audit=self.audit)
         self.principals.ensure_admin()
         self.access = AccessService(environments=self.environments, runtime=self.driver,
                                     principals=self.principals, tokens=Tokens())
@@ -142,6 +147,7 @@ class ControlPlane:
         self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         scrape_token = files.secret(settings.metrics_token_file, make=lambda: secrets.token_urlsafe(32))
         self.asgi = with_prometheus(self.asgi, render=lambda: exposition(self.metric_store), token=scrape_token)
+        self.asgi = with_durable_audit(self.asgi, self.audit)
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
         self._server: uvicorn.Server | None = None
@@ -202,6 +208,7 @@ class ControlPlane:
             if self._server_thread is not None:
                 self._server_thread.join(10)
         self.settings.endpoint_file.unlink(missing_ok=True)
+        self.audit.close()
         self.store.close()
         self.metric_store.close()
         self.documents.close()

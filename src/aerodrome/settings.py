@@ -156,6 +156,11 @@ class Settings:
         return self.home / "logs.db"
 
     @property
+    def audit_journal_file(self) -> Path:
+        """Audit entries synced here before their requests are answered, until the store has them."""
+        return self.home / "audit.journal"
+
+    @property
     def metrics_token_file(self) -> Path:
         """The bearer token a Prometheus scraper shows for GET /metrics, 0600."""
         return self.home / "metrics-scrape.token"

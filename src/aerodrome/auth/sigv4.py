@@ -7,6 +7,7 @@ for every service but S3); the payload hash is computed over the body.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -76,6 +77,14 @@ def with_session_token(secret_for: Callable[[str, str | None], str | None],
     return lambda access_key_id: secret_for(access_key_id, token)
 
 
+def access_key_of(headers: Mapping[str, str]) -> str | None:
+    """The access key id an Authorization header names, if it names one (a hint for finding the
+    secret: `verify` checks everything)."""
+    found = _KEY.search(headers.get("authorization", ""))
+    return found.group(1) if found else None
+
+
+_KEY = re.compile(r"Credential=([^/,\s]+)/")
 _SCOPE = re.compile(r"Credential=[^/,\s]*/[^/,\s]*/[^/,\s]*/([^/,\s]*)/")
 
 
@@ -124,7 +133,10 @@ def _canonical_query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in encoded)
 
 
+@functools.lru_cache(maxsize=256)
 def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    """Derived once a day per key, region and service, as AWS does; the signature is still checked
+    on every request."""
     key = ("AWS4" + secret).encode()
     for part in (day, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()

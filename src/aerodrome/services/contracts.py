@@ -39,6 +39,9 @@ class Credentials(Protocol):
         """The secret access key issued with `access_key_id` (temporary credentials: only with their
         session token), or None if unknown; raises Unauthenticated for expired temporary credentials."""
 
+    def cached_secret(self, access_key_id: str, session_token: str | None = None) -> str | None:
+        """`secret_for` when it needs no store read; None when it would."""
+
 
 class SecurityTokens(Protocol):
     """Implemented by services.sts.SecurityTokenService (STS on the MWAA endpoint)."""

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from sqlalchemy.orm import Session
 
 from aerodrome import errors
 from aerodrome.auth import policy
 from aerodrome.store import credentials, principals
+from aerodrome.store.audit_journal import Audit, DirectAudit
 from aerodrome.store.db import Store
+from aerodrome.store.principals import AuditEntry
 
 ADMIN = "admin"
 ADMIN_POLICY_NAME = "AdministratorAccess"
 NO_ROLE = "No Airflow role granted in IAM."
+# Who an access key acts as and what its policies say changes only when one of these does.
+ACCESS_TABLES = ("principals", "policies", "credentials", "session_credentials")
+MAX_CACHED = 10_000
 
 
 class PrincipalService:
-    def __init__(self, *, store: Store, region: str, account: str):
+    """Decisions are made per call; the parsed policies behind them are kept per access key until a
+    principal, policy or key changes (the store's generations say when). Audit entries go to `audit`
+    (a journal that stores them in the background), each written before the call returns."""
+
+    def __init__(self, *, store: Store, region: str, account: str, audit: Audit | None = None):
         self._store = store
         self._region = region
         self._account = account
+        self._audit = audit or DirectAudit(store)
+        self._known: dict[str, tuple[int, str, list[policy.Statement]]] = {}
+        self._known_lock = threading.Lock()
 
     # --- management ----------------------------------------------------------------------------
     def ensure_admin(self) -> None:
@@ -84,17 +97,16 @@ class PrincipalService:
                     for n in principals.names(session=session)]
 
     def audit(self, *, limit: int = 100) -> list[dict]:
+        self._audit.wait_stored()
         with self._store.session() as session:
             return principals.audit(session=session, limit=limit)
 
     # --- decisions -----------------------------------------------------------------------------
     def authorize(self, access_key_id: str, action: str, resource: str) -> str:
         """The caller's principal if its policies allow `action` on `resource`; AccessDenied otherwise."""
-        with self._store.session() as session:
-            principal, statements = self._statements(access_key_id, session)
-            decision = policy.decide(statements, action, resource)
-            principals.record(principal, action, resource, "allowed" if decision == "Allow" else "denied",
-                        session=session)
+        principal, statements = self._statements(access_key_id)
+        decision = policy.decide(statements, action, resource)
+        self._audit.append(AuditEntry(principal, action, resource, "allowed" if decision == "Allow" else "denied"))
         if decision != "Allow":
             why = "an explicit deny in a policy" if decision == "Deny" else "no policy allows it"
             raise errors.AccessDenied(f"User: {principal} is not authorized to perform: {action} on resource: "
@@ -103,29 +115,37 @@ class PrincipalService:
 
     def granted_role(self, access_key_id: str, action: str, environment: str) -> tuple[str, str]:
         """(principal, strongest Airflow role its policies allow for `action` on `environment`)."""
-        with self._store.session() as session:
-            principal, statements = self._statements(access_key_id, session)
-            role = policy.granted_role(statements, action, region=self._region, account=self._account,
-                                       environment=environment)
-            arn = policy.role_arn(region=self._region, account=self._account, environment=environment,
-                                  role=role or "*")
-            principals.record(principal, action, arn, "allowed" if role else "denied", session=session)
+        principal, statements = self._statements(access_key_id)
+        role = policy.granted_role(statements, action, region=self._region, account=self._account,
+                                   environment=environment)
+        arn = policy.role_arn(region=self._region, account=self._account, environment=environment, role=role or "*")
+        self._audit.append(AuditEntry(principal, action, arn, "allowed" if role else "denied"))
         if role is None:
             raise errors.AccessDenied(f"{NO_ROLE} {principal} may not perform {action} on any "
                                       f"arn:aws:airflow:{self._region}:{self._account}:role/{environment}/<role>.")
         return principal, role
 
     def record(self, principal: str, action: str, resource: str, outcome: str, detail: str = "") -> None:
-        with self._store.session() as session:
-            principals.record(principal, action, resource, outcome, detail, session=session)
+        self._audit.append(AuditEntry(principal, action, resource, outcome, detail))
 
-    def _statements(self, access_key_id: str, session: Session) -> tuple[str, list[policy.Statement]]:
-        principal = principals.principal_of(access_key_id, session=session)
-        if principal is None:
-            raise errors.AccessDenied("The access key belongs to no principal.")
-        statements: list[policy.Statement] = []
-        for document in principals.policies(principal, session=session).values():
-            statements.extend(policy.parse(document))
+    def _statements(self, access_key_id: str) -> tuple[str, list[policy.Statement]]:
+        """The principal `access_key_id` acts as and its parsed policies: kept while no principal,
+        policy or key changes; read again otherwise (an unknown key always is)."""
+        generation = self._store.generations.of(*ACCESS_TABLES)
+        known = self._known.get(access_key_id)
+        if known is not None and known[0] == generation:
+            return known[1], known[2]
+        with self._store.session() as session:
+            principal = principals.principal_of(access_key_id, session=session)
+            if principal is None:
+                raise errors.AccessDenied("The access key belongs to no principal.")
+            statements: list[policy.Statement] = []
+            for document in principals.policies(principal, session=session).values():
+                statements.extend(policy.parse(document))
+        with self._known_lock:
+            if len(self._known) >= MAX_CACHED:
+                self._known.clear()
+            self._known[access_key_id] = (generation, principal, statements)
         return principal, statements
 
     @staticmethod

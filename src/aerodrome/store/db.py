@@ -11,6 +11,7 @@ import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from aerodrome.store.generations import Generations
 from aerodrome.store.sealing import TextSealer
 
 
@@ -32,6 +33,7 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.generations = Generations(self._sessions)  # what caches of the store check
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Float, Integer, String, Text, delete, select
+from sqlalchemy import Float, Integer, String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from aerodrome import errors
@@ -107,6 +109,35 @@ def record(principal: str, action: str, resource: str, outcome: str, detail: str
            session: Session) -> None:
     session.add(AuditRow(at=time.time(), principal=principal, action=action, resource=resource,
                          outcome=outcome, detail=detail[:500]))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row before it is stored (what the audit journal keeps)."""
+
+    principal: str
+    action: str
+    resource: str
+    outcome: str
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+
+def record_all(entries: Sequence[AuditEntry], *, session: Session) -> None:
+    if entries:
+        session.execute(insert(AuditRow), [{**asdict(e), "detail": e.detail[:500]} for e in entries])
+
+
+def unrecorded(entries: Iterable[AuditEntry], *, session: Session) -> list[AuditEntry]:
+    """Those of `entries` no row records yet (same time, principal, action and resource)."""
+    entries = list(entries)
+    times = sorted({e.at for e in entries})
+    found: set[tuple[float, str, str, str]] = set()
+    for start in range(0, len(times), 500):
+        found.update((row[0], row[1], row[2], row[3]) for row in session.execute(
+            select(AuditRow.at, AuditRow.principal, AuditRow.action, AuditRow.resource)
+            .where(AuditRow.at.in_(times[start:start + 500]))))
+    return [e for e in entries if (e.at, e.principal, e.action, e.resource) not in found]
 
 
 def audit(*, session: Session, limit: int = 100) -> list[dict]:

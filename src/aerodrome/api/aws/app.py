@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
+from aerodrome.api import signing
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws import protocol, validate
 from aerodrome.api.aws.model import SIGNING_NAME
@@ -59,7 +60,7 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
             body = await limits.read_body(request, limits.MWAA_API_MAX_BYTES)  # capped before anything reads it
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
                                   headers=request.headers, body=body,
-                                  secret_for=sigv4.with_session_token(credentials.secret_for, request.headers),
+                                  secret_for=await signing.secret_finder(credentials, request.headers),
                                   service=SIGNING_NAME)
             route, labels = protocol.match(request.method, raw_path)
             payload = protocol.parse_input(route, labels, request.url.query, body)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
+from aerodrome.api import signing
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.cloudwatch.codec import CBOR, JSON, QUERY, Codec
 from aerodrome.auth import sigv4
@@ -106,7 +107,7 @@ def build_service_app(wire: Wire, *, services: Sequence[object], credentials: Cr
                 body = _gunzip(body)
             caller = sigv4.verify(method=request.method, raw_path=scope.get("raw_path", b"/").decode(),
                                   query=request.url.query, headers=request.headers, body=signed,
-                                  secret_for=sigv4.with_session_token(credentials.secret_for, request.headers),
+                                  secret_for=await signing.secret_finder(credentials, request.headers),
                                   service=wire.signing_name)
             if request.method != "POST":
                 raise CloudWatchError("InvalidAction", "Requests to this service are POSTs.")

@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
+from aerodrome.api import signing
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws import protocol
 from aerodrome.api.aws.model import SIGNING_NAME
@@ -85,8 +86,7 @@ class ExtApi:
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
             caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
                                   headers=request.headers, body=body,
-                                  secret_for=sigv4.with_session_token(self._credentials.secret_for,
-                                                                      request.headers),
+                                  secret_for=await signing.secret_finder(self._credentials, request.headers),
                                   service=SIGNING_NAME)
             response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body,
                                          caller.access_key_id)

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
+from aerodrome.api import signing
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.auth import sigv4
 from aerodrome.services.contracts import Credentials, SecurityTokens
@@ -80,7 +81,7 @@ def build_sts_app(*, tokens: SecurityTokens, credentials: Credentials) -> ASGIAp
             body = await limits.read_body(request, MAX_BYTES)
             caller = sigv4.verify(method=request.method, raw_path=scope.get("raw_path", b"/").decode(),
                                   query=request.url.query, headers=request.headers, body=body,
-                                  secret_for=sigv4.with_session_token(credentials.secret_for, request.headers),
+                                  secret_for=await signing.secret_finder(credentials, request.headers),
                                   service=SIGNING_NAME)
             form = _form(body, request.url.query)
             action = form.get("Action")
