@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from aerodrome.runtimes.local.s3_serve import S3Server
+    from aerodrome.services.sso import SingleSignOn
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class ControlPlane:
         from aerodrome.api.ext.app import ExtApi, with_extensions
         from aerodrome.api.prometheus import with_prometheus
         from aerodrome.api.role_credentials import with_role_credentials
+        from aerodrome.api.sso import build_sso_app, with_sso
         from aerodrome.api.sts.app import build_sts_app, with_sts
         from aerodrome.auth import sealed
         from aerodrome.events.webhooks import WebhookSender
@@ -97,7 +99,8 @@ class ControlPlane:
         self.access = AccessService(environments=self.environments, runtime=self.driver,
                                     principals=self.principals, tokens=Tokens())
         self.rest_api = RestApiService(environments=self.environments, runtime=self.driver, principals=self.principals)
-        self.gateways = Gateways(settings, environments=self.environments, access=self.access)
+        self.sso = self._single_sign_on()
+        self.gateways = Gateways(settings, environments=self.environments, access=self.access, sso=self.sso)
         self._closing = threading.Event()
         self.webhooks = [WebhookSender(url, source=self.events, secret=self.events.webhook_secret())
                          for url in settings.event_webhooks]
@@ -147,11 +150,32 @@ class ControlPlane:
         self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         scrape_token = files.secret(settings.metrics_token_file, make=lambda: secrets.token_urlsafe(32))
         self.asgi = with_prometheus(self.asgi, render=lambda: exposition(self.metric_store), token=scrape_token)
+        if self.sso is not None:
+            self.asgi = with_sso(self.asgi, build_sso_app(self.sso, secure=True,
+                                                          session_ttl=int(settings.sso_session_ttl)))
         self.asgi = with_durable_audit(self.asgi, self.audit)
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
+
+    def _single_sign_on(self) -> SingleSignOn | None:
+        """Single sign-on when the settings name an identity provider; ValueError for a half setting."""
+        from aerodrome.auth.oidc import Client, Provider
+        from aerodrome.domain.sso import parse_role_map
+        from aerodrome.services.sso import SingleSignOn
+
+        settings = self.settings
+        if not settings.sso_issuer:
+            return None
+        if not settings.sso_client_id or not settings.sso_client_secret:
+            raise ValueError("Single sign-on needs AERODROME_SSO_CLIENT_ID and AERODROME_SSO_CLIENT_SECRET "
+                             "with AERODROME_SSO_ISSUER.")
+        client = Client(settings.sso_issuer, settings.sso_client_id, settings.sso_client_secret, settings.sso_scopes)
+        return SingleSignOn(Provider(client), access=self.access, role_map=parse_role_map(settings.sso_roles),
+                            groups_claim=settings.sso_groups_claim, plane_url=settings.endpoint_url,
+                            web_scheme="https" if settings.web_tls else "http",
+                            session_ttl=settings.sso_session_ttl)
 
     def start(self) -> None:
         """Serve the API, start S3 serving and the reconciler; returns once the API answers."""

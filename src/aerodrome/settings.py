@@ -102,6 +102,18 @@ class Settings:
     # The UDP port (loopback) where environments' Airflow sends StatsD metrics; 0: one chosen at the
     # first start and kept in home/statsd.port.
     statsd_port: int = 0
+    # Single sign-on through an OpenID Connect identity provider, on when sso_issuer is set: the
+    # client registered there (redirect URI <endpoint>/sso/callback, post-logout redirect URI
+    # <endpoint>/sso/signed-out), the scopes asked for, the ID token claim holding the person's
+    # groups (a dotted path reaches nested claims), the groups -> Airflow role table (JSON:
+    # {"*": {"airflow-admins": "Admin"}, "prod": {"data-eng": "Op"}}) and how long a sign-in lasts.
+    sso_issuer: str | None = None
+    sso_client_id: str | None = None
+    sso_client_secret: str | None = dataclasses.field(default=None, repr=False)
+    sso_scopes: str = "openid profile email groups"
+    sso_groups_claim: str = "groups"
+    sso_roles: str = "{}"
+    sso_session_ttl: float = 43200.0
 
     @property
     def buckets_dir(self) -> Path:
@@ -232,6 +244,13 @@ class Settings:
             "AERODROME_LOG_SHIP_INTERVAL": ("log_ship_interval", float),
             "AERODROME_LOGS_RETENTION_DAYS": ("logs_retention_days", int),
             "AERODROME_STATSD_PORT": ("statsd_port", int),
+            "AERODROME_SSO_ISSUER": ("sso_issuer", str),
+            "AERODROME_SSO_CLIENT_ID": ("sso_client_id", str),
+            "AERODROME_SSO_CLIENT_SECRET": ("sso_client_secret", str),
+            "AERODROME_SSO_SCOPES": ("sso_scopes", str),
+            "AERODROME_SSO_GROUPS_CLAIM": ("sso_groups_claim", str),
+            "AERODROME_SSO_ROLES": ("sso_roles", str),
+            "AERODROME_SSO_SESSION_TTL": ("sso_session_ttl", float),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):

@@ -57,9 +57,28 @@ def plane_log_lines():
 
 
 @pytest.fixture(scope="session")
-def shared_plane(plane_factory, plane_log_lines):
-    with plane_factory(**SHARED_SETTINGS) as control_plane:
+def idp_port():
+    from tests.support import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def shared_plane(plane_factory, plane_log_lines, idp_port):
+    """Signs people in through the session's identity provider (`idp`), started once asked for."""
+    from tests import identity_provider
+
+    with plane_factory(**SHARED_SETTINGS, **identity_provider.plane_settings(idp_port)) as control_plane:
         yield control_plane
+
+
+@pytest.fixture(scope="session")
+def idp(shared_plane, idp_port):
+    """The OpenID Connect provider the shared plane's single sign-on uses; its issuer URL."""
+    from tests import identity_provider
+
+    with identity_provider.running_provider(idp_port, shared_plane.settings.endpoint_url) as issuer:
+        yield issuer
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import uuid
 import httpx
 import pytest
 
+from tests import identity_provider
 from tests.support import (
     VENVS,
     available_environment,
@@ -201,6 +202,67 @@ def test_viewer_lands_on_the_ui_but_cannot_trigger(plane, web, browser, env_vars
     again = fetch(page, "POST", "/aws_mwaa/login", form={"token": reply["WebToken"]})
     assert again["status"] == 403 and "already used" in again["text"]
     context.close()
+
+
+def sso_sign_in(browser, web, person):
+    """A fresh browser opens the environment with no session: the identity provider's page, then
+    back. Returns (context, page) on wherever that ended."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{web}/")
+    identity_provider.sign_in(page, person)
+    page.wait_for_load_state("load")
+    return context, page
+
+
+def test_people_sign_in_through_the_identity_provider_with_the_role_their_groups_give(mwaa, web, browser, idp):
+    context, page = sso_sign_in(browser, web, "alice")
+    page.wait_for_url(f"{web}/**", timeout=30000)
+    page.wait_for_function("document.querySelector('#root') && document.querySelector('#root').children.length > 0",
+                           timeout=30000)
+    me = json.loads(fetch(page, "GET", "/ui/auth/me")["text"])
+    assert me["username"] == "alice", me
+    assert trigger(page)["status"] == 200
+    cookies = {c["name"]: c for c in context.cookies()}
+    for name in ("aerodrome_sso", "_token"):
+        assert cookies[name]["httpOnly"] and cookies[name]["secure"] and cookies[name]["sameSite"] == "Lax", name
+    # Airflow's sign-out ends Aerodrome's session and the provider's: opening the UI asks to sign in again
+    page.goto(f"{web}/api/v2/auth/logout")
+    page.locator("button", has_text="Yes, sign me out").click()
+    page.wait_for_url("**/sso/signed-out", timeout=30000)
+    assert "signed out" in page.inner_text("#message")
+    assert not {"aerodrome_sso", "_token"} & {c["name"] for c in context.cookies()}
+    page.goto(f"{web}/")
+    page.wait_for_selector("input[name=login]", timeout=30000)
+    context.close()
+
+    context, page = sso_sign_in(browser, web, "victor")  # airflow-viewers -> Viewer
+    page.wait_for_url(f"{web}/**", timeout=30000)
+    me = json.loads(fetch(page, "GET", "/ui/auth/me")["text"])
+    assert me["username"] == "victor", me
+    assert fetch(page, "GET", "/api/v2/dags/access_probe")["status"] == 200
+    assert trigger(page)["status"] == 403
+    context.close()
+
+
+@pytest.mark.parametrize(("person", "says"), [("ursula", "none of your groups (marketing) has a role"),
+                                              ("nobody", "no 'groups' claim")])
+def test_a_person_without_a_mapped_group_is_refused_with_a_clear_page(mwaa, web, browser, idp, person, says):
+    context, page = sso_sign_in(browser, web, person)
+    page.wait_for_selector("#message", timeout=30000)
+    assert says in page.inner_text("#message")
+    assert "_token" not in {c["name"] for c in context.cookies()}
+    context.close()
+
+
+def test_a_forged_sign_in_state_is_refused(plane, idp):
+    callback = f"{plane.settings.endpoint_url}/sso/callback"
+    forged = httpx.get(callback, params={"state": "forged", "code": "x"}, cookies={"aerodrome_sso_state": "other"})
+    assert forged.status_code == 401 and "not started in this browser" in forged.text
+    unknown = httpx.get(callback, params={"state": "s", "code": "x"}, cookies={"aerodrome_sso_state": "s"})
+    assert unknown.status_code == 401 and "unknown" in unknown.text
+    nowhere = httpx.get(f"{plane.settings.endpoint_url}/sso/login", params={"environment": "no-such-env"})
+    assert nowhere.status_code == 404
 
 
 def test_a_viewer_token_cannot_become_admin(plane, web, env_vars):

@@ -13,6 +13,7 @@ import boto3
 import httpx
 import pytest
 
+from tests import identity_provider
 from tests.support import (
     VENVS,
     available_environment,
@@ -171,6 +172,21 @@ def test_sso_on_airflow_2_grants_the_role(plane, mwaa2, browser):
         logical = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).isoformat()
         triggered = fetch(page, "POST", "/api/v1/dags/simple2/dagRuns", {"logical_date": logical})
         assert triggered["status"] == expected, triggered
+        context.close()
+
+
+def test_single_sign_on_on_airflow_2_gives_the_mapped_role(mwaa2, browser, idp):
+    host = mwaa2.get_environment(Name=ENV)["Environment"]["WebserverUrl"]
+    for person, expected in (("olga", 200), ("victor", 403)):  # airflow-ops -> Op, airflow-viewers -> Viewer
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"https://{host}/home")
+        identity_provider.sign_in(page, person)
+        page.wait_for_url(f"https://{host}/home*", timeout=30000)
+        assert "Airflow" in page.title()
+        logical = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).isoformat()
+        triggered = fetch(page, "POST", "/api/v1/dags/simple2/dagRuns", {"logical_date": logical})
+        assert triggered["status"] == expected, (person, triggered)
         context.close()
 
 

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from aerodrome import errors
 from aerodrome.domain import web_paths
 from aerodrome.services.access import AccessService
+from aerodrome.services.sso import SingleSignOn
 from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,12 @@ SSO_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Signing in to Airflow</title></head>
 <body><p id="note">Signing in to Airflow…</p>
 <form id="login" method="post" action="login"><input type="hidden" name="token" id="token">
-<input type="hidden" name="next" value="/"></form>
+<input type="hidden" name="next" id="next" value="/"></form>
 <script>
   var token = window.location.hash.slice(1);
+  var next = new URLSearchParams(window.location.search).get("next");
   history.replaceState(null, "", window.location.pathname);
+  if (next) { document.getElementById("next").value = next; }
   if (token) { document.getElementById("token").value = token; document.getElementById("login").submit(); }
   else { document.getElementById("note").textContent =
            "No login token in the address; create one with CreateWebLoginToken."; }
@@ -41,7 +44,15 @@ SSO_PAGE = """<!doctype html>
 """
 
 
-def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Starlette:
+# Airflow's own sign-in and sign-out pages, which single sign-on takes over: Airflow 3's
+# SimpleAuthManager (and the API's redirects to it), Airflow 2's FAB.
+LOGIN_PATHS = frozenset({"/auth/login", "/auth/login/", "/api/v2/auth/login", "/login", "/login/"})
+LOGOUT_PATHS = frozenset({"/api/v2/auth/logout", "/auth/logout", "/logout", "/logout/"})
+SESSION_COOKIES = ("_token", "session")  # Airflow 3's JWT, Airflow 2's FAB session
+
+
+def build_gateway_app(name: str, *, access: AccessService, secure: bool,
+                      sign_on: SingleSignOn | None = None) -> Starlette:
     client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0), follow_redirects=False)
 
     async def cli(request: Request) -> Response:
@@ -89,7 +100,30 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool) -> Star
                             secure=secure, httponly=True, samesite="lax")
         return response
 
+    def single_sign_on(request: Request) -> Response | None:
+        """With single sign-on on: Airflow's sign-in page, or a page asked for without a session,
+        goes through the identity provider; Airflow's sign-out ends that session too."""
+        if sign_on is None or request.method != "GET":
+            return None
+        path = request.url.path
+        if path in LOGOUT_PATHS:
+            response: Response = RedirectResponse(sign_on.logout_url(name), status_code=303)
+            for cookie in SESSION_COOKIES:
+                response.delete_cookie(cookie, path="/", secure=secure, httponly=True, samesite="lax")
+            return response
+        if path in LOGIN_PATHS:
+            next_path = web_paths.same_origin(request.query_params.get("next", "/")) or "/"
+            return RedirectResponse(sign_on.login_url(name, next_path), status_code=303)
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if wants_page and not any(cookie in request.cookies for cookie in SESSION_COOKIES):
+            here = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(sign_on.login_url(name, web_paths.same_origin(here) or "/"), status_code=303)
+        return None
+
     async def proxy(request: Request) -> Response:
+        redirect = single_sign_on(request)
+        if redirect is not None:
+            return redirect
         target = access.target(name)
         url = httpx.URL(f"{target.api_base}{request.url.path}", query=request.url.query.encode())
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]

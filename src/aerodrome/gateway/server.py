@@ -15,6 +15,7 @@ from aerodrome.auth import tls
 from aerodrome.gateway.app import build_gateway_app
 from aerodrome.services.access import AccessService
 from aerodrome.services.environments import EnvironmentService
+from aerodrome.services.sso import SingleSignOn
 from aerodrome.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,10 +35,11 @@ class _Running:
 
 class Gateways:
     def __init__(self, settings: Settings, *, environments: EnvironmentService, access: AccessService,
-                 interval: float = 1.0) -> None:
+                 sso: SingleSignOn | None = None, interval: float = 1.0) -> None:
         self._settings = settings
         self._environments = environments
         self._access = access
+        self._sso = sso
         self._interval = interval
         self._running: dict[str, _Running] = {}
         self._stop = threading.Event()
@@ -100,7 +102,7 @@ class Gateways:
     def _start_one(self, name: str, bind: str, port: int) -> None:
         import uvicorn
 
-        app = build_gateway_app(name, access=self._access, secure=self.tls is not None)
+        app = build_gateway_app(name, access=self._access, secure=self.tls is not None, sign_on=self._sso)
         options: dict = {}
         if self.tls is not None:
             options = {"ssl_certfile": str(self.tls.cert), "ssl_keyfile": str(self.tls.key)}

@@ -53,6 +53,12 @@ class AccessService:
         return {"WebToken": token, "WebServerHostname": target.hostname,
                 "IamIdentity": f"user/{principal}", "AirflowIdentity": identity}
 
+    def sign_in_token(self, name: str, *, person: str, role: str, teams: tuple[str, ...] | None) -> str:
+        """A one-time web login token for a person single sign-on vouched for, in `role`."""
+        self.target(name)
+        return self._tokens.issue("web", environment=name, principal=f"sso/{person}", role=role,
+                                  username=person, teams=teams)
+
     # --- the web endpoint -------------------------------------------------------------------------
     def run_cli(self, name: str, token: str, command_line: str) -> dict:
         """MWAA's CLI bridge answer (base64 stdout/stderr) plus the command's exit code."""
@@ -70,8 +76,10 @@ class AccessService:
         if target.major < 3:
             cookie = self._runtime.role_session(target.spec, target.placement, grant.role)
             return WebSession(grant.role, grant.principal, "session", cookie, SESSION_TTL)
-        cookie = self._runtime.api_token(target.placement, username=airflow_user(grant.principal), role=grant.role,
-                                         ttl=SESSION_TTL)
+        username = grant.username or airflow_user(grant.principal)
+        teams = list(grant.teams) if grant.teams is not None else None
+        cookie = self._runtime.api_token(target.placement, username=username, role=grant.role, ttl=SESSION_TTL,
+                                         teams=teams)
         return WebSession(grant.role, grant.principal, "_token", cookie, SESSION_TTL)
 
 

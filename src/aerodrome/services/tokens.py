@@ -26,6 +26,8 @@ class Grant:
     role: str
     expires_at: float
     used: bool = False
+    username: str | None = None  # who Airflow 3 knows the holder as (single sign-on: the person)
+    teams: tuple[str, ...] | None = None  # a multi-team environment's teams the holder belongs to
 
 
 class Tokens:
@@ -35,12 +37,14 @@ class Tokens:
         self._ttl = ttl
         self._clock = clock
 
-    def issue(self, kind: str, *, environment: str, principal: str, role: str) -> str:
+    def issue(self, kind: str, *, environment: str, principal: str, role: str, username: str | None = None,
+              teams: tuple[str, ...] | None = None) -> str:
         token = secrets.token_urlsafe(32)
         with self._lock:
             now = self._clock()
             self._grants = {k: g for k, g in self._grants.items() if g.expires_at > now}
-            self._grants[_digest(token)] = Grant(kind, environment, principal, role, now + self._ttl)
+            self._grants[_digest(token)] = Grant(kind, environment, principal, role, now + self._ttl,
+                                                 username=username, teams=teams)
         return token
 
     def redeem(self, token: str, kind: str, *, environment: str) -> Grant:
