@@ -126,6 +126,19 @@ def add(store, name="dev"):
     return spec
 
 
+def sync_world(settings, store, tmp_path):
+    """(syncs, events, spec, placement): the real DAG sync loops (every 0.1 s) of the row `add` makes,
+    recording sync events, into a placement under `tmp_path`."""
+    from aerodrome.reconcile.syncs import BucketSyncs
+    from aerodrome.services.events import EventService
+
+    settings = settings.replace(sync_interval=0.1)
+    recorded = EventService(store=store, settings=settings)
+    syncs = BucketSyncs(settings, on_sync=recorded.record_sync)
+    spec = add(store, "dev")  # bucket "b", DAG prefix "dags"
+    return syncs, recorded, spec, Placement(env_id="e1", root=tmp_path / "env", web_port=8800, broker_db=1)
+
+
 def events(store):
     """(environment, payload) of every outbox entry, in order."""
     with store.session() as session:

@@ -6,21 +6,14 @@ import time
 
 import pytest
 
-from aerodrome.reconcile.syncs import BucketSyncs
-from aerodrome.runtimes.base import Placement
-from aerodrome.services.events import EventService
-from tests.support import add, wait_for
+from tests.support import sync_world, wait_for
 
 
 @pytest.fixture
 def synced(settings, store, tmp_path):
-    settings = settings.replace(sync_interval=0.1)
-    events = EventService(store=store, settings=settings)
-    syncs = BucketSyncs(settings, on_sync=events.record_sync)
-    spec = add(store, "dev")  # bucket "b", DAG prefix "dags"
+    syncs, events, spec, placement = sync_world(settings, store, tmp_path)
     folder = settings.buckets_dir / "b" / "dags"
     folder.mkdir(parents=True)
-    placement = Placement(env_id="e1", root=tmp_path / "env", web_port=8800, broker_db=1)
     yield events, folder, lambda: syncs.start("dev", spec, placement)
     syncs.stop_all()
 

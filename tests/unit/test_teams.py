@@ -90,3 +90,24 @@ def test_spec_round_trips_teams():
     original = spec({"team-a": "teams/a/"})
     assert EnvironmentSpec.from_json(original.to_json()) == original
     assert EnvironmentSpec.from_json({**original.to_json(), "teams": None}).teams == {}  # older rows
+
+
+def test_teams_turn_on_multi_team_mode_with_a_bundle_per_team():
+    import json
+
+    from aerodrome.runtimes.local import teams as local_teams
+    from tests.support import PLACEMENT, env_of
+
+    env = env_of(spec({"team-b": "teams/b/", "team-a": "teams/a/"}))
+    assert env["AIRFLOW__CORE__MULTI_TEAM"] == "True"
+    assert json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]) == [
+        {"name": "dags-folder", "classpath": local_teams.LOCAL_BUNDLE, "kwargs": {}},
+        {"name": "team-team-a", "classpath": local_teams.LOCAL_BUNDLE, "team_name": "team-a",
+         "kwargs": {"path": str(PLACEMENT.root / "team_dags" / "team-a")}},
+        {"name": "team-team-b", "classpath": local_teams.LOCAL_BUNDLE, "team_name": "team-b",
+         "kwargs": {"path": str(PLACEMENT.root / "team_dags" / "team-b")}}]
+    plain = env_of(spec({}))
+    assert "AIRFLOW__CORE__MULTI_TEAM" not in plain and "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST" not in plain
+    # a raw option cannot turn it on or off: the spec's Teams decide
+    assert env_of(spec({"team-a": "teams/a/"}).replace(
+        airflow_configuration_options={"core.multi_team": "False"}))["AIRFLOW__CORE__MULTI_TEAM"] == "True"

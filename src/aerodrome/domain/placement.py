@@ -19,6 +19,14 @@ class Placement:
         return self.root / "dags"
 
     @property
+    def team_dags_root(self) -> Path:
+        """The teams' DAG folders (multi-team mode): outside `dags/`, which is the global bundle."""
+        return self.root / "team_dags"
+
+    def team_dags_dir(self, team: str) -> Path:
+        return self.team_dags_root / team
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 

@@ -1,10 +1,12 @@
-"""One DAG sync loop per running environment: bucket prefix -> the environment's DAG folder."""
+"""DAG sync loops of running environments: bucket prefix -> the environment's DAG folder, and each team's."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from aerodrome import errors
 from aerodrome.bundles import resolve, sync
@@ -24,44 +26,61 @@ class BucketSyncs:
         added, changed and removed (and keys left out), the mirror's hash and the source."""
         self._settings = settings
         self._on_sync = on_sync
-        self._loops: dict[str, tuple[tuple[str, str], sync.DagSyncLoop]] = {}
+        # (environment, team or None for DagS3Path) -> ((bucket ARN, prefix), its loop)
+        self._loops: dict[tuple[str, str | None], tuple[tuple[str, str], sync.DagSyncLoop]] = {}
         self._lock = threading.Lock()
 
     def start(self, name: str, spec: EnvironmentSpec, placement: Placement) -> None:
-        """Mirror the bucket's DAG prefix now, then keep mirroring it. Restarts when the source moved."""
-        source = (spec.source_bucket_arn, spec.dag_s3_path)
+        """Mirror the bucket's DAG prefix now, then keep mirroring it. Restarts when the source moved.
+        The same for each team's DAG folder (Teams): a removed team's loop stops and its folder goes."""
+        self._start(name, None, (spec.source_bucket_arn, spec.dag_s3_path), placement.dags_dir)
+        wanted = {team: (config.source_bucket_arn, config.dag_s3_path) for team, config in spec.teams.items()}
+        for key in [key for key in self._loops if key[0] == name and key[1] is not None and key[1] not in wanted]:
+            self._stop(key)
+        folders = placement.team_dags_root
+        for folder in sorted(folders.iterdir()) if folders.is_dir() else ():
+            if folder.name not in wanted:
+                shutil.rmtree(folder, ignore_errors=True)
+        for team, source in sorted(wanted.items()):
+            self._start(name, team, source, placement.team_dags_dir(team))
+
+    def _start(self, name: str, team: str | None, source: tuple[str, str], target: Path) -> None:
+        key = (name, team)
         with self._lock:
-            current = self._loops.get(name)
+            current = self._loops.get(key)
             if current and current[0] == source:
                 return
         if current:
-            self.stop(name)
+            self._stop(key)
         settings = self._settings
+        bucket_arn, prefix = source
 
         def open_bucket() -> Bucket:
-            return resolve.open_bucket(settings, spec.source_bucket_arn)
+            return resolve.open_bucket(settings, bucket_arn)
 
-        placement.dags_dir.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True)
         def changed(result: sync.SyncResult) -> None:
-            self._notify(name, spec, placement, result)
+            self._notify(name, team, source, target, result)
 
-        result = sync.sync_prefix(open_bucket(), spec.dag_s3_path, placement.dags_dir)
-        log.info("%s: first DAG sync %s", name, result)
+        result = sync.sync_prefix(open_bucket(), prefix, target)
+        log.info("%s: first DAG sync%s %s", name, f" of team {team}" if team else "", result)
         if result.changes:
             changed(result)
-        loop = sync.DagSyncLoop(open_bucket, spec.dag_s3_path, placement.dags_dir,
-                                interval=settings.sync_interval, on_change=changed)
+        loop = sync.DagSyncLoop(open_bucket, prefix, target, interval=settings.sync_interval, on_change=changed)
         loop.start()
         with self._lock:
-            self._loops[name] = (source, loop)
+            self._loops[key] = (source, loop)
 
-    def _notify(self, name: str, spec: EnvironmentSpec, placement: Placement, result: sync.SyncResult) -> None:
+    def _notify(self, name: str, team: str | None, source: tuple[str, str], target: Path,
+                result: sync.SyncResult) -> None:
         if self._on_sync is None:
             return
-        source = f"s3://{bucket_name(spec.source_bucket_arn)}/{sync.normalize_prefix(spec.dag_s3_path)}"
-        summary = {"added": len(result.added), "changed": len(result.changed), "removed": len(result.removed),
-                   "skipped": len(result.errors), "bundleHash": sync.mirror_hash(placement.dags_dir),
-                   "source": source}
+        where = f"s3://{bucket_name(source[0])}/{sync.normalize_prefix(source[1])}"
+        summary: dict[str, object] = {
+            "added": len(result.added), "changed": len(result.changed), "removed": len(result.removed),
+            "skipped": len(result.errors), "bundleHash": sync.mirror_hash(target), "source": where}
+        if team is not None:
+            summary["team"] = team
         try:
             self._on_sync(name, summary)
         except Exception:
@@ -86,15 +105,20 @@ class BucketSyncs:
         return out
 
     def stop(self, name: str) -> None:
+        """Stop the environment's loops (its teams' too)."""
+        for key in [key for key in list(self._loops) if key[0] == name]:
+            self._stop(key)
+
+    def _stop(self, key: tuple[str, str | None]) -> None:
         with self._lock:
-            entry = self._loops.pop(name, None)
+            entry = self._loops.pop(key, None)
         if entry:
             entry[1].stop()
 
     def stop_all(self) -> None:
-        for name in list(self._loops):
-            self.stop(name)
+        for key in list(self._loops):
+            self._stop(key)
 
-    def status(self, name: str) -> sync.DagSyncLoop | None:
-        entry = self._loops.get(name)
+    def status(self, name: str, team: str | None = None) -> sync.DagSyncLoop | None:
+        entry = self._loops.get((name, team))
         return entry[1] if entry else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aerodrome.domain import classes
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
+from aerodrome.runtimes.local import teams
 from aerodrome.settings import ROLE_CREDENTIALS_PATH
 
 # Celery concurrency per worker by environment class, as MWAA sizes them.
@@ -138,6 +139,7 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": wiring.passwords_file,
         })
+        env.update(teams.airflow_variables(spec, placement))
     else:
         env.update({
             "AIRFLOW__WEBSERVER__SECRET_KEY": wiring.web_secret,

@@ -3,6 +3,7 @@ runtime's parts and hands each RuntimeDriver call to the part that does it."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from collections.abc import Collection
@@ -11,7 +12,7 @@ from pathlib import Path
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Observed, ParseReport, Progress
-from aerodrome.runtimes.local import airflow_env, contents, plugins, web_login
+from aerodrome.runtimes.local import airflow_env, contents, plugins, teams, web_login
 from aerodrome.runtimes.local.cli_bridge import CliBridge
 from aerodrome.runtimes.local.components import Components
 from aerodrome.runtimes.local.databases import Databases
@@ -74,6 +75,8 @@ class LocalDriver:
             wiring = self._wiring.wire(placement, template)
             if not airflow_env.is_airflow3(spec.airflow_version):
                 self._fab.ensure_admin(spec, placement, wiring, venv)
+            # the teams exist before the dag-processor reads the bundles they own
+            teams.ensure(functools.partial(self._cli.run, spec, placement), spec, placement)
             self.components.converge(spec, placement, wiring, venv, progress=progress)
 
     def observe(self, spec: EnvironmentSpec, placement: Placement) -> Observed:
