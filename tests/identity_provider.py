@@ -19,7 +19,7 @@ CLIENT_ID = "aerodrome"
 CLIENT_SECRET = secrets.token_urlsafe(24)
 # Who can sign in (any password): their groups, as the provider's groups claim carries them.
 PEOPLE = {
-    "alice": ["airflow-admins", "staff"],
+    "alice": ["airflow-admins", "platform-admins"],
     "victor": ["airflow-viewers"],
     "olga": ["airflow-ops"],
     "ursula": ["marketing"],  # in no mapped group
@@ -27,6 +27,7 @@ PEOPLE = {
     "tina": ["team-a", "airflow-users"],
     "tom": ["team-b", "airflow-users"],
 }
+PRINCIPALS = {"platform-admins": "admin"}  # who acts as which principal on the control plane
 ROLES = {"*": {"airflow-admins": "Admin", "airflow-ops": "Op", "airflow-users": "User",
                "airflow-viewers": "Viewer"}}
 
@@ -38,7 +39,7 @@ def issuer(port: int) -> str:
 def plane_settings(port: int) -> dict:
     """Settings that make a control plane sign people in through the provider on `port`."""
     return {"sso_issuer": issuer(port), "sso_client_id": CLIENT_ID, "sso_client_secret": CLIENT_SECRET,
-            "sso_roles": json.dumps(ROLES)}
+            "sso_roles": json.dumps(ROLES), "sso_principals": json.dumps(PRINCIPALS)}
 
 
 @contextlib.contextmanager

@@ -162,7 +162,7 @@ class ControlPlane:
     def _single_sign_on(self) -> SingleSignOn | None:
         """Single sign-on when the settings name an identity provider; ValueError for a half setting."""
         from aerodrome.auth.oidc import Client, Provider
-        from aerodrome.domain.sso import parse_role_map
+        from aerodrome.domain.sso import parse_principal_map, parse_role_map
         from aerodrome.services.sso import SingleSignOn
 
         settings = self.settings
@@ -175,7 +175,8 @@ class ControlPlane:
         return SingleSignOn(Provider(client), access=self.access, role_map=parse_role_map(settings.sso_roles),
                             groups_claim=settings.sso_groups_claim, plane_url=settings.endpoint_url,
                             web_scheme="https" if settings.web_tls else "http",
-                            session_ttl=settings.sso_session_ttl)
+                            session_ttl=settings.sso_session_ttl,
+                            principal_map=parse_principal_map(settings.sso_principals))
 
     def start(self) -> None:
         """Serve the API, start S3 serving and the reconciler; returns once the API answers."""

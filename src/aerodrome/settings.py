@@ -113,6 +113,7 @@ class Settings:
     sso_scopes: str = "openid profile email groups"
     sso_groups_claim: str = "groups"
     sso_roles: str = "{}"
+    sso_principals: str = "{}"  # JSON groups -> Aerodrome principal, for the console (domain/sso.py)
     sso_session_ttl: float = 43200.0
 
     @property
@@ -250,6 +251,7 @@ class Settings:
             "AERODROME_SSO_SCOPES": ("sso_scopes", str),
             "AERODROME_SSO_GROUPS_CLAIM": ("sso_groups_claim", str),
             "AERODROME_SSO_ROLES": ("sso_roles", str),
+            "AERODROME_SSO_PRINCIPALS": ("sso_principals", str),
             "AERODROME_SSO_SESSION_TTL": ("sso_session_ttl", float),
         }
         for var, (name, kind) in simple.items():

@@ -255,6 +255,17 @@ def test_a_person_without_a_mapped_group_is_refused_with_a_clear_page(mwaa, web,
     context.close()
 
 
+def test_a_person_signs_in_to_the_control_plane_as_the_principal_their_group_maps_to(plane, browser, idp):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{plane.settings.endpoint_url}/sso/login?next=/sso/me")
+    identity_provider.sign_in(page, "alice")
+    page.wait_for_url("**/sso/me", timeout=30000)
+    assert json.loads(page.inner_text("body")) == {"person": "alice", "groups": ["airflow-admins", "platform-admins"],
+                                                   "principal": "admin"}
+    context.close()
+
+
 def test_a_forged_sign_in_state_is_refused(plane, idp):
     callback = f"{plane.settings.endpoint_url}/sso/callback"
     forged = httpx.get(callback, params={"state": "forged", "code": "x"}, cookies={"aerodrome_sso_state": "other"})
@@ -263,6 +274,7 @@ def test_a_forged_sign_in_state_is_refused(plane, idp):
     assert unknown.status_code == 401 and "unknown" in unknown.text
     nowhere = httpx.get(f"{plane.settings.endpoint_url}/sso/login", params={"environment": "no-such-env"})
     assert nowhere.status_code == 404
+    assert httpx.get(f"{plane.settings.endpoint_url}/sso/me").status_code == 401
 
 
 def test_a_viewer_token_cannot_become_admin(plane, web, env_vars):

@@ -36,6 +36,15 @@ def test_a_role_map_with_an_unknown_role_or_shape_is_refused_saying_why():
         sso.parse_role_map('{"*": ["g"]}')
 
 
+def test_a_person_acts_on_the_control_plane_as_the_principal_of_their_first_mapped_group():
+    table = sso.parse_principal_map('{"platform-admins": "admin", "platform-readers": "reader"}')
+    assert sso.principal_for(["platform-readers", "platform-admins"], table) == "admin"
+    assert sso.principal_for(["platform-readers"], table) == "reader"
+    assert sso.principal_for(["staff"], table) is None
+    with pytest.raises(ValueError, match="group -> principal"):
+        sso.parse_principal_map('{"g": 1}')
+
+
 def test_teams_are_the_groups_named_like_the_environment_s_teams():
     assert sso.teams_for(["team-a", "airflow-admins"], ["team-a", "team-b"]) == ["team-a"]
     assert sso.teams_for(["other"], ["team-a"]) == []

@@ -9,7 +9,7 @@ import logging
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,7 +26,9 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def build_sso_app(sso: SingleSignOn, *, secure: bool, session_ttl: int) -> Starlette:
-    def enter(person: Person, environment: str, next_path: str) -> Response:
+    def enter(person: Person, environment: str | None, next_path: str) -> Response:
+        if environment is None:  # a sign-in to the control plane itself: back to its page
+            return RedirectResponse(next_path, status_code=303, headers=NO_STORE)
         try:
             return RedirectResponse(sso.enter(person, environment, next_path), status_code=303, headers=NO_STORE)
         except errors.AccessDenied as exc:
@@ -35,7 +37,7 @@ def build_sso_app(sso: SingleSignOn, *, secure: bool, session_ttl: int) -> Starl
             return _page(404, "No such environment", str(exc))
 
     async def login(request: Request) -> Response:
-        environment = request.query_params.get("environment", "")
+        environment = request.query_params.get("environment") or None
         next_path = web_paths.same_origin(request.query_params.get("next", "/")) or "/"
         person = sso.person(request.cookies.get(SESSION_COOKIE, ""))
         if person is not None:
@@ -82,11 +84,20 @@ def build_sso_app(sso: SingleSignOn, *, secure: bool, session_ttl: int) -> Starl
         response.delete_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="lax")
         return response
 
+    async def me(request: Request) -> Response:
+        """Who the browser's session is (for the console): 401 when it has none."""
+        person = sso.person(request.cookies.get(SESSION_COOKIE, ""))
+        if person is None:
+            return JSONResponse({"error": "Not signed in."}, status_code=401, headers=NO_STORE)
+        return JSONResponse({"person": person.name, "groups": list(person.groups),
+                             "principal": sso.principal_for(person)}, headers=NO_STORE)
+
     async def signed_out(_: Request) -> Response:
         return _page(200, "Signed out", "You are signed out of Aerodrome and of your identity provider.")
 
     return Starlette(routes=[Route("/sso/login", login), Route("/sso/callback", callback),
-                             Route("/sso/logout", logout), Route("/sso/signed-out", signed_out)])
+                             Route("/sso/logout", logout), Route("/sso/signed-out", signed_out),
+                             Route("/sso/me", me)])
 
 
 def with_sso(app: ASGIApp, sso_app: ASGIApp) -> ASGIApp:

@@ -42,6 +42,27 @@ def role_for(groups: Iterable[str], role_map: RoleMap, environment: str) -> str 
     return next((role for role in ROLES if role in given), None)
 
 
+def parse_principal_map(text: str) -> dict[str, str]:
+    """The groups -> Aerodrome principal table of the settings: JSON `{"platform-admins": "admin"}`.
+    A signed-in person acts on the control plane (the console) as the principal of the first of
+    their groups in the table, with that principal's policies."""
+    try:
+        table = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"The SSO principal map is not JSON: {exc}") from None
+    if not isinstance(table, dict) or not all(isinstance(v, str) and v for v in table.values()):
+        raise ValueError('The SSO principal map is a JSON object of group -> principal, such as '
+                         '{"platform-admins": "admin"}.')
+    return table
+
+
+def principal_for(groups: Iterable[str], principal_map: Mapping[str, str]) -> str | None:
+    """The principal a person with `groups` acts as on the control plane: the first of the map's
+    groups they are in; None when they are in none."""
+    mine = set(groups)
+    return next((principal for group, principal in principal_map.items() if group in mine), None)
+
+
 def teams_for(groups: Iterable[str], team_names: Iterable[str]) -> list[str]:
     """The environment's teams a person belongs to: a team's name is its identity-provider group's
     display name, as on MWAA."""

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ MAX_SESSIONS = 10_000
 @dataclass(frozen=True)
 class Pending:
     attempt: Attempt
-    environment: str
+    environment: str | None  # None: a sign-in to the control plane itself (the console)
     next: str
     expires_at: float
 
@@ -47,10 +47,12 @@ class Person:
 
 class SingleSignOn:
     def __init__(self, provider: Provider, *, access: AccessService, role_map: sso.RoleMap, groups_claim: str,
-                 plane_url: str, web_scheme: str, session_ttl: float, clock: Callable[[], float] = time.time):
+                 plane_url: str, web_scheme: str, session_ttl: float, principal_map: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.time):
         self._provider = provider
         self._access = access
         self._role_map = role_map
+        self._principal_map = principal_map or {}
         self._groups_claim = groups_claim
         self._plane_url = plane_url.rstrip("/")
         self._web_scheme = web_scheme
@@ -77,10 +79,11 @@ class SingleSignOn:
         return f"{self._plane_url}/sso/logout?environment={quote(environment)}"
 
     # --- sign-in ---------------------------------------------------------------------------------
-    def begin(self, environment: str, next_path: str) -> tuple[str, str]:
+    def begin(self, environment: str | None, next_path: str) -> tuple[str, str]:
         """(the provider's authorization URL, the attempt's state, which the browser keeps in a cookie
-        so only it can finish the attempt)."""
-        self._access.target(environment)  # errors.NotFound for an unknown environment
+        so only it can finish the attempt). `environment` None: a sign-in to the control plane."""
+        if environment is not None:
+            self._access.target(environment)  # errors.NotFound for an unknown environment
         attempt = Attempt.new()
         url = self._provider.authorize_url(attempt, redirect_uri=self.redirect_uri)
         with self._lock:
@@ -119,6 +122,10 @@ class SingleSignOn:
         if person is None or person.expires_at <= self._clock():
             return None
         return person
+
+    def principal_for(self, person: Person) -> str | None:
+        """The principal the person acts as on the control plane (the console), if any."""
+        return sso.principal_for(person.groups, self._principal_map)
 
     def enter(self, person: Person, environment: str, next_path: str) -> str:
         """The environment's sign-in address carrying a one-time token for the role (and teams) the
