@@ -1,5 +1,6 @@
 """MWAA's Teams on Airflow 3.3.2's multi-team mode: each team's DAG folder is a bundle of that team,
-a token naming a team sees and runs only that team's DAGs (and the global ones), and an update that
+a token naming a team sees and runs only that team's DAGs (and the global ones), variables and
+connections, and an update that
 adds a team, moves one's folder and removes another reaches the running environment."""
 
 import httpx
@@ -67,6 +68,18 @@ def test_teams_see_their_own_dags_and_updates_reach_airflow(plane, clients):
     assert api.call("POST", "/dags/a_dag/dagRuns", teams=["team-a"], body=run).status_code == 200
     assert api.call("POST", "/dags/b_dag/dagRuns", teams=["team-a"], body=run).status_code == 403
     assert api.call("GET", "/dags/b_dag", teams=["team-a"]).status_code == 403
+    for owner in ("team-a", "team-b"):  # variables and connections owned by a team, made by the admin
+        made = api.call("POST", "/variables", role="Admin", body={"key": f"{owner}-var", "value": "1",
+                                                                  "team_name": owner})
+        assert made.status_code == 201, made.text
+        made = api.call("POST", "/connections", role="Admin", body={"connection_id": f"{owner}-conn",
+                                                                    "conn_type": "http", "team_name": owner})
+        assert made.status_code == 201, made.text
+    op = {"role": "Op", "teams": ["team-a"]}  # Op: the role that may read variables and connections
+    assert {v["key"] for v in api.call("GET", "/variables", **op).json()["variables"]} == {"team-a-var"}
+    assert api.call("GET", "/variables/team-b-var", **op).status_code == 403
+    assert api.call("GET", "/connections/team-a-conn", **op).status_code == 200
+    assert api.call("GET", "/connections/team-b-conn", **op).status_code == 403
 
     # add team-c, move team-b's folder, remove team-a
     mwaa.update_environment(Name=NAME, Teams={"AddOrUpdate": {"team-b": team("teams/team-b2/"),
