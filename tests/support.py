@@ -227,8 +227,8 @@ def database_server(home: Path):
 def plane_settings(home: Path, **overrides):
     from aerodrome.settings import Settings
 
-    return Settings(home=home, port=free_port(), s3_port=free_port(), venv_root=VENVS, resync_interval=2.0,
-                    **{**env_ports(), **overrides})
+    return Settings(home=home, port=free_port(), s3_port=free_port(), console_port=free_port(), venv_root=VENVS,
+                    resync_interval=2.0, **{**env_ports(), **overrides})
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from aerodrome.settings import Settings
 if TYPE_CHECKING:
     import uvicorn
 
+    from aerodrome.console.server import ConsoleServer
     from aerodrome.runtimes.local.s3_serve import S3Server
     from aerodrome.services.sso import SingleSignOn
 
@@ -34,6 +35,7 @@ class ControlPlane:
         from aerodrome.api.sso import build_sso_app, with_sso
         from aerodrome.api.sts.app import build_sts_app, with_sts
         from aerodrome.auth import sealed
+        from aerodrome.console.server import with_console_redirect
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
         from aerodrome.reconcile.autoscale import Autoscaler
@@ -116,8 +118,8 @@ class ControlPlane:
                                          environments=self.environments, wake=self.controller.wake)
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)
-        sts = build_sts_app(tokens=SecurityTokenService(store=self.store, account=settings.account),
-                            credentials=self.credentials)
+        self.sts = SecurityTokenService(store=self.store, account=settings.account)
+        sts = build_sts_app(tokens=self.sts, credentials=self.credentials)
         self.asgi = with_sts(with_extensions(mwaa, ExtApi(
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
@@ -153,7 +155,10 @@ class ControlPlane:
         if self.sso is not None:
             self.asgi = with_sso(self.asgi, build_sso_app(self.sso, secure=True,
                                                           session_ttl=int(settings.sso_session_ttl)))
+        if settings.console_port:
+            self.asgi = with_console_redirect(self.asgi, settings.console_url)
         self.asgi = with_durable_audit(self.asgi, self.audit)
+        self.console: ConsoleServer | None = None
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None
         self._server: uvicorn.Server | None = None
@@ -178,6 +183,22 @@ class ControlPlane:
                             session_ttl=settings.sso_session_ttl,
                             principal_map=parse_principal_map(settings.sso_principals))
 
+    def _console(self) -> ConsoleServer:
+        """The web console on its own listener, acting through this plane's APIs."""
+        from aerodrome.console.app import build_console_app
+        from aerodrome.console.plane_calls import PlaneCalls
+        from aerodrome.console.server import ConsoleServer
+        from aerodrome.console.sessions import ConsoleSessions
+        from aerodrome.console.sign_in import SignIn
+
+        settings = self.settings
+        sign_in = SignIn(sessions=ConsoleSessions(), credentials=self.credentials, sts=self.sts, sso=self.sso)
+        app = build_console_app(sign_in=sign_in, calls=PlaneCalls(endpoint_url=settings.local_api_url,
+                                                                  region=settings.region),
+                                secure=settings.web_tls, plane_url=settings.endpoint_url,
+                                web_scheme="https" if settings.web_tls else "http")
+        return ConsoleServer(app, host=settings.host, port=settings.console_port, tls_files=self.gateways.tls)
+
     def start(self) -> None:
         """Serve the API, start S3 serving and the reconciler; returns once the API answers."""
         import uvicorn
@@ -197,6 +218,9 @@ class ControlPlane:
         self._server_thread.start()
         self._wait_serving()
         self.gateways.start()
+        if self.settings.console_port:
+            self.console = self._console()
+            self.console.start()
         self.controller.start()
         self._reporter.start()
         self.schedule_loop.start()
@@ -219,6 +243,8 @@ class ControlPlane:
         self.log_shipper.stop()
         self.controller.stop()
         self.gateways.close()
+        if self.console is not None:
+            self.console.close()
         self._closing.set()  # ends event streams, so the API server can stop
         if self._reporter.is_alive():
             self._reporter.join(10)

@@ -79,6 +79,8 @@ class Settings:
     web_tls: bool = True
     web_hostname: str = "localhost"
     web_public_host: str = "0.0.0.0"
+    # The web console's own listener (on `host`; HTTPS with the same CA when web_tls is on); 0: none.
+    console_port: int = 8702
     # plugins.zip limits (bytes once extracted, entries) and the startup script's time limit (seconds).
     plugins_max_bytes: int = 1 << 30
     plugins_max_files: int = 10_000
@@ -193,6 +195,11 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     @property
+    def console_url(self) -> str:
+        """Where browsers open the web console (its host name is the API's, so cookies are shared)."""
+        return f"{'https' if self.web_tls else 'http'}://{self.endpoint_host}:{self.console_port}/console"
+
+    @property
     def endpoint_host(self) -> str:
         if self.endpoint_hostname:
             return self.endpoint_hostname
@@ -231,6 +238,7 @@ class Settings:
             "AERODROME_REDIS_URL": ("redis_url", str),
             "AERODROME_WEB_HOSTNAME": ("web_hostname", str),
             "AERODROME_WEB_PUBLIC_HOST": ("web_public_host", str),
+            "AERODROME_CONSOLE_PORT": ("console_port", int),
             "AERODROME_PLUGINS_MAX_BYTES": ("plugins_max_bytes", int),
             "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),
             "AERODROME_STARTUP_SCRIPT_TIMEOUT": ("startup_script_timeout", float),

@@ -48,9 +48,8 @@ class Gateways:
 
     def start(self) -> None:
         if self._settings.web_tls:
-            self.tls = tls.ensure(self._settings.tls_dir,
-                                  hostnames=tuple(dict.fromkeys((self._settings.web_hostname, "localhost",
-                                                                 "127.0.0.1"))))
+            names = (self._settings.web_hostname, self._settings.endpoint_host, "localhost", "127.0.0.1")
+            self.tls = tls.ensure(self._settings.tls_dir, hostnames=tuple(dict.fromkeys(names)))
         self.sync()
         self._thread = threading.Thread(target=self._loop, name="gateways", daemon=True)
         self._thread.start()

@@ -72,6 +72,24 @@ class SecurityTokenService:
                 "AssumedRoleUser": {"AssumedRoleId": f"{self._id('AROA', role)}:{session_name}",
                                     "Arn": self._assumed_arn(role, session_name)}}
 
+    def console_session(self, principal: str, *, session_name: str, seconds: int) -> dict:
+        """Temporary credentials acting as `principal` for a web console session (the console signed its
+        person in: with the principal's access key, or through single sign-on), recorded in the audit
+        log as `aerodrome:ConsoleSignIn`. The console keeps them in its memory only."""
+        name = re.sub(r"[^\w+=,.@-]", "-", session_name)[:64].ljust(2, "-")
+        with self._store.session() as session:
+            if not principals.exists(principal, session=session):
+                raise errors.AccessDenied(f"The principal {principal} does not exist.")
+            issued = self._issue(principal, name, seconds, session)
+            principals.record(principal, "aerodrome:ConsoleSignIn", self._assumed_arn(principal, name), "allowed",
+                              session=session)
+        return issued
+
+    def principal_of(self, access_key_id: str) -> str:
+        """The principal a permanent access key belongs to; AccessDenied for an unknown key."""
+        with self._store.session() as session:
+            return self._caller(access_key_id, session)[0]
+
     def _may_assume(self, principal: str, caller_arns: list[str], account: str, role: str, session: Session) -> bool:
         """The role must be a principal of this account; the admin may assume it, others as its trust rule says."""
         if account != self._account or not principals.exists(role, session=session):
