@@ -90,6 +90,12 @@ def test_update_adds_changes_and_removes_teams(mwaa, control_plane):
     assert env["Teams"] == {"team-a": {"SourceBucketArn": BUCKET, "DagS3Path": "teams/team-a2/"},
                             "team-c": {"SourceBucketArn": BUCKET, "DagS3Path": "teams/team-c/"}}
     assert env["IdentityCenterConfiguration"] == IDENTITY
+    spec = control_plane["environments"].get("dev").spec
+    assert spec.retired_teams == ("team-b",)  # kept inside, never on the wire
+
+    available(control_plane)
+    mwaa.update_environment(Name="dev", Teams={"AddOrUpdate": {"team-b": TEAMS["team-b"]}})
+    assert control_plane["environments"].get("dev").spec.retired_teams == ()  # added again
 
 
 @pytest.mark.parametrize(("teams", "message"), [

@@ -37,8 +37,8 @@ class Tokens:
         return httpx.request(method, self._base + path, headers={"Authorization": f"Bearer {token}"}, json=body,
                              timeout=30)
 
-    def dags(self, **who) -> set[str]:
-        reply = self.call("GET", "/dags?limit=100", **who)
+    def dags(self, *, stale=False, **who) -> set[str]:
+        reply = self.call("GET", f"/dags?limit=100&exclude_stale={str(not stale).lower()}", **who)
         assert reply.status_code == 200, reply.text
         return {d["dag_id"] for d in reply.json()["dags"]}
 
@@ -94,5 +94,9 @@ def test_teams_see_their_own_dags_and_updates_reach_airflow(plane, clients):
     assert api.dags(teams=["team-b"]) == {"global_dag", "b2_dag"}
     assert api.dags(teams=["team-c"]) == {"global_dag", "c_dag"}
     assert api.dags(teams=["team-a"]) == {"global_dag"}
+    # the removed team's DAGs are stale but stay its own: no other team sees them, nor their code
+    assert {"a_dag", "b_dag"} <= api.dags(role="Admin", stale=True)
+    assert api.dags(teams=["team-b"], stale=True) == {"global_dag", "b_dag", "b2_dag"}
+    assert api.call("GET", "/dagSources/a_dag", teams=["team-b"]).status_code == 403
     listed = plane.driver.airflow_cli(plane.environments.get(NAME).spec, api.placement, "teams", "list")
     assert "team-c" in listed.stdout, listed.stdout + listed.stderr

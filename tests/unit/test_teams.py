@@ -111,3 +111,26 @@ def test_teams_turn_on_multi_team_mode_with_a_bundle_per_team():
     # a raw option cannot turn it on or off: the spec's Teams decide
     assert env_of(spec({"team-a": "teams/a/"}).replace(
         airflow_configuration_options={"core.multi_team": "False"}))["AIRFLOW__CORE__MULTI_TEAM"] == "True"
+
+
+def test_removed_teams_are_retired_until_added_again():
+    current = spec({"team-a": "teams/a/", "team-b": "teams/b/"})
+    assert teams.retired(current, {"team-b": current.teams["team-b"]}) == ("team-a",)
+    retired = current.replace(teams={"team-b": current.teams["team-b"]}, retired_teams=("team-a",))
+    assert teams.retired(retired, {}) == ("team-a", "team-b")
+    assert teams.retired(retired, {"team-a": current.teams["team-a"], "team-b": current.teams["team-b"]}) == ()
+    assert EnvironmentSpec.from_json(retired.to_json()) == retired
+
+
+def test_a_retired_team_keeps_an_empty_bundle_of_its_own():
+    import json
+
+    from tests.support import PLACEMENT, env_of
+
+    env = env_of(spec({"team-b": "teams/b/"}).replace(retired_teams=("team-a",)))
+    bundles = json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+    assert [(b["name"], b.get("team_name")) for b in bundles] == [
+        ("dags-folder", None), ("team-team-a", "team-a"), ("team-team-b", "team-b")]
+    assert bundles[1]["kwargs"] == {"path": str(PLACEMENT.root / "team_dags" / "team-a")}
+    # every team removed: multi-team mode stays on, so the retired teams' DAGs stay theirs
+    assert env_of(spec({}).replace(retired_teams=("team-a",)))["AIRFLOW__CORE__MULTI_TEAM"] == "True"

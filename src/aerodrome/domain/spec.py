@@ -89,6 +89,9 @@ class EnvironmentSpec:
     # team name (the identity provider's group display name) -> its DAG folder; empty: no multi-team mode
     teams: dict[str, TeamConfig] = field(default_factory=dict)
     identity_center: IdentityCenter | None = None
+    # teams removed by an update (not on the wire): Airflow keeps their DAGs, runs and code, which stay
+    # theirs (an empty bundle of each) so that no other team's people see them
+    retired_teams: tuple[str, ...] = ()
 
     def replace(self, **changes: Any) -> EnvironmentSpec:
         return dataclasses.replace(self, **changes)
@@ -97,6 +100,7 @@ class EnvironmentSpec:
         data = dataclasses.asdict(self)
         data["subnet_ids"] = list(self.subnet_ids)
         data["security_group_ids"] = list(self.security_group_ids)
+        data["retired_teams"] = list(self.retired_teams)
         return data
 
     @classmethod
@@ -106,6 +110,7 @@ class EnvironmentSpec:
         data["security_group_ids"] = tuple(data.get("security_group_ids", ()))
         data["logging"] = {k: ModuleLogging(**v) for k, v in data.get("logging", {}).items()}
         data["teams"] = {k: TeamConfig(**v) for k, v in (data.get("teams") or {}).items()}
+        data["retired_teams"] = tuple(data.get("retired_teams") or ())
         if data.get("identity_center") is not None:
             data["identity_center"] = IdentityCenter(**data["identity_center"])
         known = {f.name for f in dataclasses.fields(cls)}

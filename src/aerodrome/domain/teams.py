@@ -75,6 +75,12 @@ def updated(current: dict[str, TeamConfig], *, add_or_update: dict[str, TeamConf
     return teams
 
 
+def retired(current: EnvironmentSpec, teams: dict[str, TeamConfig]) -> tuple[str, ...]:
+    """The teams an environment has had and no longer has once its teams are `teams` (a team added
+    again is not retired any more)."""
+    return tuple(sorted((set(current.retired_teams) | set(current.teams)) - set(teams)))
+
+
 def _overlap(first: TeamConfig, second: TeamConfig) -> bool:
     if bucket_name(first.source_bucket_arn) != bucket_name(second.source_bucket_arn):
         return False

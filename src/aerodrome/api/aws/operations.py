@@ -47,6 +47,7 @@ class MwaaOperations:
             changes["teams"] = teams.updated(current.teams,
                                              add_or_update=convert.teams_from_wire(update.get("AddOrUpdate") or {}),
                                              remove=list(update.get("Remove") or []))
+            changes["retired_teams"] = teams.retired(current, changes["teams"])
         if "subnet_ids" in changes and tuple(changes["subnet_ids"]) != current.subnet_ids:
             raise errors.Invalid("SubnetIds cannot be changed after an environment is created.")
         validation.check(current.replace(**changes))
