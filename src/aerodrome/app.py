@@ -166,20 +166,23 @@ class ControlPlane:
 
     def _single_sign_on(self) -> SingleSignOn | None:
         """Single sign-on when the settings name an identity provider; ValueError for a half setting."""
-        from aerodrome.auth.oidc import Client, Provider
+        from aerodrome.auth.oidc import Client, Provider, clients_from_json
         from aerodrome.domain.sso import parse_principal_map, parse_role_map
         from aerodrome.services.sso import SingleSignOn
 
         settings = self.settings
-        if not settings.sso_issuer:
+        clients = clients_from_json(settings.sso_providers)
+        if settings.sso_issuer:
+            if not settings.sso_client_id or not settings.sso_client_secret:
+                raise ValueError("Single sign-on needs AERODROME_SSO_CLIENT_ID and AERODROME_SSO_CLIENT_SECRET "
+                                 "with AERODROME_SSO_ISSUER.")
+            clients.insert(0, Client(settings.sso_issuer, settings.sso_client_id, settings.sso_client_secret,
+                                     settings.sso_scopes))
+        if not clients:
             return None
-        if not settings.sso_client_id or not settings.sso_client_secret:
-            raise ValueError("Single sign-on needs AERODROME_SSO_CLIENT_ID and AERODROME_SSO_CLIENT_SECRET "
-                             "with AERODROME_SSO_ISSUER.")
-        client = Client(settings.sso_issuer, settings.sso_client_id, settings.sso_client_secret, settings.sso_scopes)
-        return SingleSignOn(Provider(client), access=self.access, role_map=parse_role_map(settings.sso_roles),
-                            groups_claim=settings.sso_groups_claim, plane_url=settings.endpoint_url,
-                            web_scheme="https" if settings.web_tls else "http",
+        return SingleSignOn([Provider(client) for client in clients], access=self.access,
+                            role_map=parse_role_map(settings.sso_roles), groups_claim=settings.sso_groups_claim,
+                            plane_url=settings.endpoint_url, web_scheme="https" if settings.web_tls else "http",
                             session_ttl=settings.sso_session_ttl,
                             principal_map=parse_principal_map(settings.sso_principals))
 

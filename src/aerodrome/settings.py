@@ -126,6 +126,10 @@ class Settings:
     def environments_dir(self) -> Path:
         return self.home / "environments"
 
+    # More identity providers, JSON [{"issuer", "client_id", "client_secret", "scopes"?, "start_url"?}]:
+    # an environment whose IdentityCenterConfiguration StartUrl is one's issuer or start_url signs
+    # people in through it (the one above is the default).
+    sso_providers: str = dataclasses.field(default="[]", repr=False)
     @property
     def venvs_dir(self) -> Path:
         return self.venv_root or self.home / "venvs"
@@ -274,4 +278,5 @@ class Settings:
         if env.get("AERODROME_WEB_TLS"):
             values["web_tls"] = env["AERODROME_WEB_TLS"].lower() not in ("0", "false", "no")
         values.update({k: v for k, v in overrides.items() if v is not None})
+            "AERODROME_SSO_PROVIDERS": ("sso_providers", str),
         return cls(**values)  # type: ignore[arg-type]

@@ -2,15 +2,17 @@
 (signature, issuer, audience, expiry, nonce) against tokens signed here with a fresh key."""
 
 import time
+from types import SimpleNamespace
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from aerodrome import errors
-from aerodrome.auth.oidc import Attempt, verify_id_token
+from aerodrome.auth.oidc import Attempt, Client, clients_from_json, verify_id_token
 from aerodrome.domain import sso
-from aerodrome.services.sso import SingleSignOn
+from aerodrome.domain.spec import IdentityCenter
+from aerodrome.services.sso import Person, SingleSignOn
 
 ISSUER = "https://idp.example.test"
 CLIENT = "aerodrome"
@@ -108,20 +110,54 @@ def test_a_token_signed_with_another_key_or_with_the_client_secret_does_not_veri
 
 
 class NoProvider:
-    """Stands where the identity provider would; these tests end before it is asked anything."""
+    """Stands where an identity provider would; these tests end before it is asked anything."""
+
+    def __init__(self, issuer=ISSUER, start_url=""):
+        self.client = Client(issuer, CLIENT, "secret", start_url=start_url)
 
     def redeem(self, *args, **kwargs):
         raise AssertionError("the provider must not be asked to redeem a code")
 
 
-class NoEnvironments:
+class Environments:
+    """Environments by name with an IdentityCenterConfiguration StartUrl each (or none)."""
+
+    def __init__(self, start_urls=None):
+        self._start_urls = start_urls or {}
+
     def target(self, name):
-        raise errors.NotFound(name)
+        if name not in self._start_urls:
+            raise errors.NotFound(name)
+        center = IdentityCenter(start_url=self._start_urls[name]) if self._start_urls[name] else None
+        return SimpleNamespace(spec=SimpleNamespace(identity_center=center, teams={}))
 
 
-def sign_on(clock=time.time):
-    return SingleSignOn(NoProvider(), access=NoEnvironments(), role_map=ROLES, groups_claim="groups",
-                        plane_url="http://localhost:8700", web_scheme="https", session_ttl=60, clock=clock)
+def sign_on(providers=None, environments=None):
+    return SingleSignOn(providers or [NoProvider()], access=environments or Environments(), role_map=ROLES,
+                        groups_claim="groups", plane_url="http://localhost:8700", web_scheme="https", session_ttl=60)
+
+
+def test_an_environment_s_identity_center_start_url_picks_its_provider():
+    default, corp = NoProvider(), NoProvider("https://corp.example.test", start_url="https://corp.awsapps.com/start")
+    service = sign_on([default, corp], Environments({"plain": None, "by-issuer": "https://corp.example.test/",
+                                                     "by-start": "https://corp.awsapps.com/start",
+                                                     "unknown": "https://other.awsapps.com/start"}))
+    assert service.provider_for("plain") is default
+    assert service.provider_for("by-issuer") is corp
+    assert service.provider_for("by-start") is corp
+    assert service.provider_for("unknown") is default
+    person = Person("alice", ("airflow-admins",), "t", time.time() + 60, ISSUER)
+    assert service.fits(person, "plain") and service.fits(person, None) and not service.fits(person, "by-start")
+    with pytest.raises(errors.AccessDenied, match="another identity provider"):
+        service.enter(person, "by-start", "/")
+
+
+def test_more_providers_come_from_a_json_list_that_says_what_is_missing():
+    clients = clients_from_json('[{"issuer": "https://a", "client_id": "c", "client_secret": "s", '
+                                '"start_url": "https://a.awsapps.com/start"}]')
+    assert clients[0].start_url == "https://a.awsapps.com/start" and "client_secret" not in repr(clients[0])
+    with pytest.raises(ValueError, match="lacks client_secret"):
+        clients_from_json('[{"issuer": "https://a", "client_id": "c"}]')
 
 
 def test_a_forged_or_unknown_state_is_refused_before_the_provider_is_asked():
@@ -150,4 +186,4 @@ def test_a_sign_in_for_an_unknown_environment_is_refused():
 def _pending(state, *, expires_at):
     from aerodrome.services.sso import Pending
 
-    return Pending(Attempt(state, "n1", "v" * 64), "dev", "/", expires_at)
+    return Pending(Attempt(state, "n1", "v" * 64), "dev", "/", expires_at, ISSUER)

@@ -40,9 +40,9 @@ def build_sso_app(sso: SingleSignOn, *, secure: bool, session_ttl: int) -> Starl
         environment = request.query_params.get("environment") or None
         next_path = web_paths.same_origin(request.query_params.get("next", "/")) or "/"
         person = sso.person(request.cookies.get(SESSION_COOKIE, ""))
-        if person is not None:
-            return await run_in_threadpool(enter, person, environment, next_path)
         try:
+            if person is not None and await run_in_threadpool(sso.fits, person, environment):
+                return await run_in_threadpool(enter, person, environment, next_path)
             url, state = await run_in_threadpool(sso.begin, environment, next_path)
         except errors.NotFound as exc:
             return _page(404, "No such environment", str(exc))

@@ -4,10 +4,11 @@ joserfc; the PKCE challenge and random values come from authlib."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,8 +37,30 @@ class BadSignature(errors.Unauthenticated):
 class Client:
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     scopes: str = "openid profile email groups"
+    start_url: str = ""  # what an environment's IdentityCenterConfiguration StartUrl may name it by
+
+
+def clients_from_json(text: str) -> list[Client]:
+    """More identity providers from the settings: a JSON list of objects with issuer, client_id,
+    client_secret and optionally scopes and start_url. ValueError saying what is wrong."""
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"The SSO providers setting is not JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise ValueError("The SSO providers setting is a JSON list of {issuer, client_id, client_secret} objects.")
+    clients = []
+    for entry in entries:
+        missing = [k for k in ("issuer", "client_id", "client_secret") if not isinstance(entry, dict) or
+                   not isinstance(entry.get(k), str) or not entry.get(k)]
+        if missing:
+            raise ValueError(f"An SSO provider lacks {', '.join(missing)}; each needs issuer, client_id and "
+                             f"client_secret.")
+        clients.append(Client(entry["issuer"], entry["client_id"], entry["client_secret"],
+                              entry.get("scopes") or Client.scopes, entry.get("start_url") or ""))
+    return clients
 
 
 @dataclass(frozen=True)

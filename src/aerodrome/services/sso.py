@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -34,6 +34,7 @@ class Pending:
     environment: str | None  # None: a sign-in to the control plane itself (the console)
     next: str
     expires_at: float
+    provider: str  # the issuer of the provider the attempt went to
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,17 @@ class Person:
     groups: tuple[str, ...]
     id_token: str = field(repr=False)
     expires_at: float
+    provider: str  # the issuer that vouched for them
 
 
 class SingleSignOn:
-    def __init__(self, provider: Provider, *, access: AccessService, role_map: sso.RoleMap, groups_claim: str,
-                 plane_url: str, web_scheme: str, session_ttl: float, principal_map: Mapping[str, str] | None = None,
-                 clock: Callable[[], float] = time.time):
-        self._provider = provider
+    def __init__(self, providers: Sequence[Provider], *, access: AccessService, role_map: sso.RoleMap,
+                 groups_claim: str, plane_url: str, web_scheme: str, session_ttl: float,
+                 principal_map: Mapping[str, str] | None = None, clock: Callable[[], float] = time.time):
+        # The first provider is the default; an environment's IdentityCenterConfiguration StartUrl
+        # names another by its issuer or its start URL.
+        self._providers = {provider.client.issuer: provider for provider in providers}
+        self._default = providers[0]
         self._access = access
         self._role_map = role_map
         self._principal_map = principal_map or {}
@@ -82,16 +87,18 @@ class SingleSignOn:
     def begin(self, environment: str | None, next_path: str) -> tuple[str, str]:
         """(the provider's authorization URL, the attempt's state, which the browser keeps in a cookie
         so only it can finish the attempt). `environment` None: a sign-in to the control plane."""
+        provider = self._default
         if environment is not None:
-            self._access.target(environment)  # errors.NotFound for an unknown environment
+            provider = self.provider_for(environment)  # errors.NotFound for an unknown environment
         attempt = Attempt.new()
-        url = self._provider.authorize_url(attempt, redirect_uri=self.redirect_uri)
+        url = provider.authorize_url(attempt, redirect_uri=self.redirect_uri)
         with self._lock:
             now = self._clock()
             self._pending = {k: p for k, p in self._pending.items() if p.expires_at > now}
             while len(self._pending) >= MAX_ATTEMPTS:
                 self._pending.pop(next(iter(self._pending)))
-            self._pending[attempt.state] = Pending(attempt, environment, next_path, now + ATTEMPT_TTL)
+            self._pending[attempt.state] = Pending(attempt, environment, next_path, now + ATTEMPT_TTL,
+                                                   provider.client.issuer)
         return url, attempt.state
 
     def finish(self, *, state: str, browser_state: str, code: str) -> tuple[str, Person, Pending]:
@@ -105,10 +112,11 @@ class SingleSignOn:
         if pending is None or pending.expires_at <= self._clock():
             raise errors.Unauthenticated("This sign-in is unknown or took longer than 10 minutes; open the "
                                          "environment again to sign in.")
-        claims, id_token = self._provider.redeem(code, pending.attempt, redirect_uri=self.redirect_uri)
+        provider = self._providers[pending.provider]
+        claims, id_token = provider.redeem(code, pending.attempt, redirect_uri=self.redirect_uri)
         groups = sso.groups_of(claims, self._groups_claim)
         name = str(claims.get("preferred_username") or claims.get("email") or claims["sub"])
-        person = Person(name, tuple(groups), id_token, self._clock() + self._session_ttl)
+        person = Person(name, tuple(groups), id_token, self._clock() + self._session_ttl, pending.provider)
         session_id = secrets.token_urlsafe(32)
         with self._lock:
             while len(self._people) >= MAX_SESSIONS:
@@ -123,6 +131,21 @@ class SingleSignOn:
             return None
         return person
 
+    def provider_for(self, environment: str) -> Provider:
+        """The provider people of `environment` sign in with: the one its IdentityCenterConfiguration's
+        StartUrl names (by issuer or start URL), else the default."""
+        center = self._access.target(environment).spec.identity_center
+        start_url = (center.start_url or "").rstrip("/") if center is not None else ""
+        for provider in self._providers.values():
+            if start_url and start_url in (provider.client.issuer.rstrip("/"), provider.client.start_url.rstrip("/")):
+                return provider
+        return self._default
+
+    def fits(self, person: Person, environment: str | None) -> bool:
+        """Whether the person signed in with the provider `environment` uses (the default for None)."""
+        provider = self.provider_for(environment) if environment is not None else self._default
+        return provider.client.issuer == person.provider
+
     def principal_for(self, person: Person) -> str | None:
         """The principal the person acts as on the control plane (the console), if any."""
         return sso.principal_for(person.groups, self._principal_map)
@@ -131,6 +154,10 @@ class SingleSignOn:
         """The environment's sign-in address carrying a one-time token for the role (and teams) the
         person's groups give there; errors.AccessDenied when no group of theirs is mapped."""
         target = self._access.target(environment)
+        if self.provider_for(environment).client.issuer != person.provider:
+            raise errors.AccessDenied(
+                f"The environment {environment} signs people in through another identity provider than the one "
+                f"you signed in with; sign out and open it again.")
         role = sso.role_for(person.groups, self._role_map, environment)
         if role is None:
             shown = ", ".join(person.groups) or "none"
@@ -149,7 +176,8 @@ class SingleSignOn:
             person = self._people.pop(_digest(session_id or ""), None)
         if person is None:
             return None
-        return self._provider.logout_url(id_token=person.id_token, redirect_uri=self.signed_out_uri)
+        provider = self._providers[person.provider]
+        return provider.logout_url(id_token=person.id_token, redirect_uri=self.signed_out_uri)
 
 
 def _digest(session_id: str) -> str:
