@@ -258,6 +258,8 @@ class ControlPlane:
         if self._s3 is not None:
             self._s3.stop()
         if self._server is not None:
+        if self.sso is not None:
+            self.sso.close()
             self._server.should_exit = True
             if self._server_thread is not None:
                 self._server_thread.join(10)

@@ -114,6 +114,9 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
 
+    def close(self) -> None:
+        self._http.close()
+
     def metadata(self) -> Mapping[str, Any]:
         with self._lock:
             if self._metadata is None:

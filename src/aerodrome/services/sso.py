@@ -67,6 +67,10 @@ class SingleSignOn:
         self._pending: dict[str, Pending] = {}
         self._people: dict[str, Person] = {}
 
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+
     @property
     def redirect_uri(self) -> str:
         return f"{self._plane_url}/sso/callback"
