@@ -1,12 +1,16 @@
 """MWAA's Teams on Airflow 3.3.2's multi-team mode: each team's DAG folder is a bundle of that team,
-a token naming a team sees and runs only that team's DAGs (and the global ones), variables and
+a token naming a team (and a person signed in through the identity provider with that team's
+group) sees and runs only that team's DAGs (and the global ones), variables and
 connections, and an update that
 adds a team, moves one's folder and removes another reaches the running environment."""
+
+import json
 
 import httpx
 import pytest
 
-from tests.support import NETWORK, ROLE, UNPAUSED, ask, settle, status, wait_for
+from tests import identity_provider
+from tests.support import NETWORK, ROLE, UNPAUSED, ask, fetch, settle, status, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +47,7 @@ class Tokens:
         return {d["dag_id"] for d in reply.json()["dags"]}
 
 
-def test_teams_see_their_own_dags_and_updates_reach_airflow(plane, clients):
+def test_teams_see_their_own_dags_and_updates_reach_airflow(plane, clients, browser, idp):
     mwaa, s3 = clients
     s3.create_bucket(Bucket=BUCKET)
     for key, dag_id in {"dags/global_dag.py": "global_dag", "teams/team-a/a_dag.py": "a_dag",
@@ -80,6 +84,19 @@ def test_teams_see_their_own_dags_and_updates_reach_airflow(plane, clients):
     assert api.call("GET", "/variables/team-b-var", **op).status_code == 403
     assert api.call("GET", "/connections/team-a-conn", **op).status_code == 200
     assert api.call("GET", "/connections/team-b-conn", **op).status_code == 403
+
+    # people signed in through the identity provider: each team's group sees only its team's DAGs
+    web = f"https://{mwaa.get_environment(Name=NAME)['Environment']['WebserverUrl']}"
+    for person, own in (("tina", "a_dag"), ("tom", "b_dag")):  # groups team-a / team-b, both airflow-users
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{web}/")
+        identity_provider.sign_in(page, person)
+        page.wait_for_url(f"{web}/**", timeout=30000)
+        listed = fetch(page, "GET", "/api/v2/dags?limit=100")
+        assert listed["status"] == 200, listed
+        assert {d["dag_id"] for d in json.loads(listed["text"])["dags"]} == {"global_dag", own}, person
+        context.close()
 
     # add team-c, move team-b's folder, remove team-a
     mwaa.update_environment(Name=NAME, Teams={"AddOrUpdate": {"team-b": team("teams/team-b2/"),
