@@ -11,18 +11,24 @@ things. Pure: `compile_query` checks a query (QueryError with a position) and gi
 
 Events are dicts with @timestamp (ms), @message, @logStream, @log, @ingestionTime; a JSON message's
 fields (nested keys joined with '.') are fields too, as Insights discovers them.
+
+Its steps say enough of themselves for `insights_scan` to tell what a store may do before the rows
+reach Python: `run(ordered=True)` takes events already in the result's time order and stops at the
+limit; `run_counted` goes on from the store's counts per time bin.
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 Row = dict[str, Any]
+Rows = Iterable[Row]
 _TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<re>/(?:[^/\\]|\\.)+/)'
                     r'|(?P<num>-?\d+(?:\.\d+)?(?![\w.]))|(?P<period>\d[\w.]*)|(?P<op>=~|!=|<=|>=|[=<>(),|\[\]*])'
                     r'|(?P<name>[@A-Za-z_][\w.@-]*))')
@@ -34,25 +40,59 @@ class QueryError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class Step:
+    """One command that turns rows into rows, with what a store needs to know of it."""
+
+    kind: str  # filter, parse, stats, sort, dedup
+    apply: Callable[[Rows], Rows]
+    terms: tuple[str, ...] = ()  # filter: texts every @message it keeps holds
+    exact: bool = False  # filter: keeping the messages that hold `terms` is the whole filter
+    sort_keys: tuple[tuple[str, bool], ...] = ()  # sort: (field, descending)
+    writes: tuple[str, ...] = ()  # parse: the fields it sets
+    count_bin: int | None = None  # stats: only counts, by one bin of this many ms (0: no key)
+    counted: Callable[[Mapping[int | None, int]], list[Row]] | None = None  # stats: its rows from counts
+
+
 @dataclass
 class Query:
-    steps: list[Callable[[list[Row]], list[Row]]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     columns: list[str] | None = None  # None: @timestamp and @message
     limit: int = 10_000
     aggregated: bool = False
     time_columns: set[str] = field(default_factory=lambda: {"@timestamp", "@ingestionTime"})
 
-    def run(self, events: Iterable[Row]) -> list[list[dict[str, str]]]:
-        rows = [_with_fields(e) for e in events]
-        sorted_by_user = False
-        for step in self.steps:
-            rows = step(rows)
-            sorted_by_user = sorted_by_user or getattr(step, "sorts", False)
-        if not sorted_by_user and not self.aggregated:
-            rows.sort(key=lambda r: r.get("@timestamp", 0), reverse=True)
+    def run(self, events: Rows, *, ordered: bool = False) -> list[list[dict[str, str]]]:
+        """The result rows over `events` (in store order: group by group, time then id within one).
+        With `ordered`, the events come in the result's time order (`insights_scan.Scan.order`) and
+        only the rows shown are read."""
+        rows: Rows = map(_with_fields, events)
+        if ordered:
+            for step in self.steps:
+                rows = rows if step.kind == "sort" else step.apply(rows)  # in that order already
+            return self._shown(itertools.islice(rows, self.limit))
+        return self._finish(rows, self.steps)
+
+    def run_counted(self, counts: Mapping[int | None, int]) -> list[list[dict[str, str]]]:
+        """The result from the store's counts of the events per bin of the stats step's `count_bin` ms
+        (None the key of the one count when it is 0)."""
+        at = next(i for i, step in enumerate(self.steps) if step.kind == "stats")
+        counted = self.steps[at].counted
+        assert counted is not None and self.steps[at].count_bin is not None
+        return self._finish(counted(counts), self.steps[at + 1:])
+
+    def _finish(self, rows: Rows, steps: list[Step]) -> list[list[dict[str, str]]]:
+        for step in steps:
+            rows = step.apply(rows)
+        kept = list(rows)
+        if not self.aggregated and not any(step.kind == "sort" for step in self.steps):
+            kept.sort(key=lambda r: r.get("@timestamp", 0), reverse=True)
+        return self._shown(kept[:self.limit])
+
+    def _shown(self, rows: Rows) -> list[list[dict[str, str]]]:
         columns = self.columns or ["@timestamp", "@message"]
         out = []
-        for row in rows[:self.limit]:
+        for row in rows:
             shown = [{"field": c, "value": _text(row[c], c in self.time_columns)} for c in columns
                      if row.get(c) is not None]
             if not self.aggregated and "@ptr" in row:
@@ -72,7 +112,8 @@ def compile_query(text: str, *, limit: int | None = None) -> Query:
         if command in ("fields", "display"):
             query.columns = _names(rest, command)
         elif command == "filter":
-            query.steps.append(_filter(_Expr(rest).parse()))
+            test, terms, exact = _Expr(rest).parse()
+            query.steps.append(Step("filter", _filter(test), terms=terms, exact=exact))
         elif command == "parse":
             query.steps.append(_parse(rest))
         elif command == "stats":
@@ -87,7 +128,7 @@ def compile_query(text: str, *, limit: int | None = None) -> Query:
                 raise QueryError("limit takes one number, e.g. `limit 20`.")
             query.limit = min(int(float(rest[0][1])), 10_000)
         elif command == "dedup":
-            query.steps.append(_dedup(_names(rest, "dedup")))
+            query.steps.append(Step("dedup", _dedup(_names(rest, "dedup"))))
         else:
             raise QueryError(f"Unknown command {tokens[0][1]!r}: this build has fields, display, filter, parse, "
                              "stats, sort, limit and dedup.")
@@ -154,6 +195,10 @@ def _literal(kind: str, value: str) -> Any:
 
 
 # --- commands ------------------------------------------------------------------------------------
+# a filter's test, the texts every @message it keeps holds, and whether holding them is the whole test
+_Test = tuple[Callable[[Row], bool], tuple[str, ...], bool]
+
+
 class _Expr:
     """filter's boolean expression."""
 
@@ -171,31 +216,38 @@ class _Expr:
         self.index += 1
         return self.tokens[self.index - 1]
 
-    def parse(self) -> Callable[[Row], bool]:
+    def parse(self) -> _Test:
         test = self.any_of()
         if self.index != len(self.tokens):
             raise QueryError(f"Unexpected {self.tokens[self.index][1]!r} in the filter.")
         return test
 
-    def any_of(self) -> Callable[[Row], bool]:
+    def any_of(self) -> _Test:
         tests = [self.all_of()]
         while self.peek() == "or":
             self.take()
             tests.append(self.all_of())
-        return tests[0] if len(tests) == 1 else lambda row: any(t(row) for t in tests)
+        if len(tests) == 1:
+            return tests[0]
+        checks = [t[0] for t in tests]
+        return lambda row: any(check(row) for check in checks), (), False
 
-    def all_of(self) -> Callable[[Row], bool]:
+    def all_of(self) -> _Test:
         tests = [self.one()]
         while self.peek() == "and":
             self.take()
             tests.append(self.one())
-        return tests[0] if len(tests) == 1 else lambda row: all(t(row) for t in tests)
+        if len(tests) == 1:
+            return tests[0]
+        checks = [t[0] for t in tests]
+        terms = tuple(dict.fromkeys(term for t in tests for term in t[1]))
+        return lambda row: all(check(row) for check in checks), terms, all(t[2] for t in tests)
 
-    def one(self) -> Callable[[Row], bool]:
+    def one(self) -> _Test:
         if self.peek() == "not":
             self.take()
-            inner = self.one()
-            return lambda row: not inner(row)
+            negated = self.one()[0]
+            return lambda row: not negated(row), (), False
         if self.peek() == "(":
             self.take()
             inner = self.any_of()
@@ -213,7 +265,9 @@ class _Expr:
             pattern = _literal(*self.take())
             test = (lambda v, p=pattern: p.search(str(v)) is not None) if isinstance(pattern, re.Pattern) \
                 else (lambda v, p=pattern: str(p) in str(v))
-            return lambda row: (row.get(name) is not None and test(row[name])) != negate
+            text = _plain(pattern) if name == "@message" and not negate else None
+            return (lambda row: (row.get(name) is not None and test(row[name])) != negate,
+                    (text,) if text else (), bool(text))
         if operator == "in":
             if self.take()[1] != "[":
                 raise QueryError("in takes a list, e.g. `level in [\"ERROR\", \"WARN\"]`.")
@@ -223,11 +277,36 @@ class _Expr:
                 if self.peek() == ",":
                     self.take()
             self.take()
-            return lambda row: any(_equal(row.get(name), v) for v in values) != negate
+            return lambda row: any(_equal(row.get(name), v) for v in values) != negate, (), False
         if operator not in ("=", "!=", "<", "<=", ">", ">="):
             raise QueryError(f"Unknown comparison {operator!r} in the filter.")
         value = _literal(*self.take())
-        return lambda row: _compare(row.get(name), operator, value)
+        return lambda row: _compare(row.get(name), operator, value), (), False
+
+
+_SPECIAL = set(".^$*+?{}[]|()")
+
+
+def _plain(pattern: str | float | re.Pattern) -> str | None:
+    """The text a `like` pattern looks for when it is plain text (a regex without special characters),
+    else None: finding that text in a message is the whole test."""
+    if isinstance(pattern, str):
+        return pattern
+    if not isinstance(pattern, re.Pattern) or pattern.flags & ~re.UNICODE:
+        return None
+    text, escaped = "", False
+    for char in pattern.pattern:
+        if escaped:
+            if char.isalnum() or char == "_":  # \d, \w, \b, \1 ...: a class, not a character
+                return None
+            text, escaped = text + char, False
+        elif char == "\\":
+            escaped = True
+        elif char in _SPECIAL:
+            return None
+        else:
+            text += char
+    return None if escaped else text
 
 
 def _equal(found: Any, value: Any) -> bool:
@@ -253,7 +332,7 @@ def _compare(found: Any, operator: str, value: Any) -> bool:
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator]  # type: ignore[operator]
 
 
-def _parse(tokens: list[tuple[str, str]]) -> Callable[[list[Row]], list[Row]]:
+def _parse(tokens: list[tuple[str, str]]) -> Step:
     if len(tokens) < 2 or tokens[0][0] != "name" or tokens[1][0] not in ("str", "re"):
         raise QueryError('parse takes a field and a pattern: parse @message "* [*] *" as a, b, c.')
     source, (kind, raw) = tokens[0][1], tokens[1]
@@ -269,17 +348,17 @@ def _parse(tokens: list[tuple[str, str]]) -> Callable[[list[Row]], list[Row]]:
         if pattern.groups != len(names):
             raise QueryError(f"The pattern has {pattern.groups} '*' but {len(names)} names follow 'as'.")
 
-    def step(rows: list[Row]) -> list[Row]:
+    def step(rows: Rows) -> Iterator[Row]:
         for row in rows:
             found = pattern.search(str(row.get(source, "")))
             if found:
                 row.update(zip(names, found.groups(), strict=False) if kind != "re" else found.groupdict().items())
-        return rows
+            yield row
 
-    return step
+    return Step("parse", step, writes=tuple(names))
 
 
-def _stats(tokens: list[tuple[str, str]]) -> tuple[Callable[[list[Row]], list[Row]], list[str], set[str]]:
+def _stats(tokens: list[tuple[str, str]]) -> tuple[Step, list[str], set[str]]:
     """The step, its columns (keys, then statistics) and which of them are time bins."""
     aggregates: list[tuple[str, str, str | None]] = []  # (column, function, field or None for *)
     keys: list[tuple[str, str, float | None]] = []  # (column, field, bin seconds or None)
@@ -326,7 +405,13 @@ def _stats(tokens: list[tuple[str, str]]) -> tuple[Callable[[list[Row]], list[Ro
     if not aggregates:
         raise QueryError("stats needs at least one function, e.g. stats count(*) by level.")
 
-    def step(rows: list[Row]) -> list[Row]:
+    time_keys = [column for column, _, size in keys if size]
+
+    def newest_first(out: list[Row]) -> list[Row]:
+        out.sort(key=lambda r: tuple(r.get(c) or 0 for c in time_keys), reverse=True)
+        return out
+
+    def step(rows: Rows) -> list[Row]:
         groups: dict[tuple, list[Row]] = {}
         for row in rows:
             key = tuple(_bin(row.get("@timestamp"), size) if size else row.get(source) for _, source, size in keys)
@@ -337,11 +422,19 @@ def _stats(tokens: list[tuple[str, str]]) -> tuple[Callable[[list[Row]], list[Ro
             for column, function, argument in aggregates:
                 result[column] = _aggregate(function, argument, members)
             out.append(result)
-        time_keys = [column for column, _, size in keys if size]
-        out.sort(key=lambda r: tuple(r.get(c) or 0 for c in time_keys), reverse=True)
-        return out
+        return newest_first(out)
 
-    return step, [c for c, _, _ in keys] + [c for c, _, _ in aggregates], {c for c, _, size in keys if size}
+    def counted(counts: Mapping[int | None, int]) -> list[Row]:
+        """The same rows from the number of events per bin (per None without a key)."""
+        return newest_first([{**({keys[0][0]: key} if keys else {}), **{column: n for column, _, _ in aggregates}}
+                             for key, n in counts.items() if n])
+
+    # whole seconds: `_bin`'s float arithmetic is exact then, as the store's integer one is
+    seconds = keys[0][2] if len(keys) == 1 and keys[0][2] and keys[0][2].is_integer() else 0 if not keys else None
+    only_counts = all(function == "count" and argument is None for _, function, argument in aggregates)
+    count_bin = int(seconds * 1000) if only_counts and seconds is not None else None
+    return (Step("stats", step, count_bin=count_bin, counted=counted),
+            [c for c, _, _ in keys] + [c for c, _, _ in aggregates], set(time_keys))
 
 
 def _bin(stamp: Any, size: float) -> int | None:
@@ -367,7 +460,7 @@ def _aggregate(function: str, argument: str | None, rows: list[Row]) -> float | 
     return float({"sum": sum(numbers), "min": min(numbers), "max": max(numbers)}[function])
 
 
-def _sort(tokens: list[tuple[str, str]]) -> Callable[[list[Row]], list[Row]]:
+def _sort(tokens: list[tuple[str, str]]) -> Step:
     keys: list[tuple[str, bool]] = []
     for kind, value in tokens:
         if kind == "name" and value.lower() in ("asc", "desc") and keys:
@@ -379,16 +472,16 @@ def _sort(tokens: list[tuple[str, str]]) -> Callable[[list[Row]], list[Row]]:
     if not keys:
         raise QueryError("sort takes a field, e.g. `sort @timestamp desc`.")
 
-    def step(rows: list[Row]) -> list[Row]:
+    def step(rows: Rows) -> list[Row]:
+        kept = list(rows)
         for name, descending in reversed(keys):
-            present = [r for r in rows if r.get(name) is not None]
-            missing = [r for r in rows if r.get(name) is None]
+            present = [r for r in kept if r.get(name) is not None]
+            missing = [r for r in kept if r.get(name) is None]
             present.sort(key=_sort_key(name), reverse=descending)
-            rows = present + missing
-        return rows
+            kept = present + missing
+        return kept
 
-    step.sorts = True  # type: ignore[attr-defined]
-    return step
+    return Step("sort", step, sort_keys=tuple(keys))
 
 
 def _sort_key(name: str) -> Callable[[Row], tuple[int, Any]]:
@@ -402,19 +495,18 @@ def _sortable(value: Any) -> tuple[int, Any]:
         return (1, str(value))
 
 
-def _filter(test: Callable[[Row], bool]) -> Callable[[list[Row]], list[Row]]:
-    return lambda rows: [r for r in rows if test(r)]
+def _filter(test: Callable[[Row], bool]) -> Callable[[Rows], Rows]:
+    return lambda rows: filter(test, rows)
 
 
-def _dedup(names: list[str]) -> Callable[[list[Row]], list[Row]]:
-    def step(rows: list[Row]) -> list[Row]:
-        seen, out = set(), []
+def _dedup(names: list[str]) -> Callable[[Rows], Rows]:
+    def step(rows: Rows) -> Iterator[Row]:
+        seen = set()
         for row in rows:
             key = tuple(str(row.get(n)) for n in names)
             if key not in seen:
                 seen.add(key)
-                out.append(row)
-        return out
+                yield row
 
     return step
 

@@ -10,17 +10,20 @@ DeleteRetentionPolicy and DeleteLogGroup, with CloudWatch Logs' rules, limits an
 from __future__ import annotations
 
 import base64
+import collections
 import fnmatch
+import heapq
+import itertools
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aerodrome.domain import insights, log_filter
+from aerodrome.domain import insights, insights_scan, log_filter
 from aerodrome.services.cloudwatch import CloudWatchError, Item, page
-from aerodrome.telemetry.log_store import Event, LogStore
+from aerodrome.telemetry.log_store import Event, LogStore, Stopped
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653)
@@ -274,31 +277,51 @@ class LogsService:
 
     def _run_query(self, entry: dict[str, Any], query: insights.Query, groups: list[str], start: int,
                    end: int) -> None:
+        """Run `query` with what the store can do of it (`insights_scan`): counts per bin, or events
+        streamed in the order the result wants until its limit, narrowed to the messages holding the
+        query's texts; Python does the rest."""
         entry["status"] = "Running"
-        rows: list[dict[str, Any]] = []
-        scanned = 0
+        stopped: threading.Event = entry["stopped"]
+        scan = insights_scan.scan_of(query)
         try:
-            for group in groups:
-                mark = None
-                while not entry["stopped"].is_set():
-                    batch = self._store.events(group, start=start, end=end, after=mark, limit=SCAN * 10)
-                    for event in batch:
-                        scanned += len(event.message.encode())
-                        rows.append({"@timestamp": event.timestamp, "@message": event.message,
-                                     "@logStream": event.stream, "@log": f"{self._account}:{group}",
-                                     "@ingestionTime": event.ingested, "@ptr": f"{group}/{event.id}"})
-                    if len(batch) < SCAN * 10:
-                        break
-                    mark = (batch[-1].timestamp, batch[-1].id)
-            if entry["stopped"].is_set():
-                entry["status"] = "Cancelled"
-                return
-            entry["results"] = query.run(rows)
-            entry["statistics"] = _statistics(len(entry["results"]), len(rows), scanned)
-            entry["status"] = "Complete"
+            with self._store.reader(stop=stopped.is_set) as reader:
+                sizes = [reader.size(group, start=start, end=end) for group in groups]
+                if scan.count_bin is not None:
+                    counts: collections.Counter[int | None] = collections.Counter()
+                    for group in groups:
+                        counts.update(reader.counts(group, start=start, end=end, containing=scan.containing,
+                                                    width=scan.count_bin))
+                    results = query.run_counted(counts)
+                else:
+                    descending = scan.order == "desc"
+                    streams = [self._rows(reader.events(group, start=start, end=end, containing=scan.containing,
+                                                        descending=descending), group, index)
+                               for index, group in enumerate(groups)]
+                    if scan.order:
+                        ordered = heapq.merge(*streams, key=_newest_first if descending else _oldest_first)
+                        results = query.run((row for _, row in ordered), ordered=True)
+                    else:
+                        results = query.run(row for _, row in itertools.chain(*streams))
+        except Stopped:
+            entry["status"] = "Cancelled"
+            return
         except Exception:
             entry["status"] = "Failed"
             raise
+        if stopped.is_set():
+            entry["status"] = "Cancelled"
+            return
+        entry["results"] = results
+        entry["statistics"] = _statistics(len(results), sum(n for n, _ in sizes), sum(b for _, b in sizes))
+        entry["status"] = "Complete"
+
+    def _rows(self, events: Iterator[Event], group: str, index: int) -> Iterator[tuple[tuple[int, int, int], dict]]:
+        """Events as Insights' rows, each with (time, group's place in the query, id) to merge groups by."""
+        log = f"{self._account}:{group}"
+        for event in events:
+            yield (event.timestamp, index, event.id), {
+                "@timestamp": event.timestamp, "@message": event.message, "@logStream": event.stream, "@log": log,
+                "@ingestionTime": event.ingested, "@ptr": f"{group}/{event.id}"}
 
     def _existing(self, payload: dict[str, Any]) -> str:
         name = payload.get("logGroupName") or payload.get("logGroupIdentifier") or ""
@@ -306,6 +329,15 @@ class LogsService:
         if self._store.group(name) is None:
             raise _missing_group()
         return name
+
+
+def _newest_first(item: tuple[tuple[int, int, int], dict]) -> tuple[int, int, int]:
+    stamp, index, event_id = item[0]
+    return -stamp, index, event_id
+
+
+def _oldest_first(item: tuple[tuple[int, int, int], dict]) -> tuple[int, int, int]:
+    return item[0]
 
 
 def _statistics(matched: int, scanned: int, scanned_bytes: int) -> dict[str, float]:
