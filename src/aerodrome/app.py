@@ -112,7 +112,8 @@ class ControlPlane:
         mwaa = build_mwaa_app(environments=self.environments, credentials=self.credentials,
                               region=settings.region, account=settings.account,
                               authorizer=self.principals, access=self.access, rest_api=self.rest_api,
-                              metrics=self.metrics)
+                              metrics=self.metrics,
+                              known_groups=frozenset(settings.sso_groups) if settings.sso_groups is not None else None)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
         self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver,
                                          environments=self.environments, wake=self.controller.wake)

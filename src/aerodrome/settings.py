@@ -124,6 +124,9 @@ class Settings:
 
     @property
     def environments_dir(self) -> Path:
+    # The identity provider's group display names (comma-separated), when known: Teams' names are
+    # checked against them, as MWAA checks them against Identity Center's groups.
+    sso_groups: tuple[str, ...] | None = None
         return self.home / "environments"
 
     # More identity providers, JSON [{"issuer", "client_id", "client_secret", "scopes"?, "start_url"?}]:
@@ -280,3 +283,5 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
             "AERODROME_SSO_PROVIDERS": ("sso_providers", str),
         return cls(**values)  # type: ignore[arg-type]
+        if env.get("AERODROME_SSO_GROUPS"):
+            values["sso_groups"] = tuple(g.strip() for g in env["AERODROME_SSO_GROUPS"].split(",") if g.strip())

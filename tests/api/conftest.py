@@ -22,7 +22,13 @@ from tests.support import S3_KEY, S3_SECRET, Wakes, free_port, serve_asgi
 
 
 @pytest.fixture
-def control_plane(settings, store):
+def known_groups():
+    """The identity provider's groups as the settings name them (None: not named)."""
+    return None
+
+
+@pytest.fixture
+def control_plane(settings, store, known_groups):
     """The real MWAA app, services and store; no reconciler runs, so statuses stay where requests leave them."""
     settings.buckets_dir.mkdir(parents=True, exist_ok=True)
     (settings.buckets_dir / "my-bucket").mkdir()
@@ -32,7 +38,7 @@ def control_plane(settings, store):
     principals = PrincipalService(store=store, region=settings.region, account=settings.account)
     principals.ensure_admin()
     app = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
-                         account=settings.account, authorizer=principals)
+                         account=settings.account, authorizer=principals, known_groups=known_groups)
     sts = build_sts_app(tokens=SecurityTokenService(store=store, account=settings.account), credentials=credentials)
     metric_store = MetricStore(settings.metrics_file)
     metrics = CloudWatchService(metric_store)

@@ -133,3 +133,17 @@ def test_update_adds_teams_to_an_environment_without(mwaa, control_plane):
     mwaa.update_environment(Name="dev", IdentityCenterConfiguration=IDENTITY,
                             Teams={"AddOrUpdate": {"team-a": TEAMS["team-a"]}})
     assert mwaa.get_environment(Name="dev")["Environment"]["Teams"] == {"team-a": TEAMS["team-a"]}
+
+
+@pytest.mark.parametrize("known_groups", [frozenset({"team-a", "airflow-users"})])
+def test_team_names_that_are_no_group_of_the_identity_provider_are_refused(mwaa, control_plane):
+    teams = {**TEAMS, "team-z": {"SourceBucketArn": BUCKET, "DagS3Path": "teams/team-z/"}}
+    code, message = error(mwaa.create_environment, **minimal(IdentityCenterConfiguration=IDENTITY, Teams=teams))
+    assert code == "ValidationException"
+    assert "team-b, team-z are no such group" in message
+    assert mwaa.list_environments()["Environments"] == []
+    mwaa.create_environment(**minimal(IdentityCenterConfiguration=IDENTITY, Teams={"team-a": TEAMS["team-a"]}))
+    available(control_plane)
+    code, message = error(mwaa.update_environment, Name="dev", Teams={"AddOrUpdate": {"team-b": TEAMS["team-b"]}})
+    assert code == "ValidationException" and "team-b is no such group" in message
+    assert set(mwaa.get_environment(Name="dev")["Environment"]["Teams"]) == {"team-a"}

@@ -134,3 +134,10 @@ def test_a_retired_team_keeps_an_empty_bundle_of_its_own():
     assert bundles[1]["kwargs"] == {"path": str(PLACEMENT.root / "team_dags" / "team-a")}
     # every team removed: multi-team mode stays on, so the retired teams' DAGs stay theirs
     assert env_of(spec({}).replace(retired_teams=("team-a",)))["AIRFLOW__CORE__MULTI_TEAM"] == "True"
+
+
+def test_team_names_are_checked_against_the_identity_provider_s_groups_only_when_they_are_known():
+    assert teams.group_problems(["team-a"], None) == []
+    assert teams.group_problems(["team-a"], {"team-a", "other"}) == []
+    assert teams.group_problems(["team-b", "team-a", "team-c"], {"team-a"}) == [
+        "Team names must match the display name of a group of the identity provider; team-b, team-c are no such group."]

@@ -7,6 +7,8 @@ after an update, and DAG folders that must not overlap.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 from aerodrome import errors
 from aerodrome.domain.spec import EnvironmentSpec, TeamConfig, bucket_name
 
@@ -42,6 +44,18 @@ def problems(spec: EnvironmentSpec) -> list[str]:
         found.append(f"An environment can have at most {MAX_TEAMS} teams; this one would have {len(spec.teams)}.")
     found += overlap_problems(spec)
     return found
+
+
+def group_problems(team_names: Iterable[str], known_groups: Collection[str] | None) -> list[str]:
+    """Team names that are no group of the identity provider, when the plane knows its groups
+    (nothing can be said when it does not)."""
+    if known_groups is None:
+        return []
+    unknown = sorted(set(team_names) - set(known_groups))
+    if not unknown:
+        return []
+    return [f"Team names must match the display name of a group of the identity provider; "
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} no such group."]
 
 
 def overlap_problems(spec: EnvironmentSpec) -> list[str]:

@@ -30,8 +30,8 @@ PASSES_ROLE = ("CreateEnvironment", "UpdateEnvironment")  # the caller hands its
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
                    authorizer: Authorizer, access: Access | None = None, rest_api: RestApi | None = None,
-                   metrics: Metrics | None = None) -> ASGIApp:
-    operations = MwaaOperations(environments, access, rest_api, metrics)
+                   metrics: Metrics | None = None, known_groups: frozenset[str] | None = None) -> ASGIApp:
+    operations = MwaaOperations(environments, access, rest_api, metrics, known_groups)
 
     def resource_of(operation: str, payload: dict) -> str:
         if "ResourceArn" in payload:

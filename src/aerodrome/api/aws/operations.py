@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from aerodrome import errors
@@ -18,8 +19,9 @@ ROLE_SCOPED = ("CreateWebLoginToken", "InvokeRestApi")
 
 class MwaaOperations:
     def __init__(self, environments: Environments, access: Access | None = None, rest_api: RestApi | None = None,
-                 metrics: Metrics | None = None):
+                 metrics: Metrics | None = None, known_groups: frozenset[str] | None = None):
         self._environments = environments
+        self._known_groups = known_groups  # the identity provider's groups, when the settings name them
         self._access = access
         self._rest_api = rest_api
         self._metrics = metrics
@@ -28,6 +30,7 @@ class MwaaOperations:
         members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
         spec = convert.spec_from_wire(request["Name"], members)
         validation.check(spec)
+        self._check_groups(spec.teams)
         return {"Arn": self._environments.create(spec, tags=request.get("Tags") or {})}
 
     def get_environment(self, request: dict) -> dict:
@@ -51,7 +54,14 @@ class MwaaOperations:
         if "subnet_ids" in changes and tuple(changes["subnet_ids"]) != current.subnet_ids:
             raise errors.Invalid("SubnetIds cannot be changed after an environment is created.")
         validation.check(current.replace(**changes))
+        if request.get("Teams") is not None:
+            self._check_groups(request["Teams"].get("AddOrUpdate") or {})
         return {"Arn": self._environments.update(name, changes=changes)}
+
+    def _check_groups(self, team_names: Iterable[str]) -> None:
+        found = teams.group_problems(team_names, self._known_groups)
+        if found:
+            raise errors.Invalid(" ".join(found))
 
     def delete_environment(self, request: dict) -> dict:
         self._environments.delete(request["Name"])
