@@ -54,3 +54,20 @@ def test_audit_rows_are_written_for_decisions(store):
     principals.authorize(key, "airflow:ListEnvironments", "*")
     rows = [r for r in principals.audit() if r["action"] == "airflow:ListEnvironments"]
     assert [r["outcome"] for r in rows] == ["allowed", "allowed"]
+
+
+def test_memory_only_refuses_a_store_read_and_environments_are_read_again_after_a_change(store, settings):
+    from aerodrome.runtimes.local.placement import HostPlacements
+    from aerodrome.services.environments import EnvironmentService
+    from aerodrome.store.db import WouldBlock, memory_only
+    from tests.support import add
+
+    service = EnvironmentService(store=store, settings=settings, runtime=HostPlacements(settings),
+                                 wake=lambda _: None)
+    assert service.list_names(max_results=10, next_token=None) == ([], None)
+    with memory_only():
+        assert service.list_names(max_results=10, next_token=None) == ([], None)  # in memory
+    add(store, "dev")
+    with memory_only(), pytest.raises(WouldBlock):
+        service.list_names(max_results=10, next_token=None)  # changed: a read is needed
+    assert service.list_names(max_results=10, next_token=None) == (["dev"], None)

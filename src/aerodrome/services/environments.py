@@ -19,9 +19,10 @@ from aerodrome.runtimes.base import Placer
 from aerodrome.services import pinning
 from aerodrome.settings import Settings
 from aerodrome.store import environments
-from aerodrome.store.db import Store
+from aerodrome.store.db import Store, may_block
 
 MAX_TAGS = 50
+ENVIRONMENTS_TABLE = "environments"  # reads are served from memory until it changes
 
 
 class EnvironmentService:
@@ -30,19 +31,42 @@ class EnvironmentService:
         self._settings = settings
         self._runtime = runtime
         self._wake = wake
+        # (the table's generation, {name: (record, its view once the runtime has written its endpoints)})
+        self._listed: tuple[int, dict[str, tuple[environments.EnvironmentRecord, EnvironmentView | None]]] = (-1, {})
 
     # --- reads -------------------------------------------------------------------------------
     def get(self, name: str) -> EnvironmentView:
-        with self._store.session() as session:
-            return self.view(environments.get(name, session=session))
+        found = self._known().get(name)
+        if found is None:
+            raise errors.NotFound(f"Environment {name} not found.")
+        record, view = found
+        if view is None:  # no endpoints yet: read the file each time until the runtime writes it
+            may_block()
+            return self.view(record)
+        return view
 
     def list_names(self, *, max_results: int, next_token: str | None) -> tuple[list[str], str | None]:
-        with self._store.session() as session:
-            names = [r.name for r in environments.all_records(session=session)]
+        names = list(self._known())
         start = _decode_token(next_token, names) if next_token else 0
         page = names[start:start + max_results]
         more = start + max_results < len(names)
         return page, (_encode_token(names[start + max_results]) if more else None)
+
+    def _known(self) -> dict[str, tuple[environments.EnvironmentRecord, EnvironmentView | None]]:
+        """Every environment, oldest first, with its view as GetEnvironment shows it: read again
+        (records, and the endpoints files the runtime writes when it wires one) only after the table
+        changed, so reads between changes need neither the store nor a file."""
+        generation, known = self._listed
+        now = self._store.generations.of(ENVIRONMENTS_TABLE)
+        if generation != now:
+            with self._store.session() as session:
+                records = environments.all_records(session=session)
+            known = {}
+            for record in records:
+                view = self.view(record)
+                known[record.name] = (record, view if view.celery_executor_queue else None)
+            self._listed = (now, known)
+        return known
 
     def placement(self, name: str) -> Placement:
         with self._store.session() as session:

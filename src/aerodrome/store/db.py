@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -13,6 +14,30 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aerodrome.store.generations import Generations
 from aerodrome.store.sealing import TextSealer
+
+
+class WouldBlock(Exception):
+    """A store read was asked for inside `memory_only()`: do the call again where it may block."""
+
+
+_MEMORY_ONLY = contextvars.ContextVar("memory_only", default=False)
+
+
+@contextlib.contextmanager
+def memory_only() -> Iterator[None]:
+    """Inside this block (on an event loop, say) opening a session raises WouldBlock, so a call
+    that would read the store stops before it does, and before any side effect that follows."""
+    token = _MEMORY_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _MEMORY_ONLY.reset(token)
+
+
+def may_block() -> None:
+    """Raises WouldBlock inside `memory_only()`: for a file read or other wait that is not a session."""
+    if _MEMORY_ONLY.get():
+        raise WouldBlock
 
 
 class InTheClear:
@@ -54,6 +79,7 @@ class Store:
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on an exception."""
+        may_block()
         with self._sessions.begin() as session:
             yield session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from aerodrome import errors
 
@@ -41,5 +41,19 @@ async def capped_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, at most `limit` bytes (errors.TooLarge past that)."""
-    return b"".join([chunk async for chunk in capped_stream(request, limit)])
+    """The whole body, at most `limit` bytes (errors.TooLarge past that). Read from the ASGI channel
+    itself: an async generator per request costs the API's hot path more than the read does."""
+    check_declared(request, limit)
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if seen > limit:
+            raise errors.TooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

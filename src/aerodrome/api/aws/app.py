@@ -6,6 +6,8 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,11 +23,14 @@ from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, MwaaOperations
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments, Metrics, RestApi
+from aerodrome.store.db import WouldBlock, memory_only
 from aerodrome.web import limits
 
 log = logging.getLogger(__name__)
 
 PASSES_ROLE = ("CreateEnvironment", "UpdateEnvironment")  # the caller hands its environment an execution role
+IN_MEMORY = ("ListEnvironments", "GetEnvironment")  # on the event loop while the environments are in memory
+T = TypeVar("T")
 
 
 def build_mwaa_app(*, environments: Environments, credentials: Credentials, region: str, account: str,
@@ -39,19 +44,31 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
         name = payload.get("Name") or payload.get("EnvironmentName")
         return environment_arn(name, region=region, account=account) if name else "*"
 
-    def call(operation: str, payload: dict, access_key_id: str) -> dict:
-        """Authorize (the one decision point for API calls), then run the operation."""
-        if operation in NOT_YET:
-            return operations.not_available(operation)
-        method = getattr(operations, _snake(operation))
-        if operation in ROLE_SCOPED:  # the role resources decide, in the access service
-            return method(payload, caller=access_key_id)
+    def authorized(operation: str, payload: dict, access_key_id: str) -> str:
+        """The one decision point for API calls: the caller's principal, or AccessDenied."""
         principal = authorizer.authorize(access_key_id, f"airflow:{operation}", resource_of(operation, payload))
         if operation in PASSES_ROLE and payload.get("ExecutionRoleArn"):  # as IAM asks of MWAA's callers
             authorizer.authorize(access_key_id, "iam:PassRole", payload["ExecutionRoleArn"])
+        return principal
+
+    def run(operation: str, payload: dict, principal: str) -> dict:
+        method = getattr(operations, _snake(operation))
         if operation in ("CreateCliToken", "PublishMetrics"):
             return method(payload, caller=principal)
         return method(payload)
+
+    async def call(operation: str, payload: dict, access_key_id: str) -> dict:
+        """Authorize, then run the operation: on the event loop when neither needs the store (the
+        caller's policies and, for IN_MEMORY reads, the environments are in memory), in a worker
+        thread otherwise."""
+        if operation in NOT_YET:
+            return operations.not_available(operation)
+        if operation in ROLE_SCOPED:  # the role resources decide, in the access service
+            return await run_in_threadpool(getattr(operations, _snake(operation)), payload, caller=access_key_id)
+        principal = await _without_waiting(authorized, operation, payload, access_key_id)
+        if operation in IN_MEMORY:
+            return await _without_waiting(run, operation, payload, principal)
+        return await run_in_threadpool(run, operation, payload, principal)
 
     async def handle(request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -66,8 +83,8 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
             payload = protocol.parse_input(route, labels, request.url.query, body)
             if route.input_shape:
                 validate.check(route.input_shape, payload)
-            log.info("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)
-            result = await run_in_threadpool(call, route.operation, payload, caller.access_key_id)
+            log.debug("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)  # audited
+            result = await call(route.operation, payload, caller.access_key_id)
             return _json(200, result, request_id)
         except errors.RestApiFailure as exc:
             code, status, document = aws_errors.rest_api_error(exc)
@@ -91,6 +108,16 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
         await response(scope, receive, send)
 
     return app
+
+
+async def _without_waiting(function: Callable[..., T], *args: object) -> T:
+    """function(*args) on the event loop if it needs no store read (it stops before one, and before
+    any side effect after it); in a worker thread if it does."""
+    try:
+        with memory_only():
+            return function(*args)
+    except WouldBlock:
+        return await run_in_threadpool(function, *args)
 
 
 def _json(status: int, data: dict, request_id: str, headers: dict | None = None) -> Response:
