@@ -196,12 +196,14 @@ class ControlPlane:
         from aerodrome.console.sign_in import SignIn
 
         settings = self.settings
-        sign_in = SignIn(sessions=ConsoleSessions(), credentials=self.credentials, sts=self.sts, sso=self.sso)
+        sessions = ConsoleSessions()
+        sign_in = SignIn(sessions=sessions, credentials=self.credentials, sts=self.sts, sso=self.sso)
         app = build_console_app(sign_in=sign_in, calls=PlaneCalls(endpoint_url=settings.local_api_url,
                                                                   region=settings.region),
                                 secure=settings.web_tls, plane_url=settings.endpoint_url,
                                 web_scheme="https" if settings.web_tls else "http")
-        return ConsoleServer(app, host=settings.host, port=settings.console_port, tls_files=self.gateways.tls)
+        return ConsoleServer(app, sessions=sessions, host=settings.host, port=settings.console_port,
+                             tls_files=self.gateways.tls)
 
     def start(self) -> None:
         """Serve the API, start S3 serving and the reconciler; returns once the API answers."""

@@ -21,13 +21,15 @@ ORIGIN: dict = {}  # the console's own origin, once it is served
 
 @pytest.fixture
 def console(control_plane, settings, store):
-    sign_in = SignIn(sessions=ConsoleSessions(), credentials=CredentialService(store=store),
+    sessions = ConsoleSessions()
+    sign_in = SignIn(sessions=sessions, credentials=CredentialService(store=store),
                      sts=SecurityTokenService(store=store, account=settings.account), sso=None)
     app = build_console_app(sign_in=sign_in, calls=PlaneCalls(endpoint_url=control_plane["url"], region="us-east-1"),
                             secure=False, plane_url=control_plane["url"], web_scheme="https")
     with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         ORIGIN["Origin"] = url.rstrip("/")
         yield client
+    sessions.close()
 
 
 def signed_in(console, key, secret):

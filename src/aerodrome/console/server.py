@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome.auth import tls
+from aerodrome.console.sessions import ConsoleSessions
 
 if TYPE_CHECKING:
     import uvicorn
@@ -20,8 +21,10 @@ log = logging.getLogger(__name__)
 
 
 class ConsoleServer:
-    def __init__(self, app: ASGIApp, *, host: str, port: int, tls_files: tls.TlsFiles | None):
+    def __init__(self, app: ASGIApp, *, sessions: ConsoleSessions, host: str, port: int,
+                 tls_files: tls.TlsFiles | None):
         self._app = app
+        self._sessions = sessions
         self._host = host
         self._port = port
         self._tls = tls_files
@@ -46,6 +49,7 @@ class ConsoleServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
+        self._sessions.close()
 
 
 def with_console_redirect(app: ASGIApp, console_url: str) -> ASGIApp:

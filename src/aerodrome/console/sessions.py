@@ -45,10 +45,11 @@ class ConsoleSessions:
                                  sso_session=digest(sso_cookie) if sso_cookie else None)
         with self._lock:
             now = self._clock()
-            self._sessions = {k: s for k, s in self._sessions.items() if s.expires_at > now}
+            ended = [self._sessions.pop(k) for k in [k for k, s in self._sessions.items() if s.expires_at <= now]]
             while len(self._sessions) >= MAX_SESSIONS:
-                self._sessions.pop(next(iter(self._sessions)))
+                ended.append(self._sessions.pop(next(iter(self._sessions))))
             self._sessions[digest(session_id)] = session
+        _close(ended)
         return session_id
 
     def get(self, session_id: str) -> ConsoleSession | None:
@@ -63,7 +64,22 @@ class ConsoleSessions:
 
     def end(self, session_id: str) -> None:
         with self._lock:
-            self._sessions.pop(digest(session_id or ""), None)
+            session = self._sessions.pop(digest(session_id or ""), None)
+        _close([session] if session else [])
+
+    def close(self) -> None:
+        """Ends every session (the control plane stops)."""
+        with self._lock:
+            ended, self._sessions = list(self._sessions.values()), {}
+        _close(ended)
+
+
+def _close(sessions: list[ConsoleSession]) -> None:
+    """Closes the sessions' API clients (their connection pools)."""
+    for session in sessions:
+        for client in session.clients.values():
+            client.close()
+        session.clients.clear()
 
 
 def digest(value: str) -> str:

@@ -20,7 +20,7 @@ function h(tag, attrs, ...children) {
 }
 
 class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  constructor(status, code, message, data) { super(message); this.status = status; this.code = code; this.data = data; }
 }
 
 async function request(method, path, body) {
@@ -36,7 +36,7 @@ async function request(method, path, body) {
       location.hash = "#/";
       render();
     }
-    throw new ApiError(reply.status, data.code || "Error", data.message || `HTTP ${reply.status}`);
+    throw new ApiError(reply.status, data.code || "Error", data.message || `HTTP ${reply.status}`, data);
   }
   return data;
 }

@@ -91,7 +91,7 @@ async function drawWidget(box, widget, seconds) {
       })));
     } else {
       box.replaceChildren(title, linePlot(shown.map((q) => ({label: q.label, points: points[q.id] || []})),
-                                          {start, end, unit: ""}));
+                                          {start, end, unit: "", width: box.clientWidth - 28}));
     }
   } catch (error) {
     box.replaceChildren(title, h("p", {class: "error"}, `${error.code}: ${error.message}`));

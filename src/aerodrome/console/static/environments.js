@@ -37,7 +37,7 @@ async function schedulesOf(name) {
 }
 
 const COLUMNS = [["Name", (e) => e.Name], ["Status", (e) => e.Status], ["Airflow", (e) => e.AirflowVersion],
-                 ["Class", (e) => e.EnvironmentClass], ["Workers", (e) => e.workersNow ?? -1],
+                 ["Class", (e) => e.EnvironmentClass], ["Workers now (min–max)", (e) => e.workersNow ?? -1],
                  ["Last update", (e) => (e.LastUpdate || {}).CreatedAt || ""], ["Schedules", (e) => (e.schedules || []).length]];
 
 route(/^\/$/, async (main) => {
@@ -128,6 +128,7 @@ function eventLine(event) {
 route(/^\/env\/([^/]+)$/, async (main, name) => {
   const path = `/environments/${encodeURIComponent(name)}`;
   const header = h("h1", {});
+  const actionsRow = h("div", {});
   const errorBox = h("div", {});
   const specBox = h("section", {class: "panel"});
   const events = {status: h("ul", {class: "timeline", id: "timeline"}), scale: h("ul", {class: "timeline", id: "scaling"}),
@@ -173,7 +174,10 @@ route(/^\/env\/([^/]+)$/, async (main, name) => {
 
   async function load() {
     const e = (await call("mwaa", "GetEnvironment", {Name: name})).Environment;
-    if (!current || current.Status !== e.Status) header.replaceChildren(name, badge(e.Status), buttons(e.Status));
+    if (!current || current.Status !== e.Status) {
+      header.replaceChildren(name, badge(e.Status));
+      actionsRow.replaceChildren(buttons(e.Status));
+    }
     current = e;
     const error = (e.LastUpdate || {}).Error;
     errorBox.replaceChildren(error ? h("div", {class: "errorbox", id: "last-error", role: "alert"},
@@ -206,7 +210,7 @@ route(/^\/env\/([^/]+)$/, async (main, name) => {
       h("div", {class: "muted"}, a.StateReason || "")))) : h("p", {class: "empty"}, "No alarms on this environment."));
   }
 
-  main.replaceChildren(header, errorBox, plotsPanel(name),
+  main.replaceChildren(header, actionsRow, errorBox, plotsPanel(name),
     h("div", {class: "grid"},
       h("section", {class: "panel"}, h("h2", {}, "Status timeline"), events.status),
       h("section", {class: "panel"}, h("h2", {}, "Workers and scaling"), events.scale),

@@ -25,7 +25,7 @@ route(/^\/env\/([^/]+)\/logs$/, async (main, name) => {
       seen.add(event.eventId);
       newest = Math.max(newest, event.timestamp);
       rows.append(h("tr", {}, h("td", {class: "time"}, when(event.timestamp)),
-                    h("td", {class: "opt muted"}, event.logStreamName), h("td", {class: "message"}, event.message)));
+                    h("td", {class: "opt muted stream"}, event.logStreamName), h("td", {class: "message"}, event.message)));
     }
     while (rows.children.length > MAX_ROWS) rows.firstChild.remove();
   }
@@ -55,7 +55,8 @@ route(/^\/env\/([^/]+)\/logs$/, async (main, name) => {
       const events = await fetchEvents(Date.now() - Number(since.value) * 1000, mine);
       if (events === null) return;
       append(events);
-      status.textContent = events.length ? `${events.length} events` : "No events match in this range.";
+      rows.dataset.filter = filter.value.trim();  // what the rows answer
+      status.textContent = events.length ? `${events.length} event${events.length === 1 ? "" : "s"}` : "No events match in this range.";
     } catch (error) {
       status.textContent = "";
       if (error.code === "ResourceNotFoundException") status.textContent = "This log group has no events yet (is its logging enabled?).";
@@ -71,7 +72,7 @@ route(/^\/env\/([^/]+)\/logs$/, async (main, name) => {
       if (events === null) return;
       const before = seen.size;
       append(events);
-      if (seen.size > before) status.textContent = `${seen.size} events, following`;
+      if (seen.size > before) status.textContent = `${seen.size} event${seen.size === 1 ? "" : "s"}, following`;
     } catch (_) { /* the next round asks again */ }
   }
 

@@ -31,6 +31,7 @@ async function loadSession() {
     Object.assign(Console.state, session);
   } catch (error) {
     Console.state.csrf = null;
+    Console.state.sso = Boolean(error.data && error.data.sso);
     if (error.status === 403) notice(error.message, true);
   }
   if (Console.state.csrf === undefined) Console.state.csrf = null;

@@ -1,7 +1,7 @@
 "use strict";
 // Line plots drawn as SVG, and GetMetricData queries for them.
 const COLORS = ["#0b62c4", "#d4561b", "#1a7f37", "#8250df", "#bf3989", "#9a6700", "#0a7d8c", "#57606a"];
-const RANGES = [["15 minutes", 900], ["1 hour", 3600], ["6 hours", 21600], ["24 hours", 86400], ["7 days", 604800]];
+const RANGES = [["5 minutes", 300], ["15 minutes", 900], ["1 hour", 3600], ["6 hours", 21600], ["24 hours", 86400], ["7 days", 604800]];
 
 // CloudWatch takes 1, 5, 10, 30 or a multiple of 60 seconds; about 150 points per range.
 function periodFor(seconds) {
@@ -25,8 +25,8 @@ function formatValue(value) {
 }
 
 // series: [{label, points: [[ms, value], ...]}], drawn over [start, end] (ms).
-function linePlot(series, {start, end, unit}) {
-  const width = 600, height = 190, left = 44, right = 10, top = 10, bottom = 24;
+function linePlot(series, {start, end, unit, width: shown}) {
+  const width = Math.max(280, Math.round(shown || 600)), height = 200, left = 44, right = 10, top = 10, bottom = 24;
   const values = series.flatMap((s) => s.points.map((p) => p[1]));
   if (!values.length) return h("p", {class: "empty"}, "No data points in this range yet.");
   const high = niceMax(Math.max(...values, 0));
@@ -127,7 +127,7 @@ function plotsPanel(name) {
       const points = await metricData(queries, start, end, period);
       plots.forEach((p, i) => {
         const series = p.series.map((s, j) => ({label: s.label, points: points[`p${i}s${j}`] || []}));
-        boxes[i].replaceChildren(h("h2", {}, p.title), linePlot(series, {start, end, unit: p.unit}));
+        boxes[i].replaceChildren(h("h2", {}, p.title), linePlot(series, {start, end, unit: p.unit, width: boxes[i].clientWidth}));
       });
       updated.textContent = `Updated ${clock(new Date())}, every 10 s; ${period} s per point`;
     } catch (error) {
