@@ -2,10 +2,11 @@
 
 `AuditJournal.append` only queues an entry. One writer thread takes everything queued, appends it
 to a local journal file as JSON lines and syncs that file once for the whole batch (group commit),
-then inserts the batch into the store in one transaction and, once every line in the file is
-stored, empties the file. A request's answer waits (`settled`) until the entries appended before it
-are in the synced file: many requests share one sync, and a kill -9 after the answer loses none of
-them, because the next start (`open`) stores whatever the file still holds that the store lacks.
+then inserts the batch into the store in one transaction; once every line is stored and the file
+has grown past EMPTY_PAST, it empties the file. A request's answer waits (`settled`) until the
+entries appended before it are in the synced file: many requests share one sync, and a kill -9
+after the answer loses none of them, because the next start (`open`) stores whatever the file still
+holds that the store lacks.
 
 `DirectAudit` writes each entry in its own transaction: for services built without a journal
 (tests, one-off commands).
@@ -31,6 +32,8 @@ from aerodrome.store.principals import AuditEntry
 log = logging.getLogger(__name__)
 
 RETRY = 0.5  # seconds before a failed sync or insert is tried again
+EMPTY_PAST = 1 << 20  # bytes: the file is emptied (once all of it is stored) only past this size, as
+# emptying it makes the next sync a file-system journal commit too
 
 
 class Audit(Protocol):
@@ -72,6 +75,7 @@ class AuditJournal:
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="audit-journal", daemon=True)
         self._file: int | None = None
+        self._size = 0
 
     # --- life ----------------------------------------------------------------------------------
     def open(self) -> int:
@@ -96,6 +100,8 @@ class AuditJournal:
         if self._thread.is_alive():
             self._thread.join(30)
         if self._file is not None:
+            if not self._thread.is_alive() and self._stored == self._appended:
+                self._empty_file()  # all stored: nothing for the next start to look at
             os.close(self._file)
             self._file = None
 
@@ -141,7 +147,8 @@ class AuditJournal:
                 with self._cond:
                     self._stored = upto
                     self._cond.notify_all()
-                self._empty_file()
+                if self._size >= EMPTY_PAST:
+                    self._empty_file()
             elif unstored:
                 with self._cond:
                     self._cond.wait(RETRY)
@@ -159,6 +166,7 @@ class AuditJournal:
                 while written < len(data):
                     written += os.write(self._file, data[written:])
                 self._sync(self._file)
+                self._size += len(data)
                 return
             except OSError:
                 log.exception("the audit journal could not be written; requests wait until it can")
@@ -194,6 +202,7 @@ class AuditJournal:
         assert self._file is not None
         with contextlib.suppress(OSError):
             os.ftruncate(self._file, 0)
+            self._size = 0
 
 
 def _resolve(futures: list[asyncio.Future[None]]) -> None:
