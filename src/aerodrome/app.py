@@ -15,6 +15,7 @@ from aerodrome.settings import Settings
 if TYPE_CHECKING:
     import uvicorn
 
+    from aerodrome.bundles.sync import SyncResult
     from aerodrome.console.server import ConsoleServer
     from aerodrome.runtimes.local.s3_serve import S3Server
     from aerodrome.services.sso import SingleSignOn
@@ -56,6 +57,7 @@ class ControlPlane:
         from aerodrome.services.environments import EnvironmentService
         from aerodrome.services.events import EventService
         from aerodrome.services.execution_roles import ExecutionRoleService
+        from aerodrome.services.idle_sleep import IdleSleep
         from aerodrome.services.lifecycle import LifecycleService
         from aerodrome.services.metrics import MetricsService
         from aerodrome.services.principals import PrincipalService
@@ -83,7 +85,7 @@ class ControlPlane:
         self.credentials = CredentialService(store=self.store)
         self.driver = LocalDriver(settings)
         self.events = EventService(store=self.store, settings=settings)
-        self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync)
+        self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync, on_files=self._dag_files_changed)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
                                      progress=progress, health_timeout=settings.health_timeout)
         self.autoscaler = Autoscaler(store=self.store, driver=self.driver, interval=settings.autoscale_interval,
@@ -99,8 +101,9 @@ class ControlPlane:
                                            audit=self.audit)
         self.principals.ensure_admin()
         self.access = AccessService(environments=self.environments, runtime=self.driver,
-                                    principals=self.principals, tokens=Tokens())
-        self.rest_api = RestApiService(environments=self.environments, runtime=self.driver, principals=self.principals)
+                                    principals=self.principals, tokens=Tokens(), awake=self._ensure_awake)
+        self.rest_api = RestApiService(environments=self.environments, runtime=self.driver, principals=self.principals,
+                                       awake=self._ensure_awake)
         self.sso = self._single_sign_on()
         self.gateways = Gateways(settings, environments=self.environments, access=self.access, sso=self.sso)
         self._closing = threading.Event()
@@ -115,6 +118,11 @@ class ControlPlane:
                               metrics=self.metrics,
                               known_groups=frozenset(settings.sso_groups) if settings.sso_groups is not None else None)
         self.lifecycle = LifecycleService(store=self.store, wake=self.controller.wake)
+        self.idle_sleep = IdleSleep(store=self.store, runtime=self.driver, lifecycle=self.lifecycle,
+                                    default_minutes=settings.idle_sleep_minutes,
+                                    wake_lead=settings.idle_sleep_wake_lead,
+                                    wake_timeout=settings.idle_sleep_wake_timeout)
+        self.idle_sleep_loop = Every(settings.idle_sleep_interval, self.idle_sleep.tick, name="idle-sleep")
         self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver,
                                          environments=self.environments, wake=self.controller.wake)
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
@@ -231,6 +239,7 @@ class ControlPlane:
         self._reporter.start()
         self.schedule_loop.start()
         self.autoscaler.start()
+        self.idle_sleep_loop.start()
         self.collector_loop.start()
         self.alarm_loop.start()
         self.statsd.start()
@@ -243,6 +252,7 @@ class ControlPlane:
         """Stop the loops and every process this control plane started."""
         self.schedule_loop.stop()
         self.autoscaler.stop()
+        self.idle_sleep_loop.stop()
         self.collector_loop.stop()
         self.alarm_loop.stop()
         self.statsd.stop()
@@ -251,6 +261,8 @@ class ControlPlane:
         self.gateways.close()
         if self.console is not None:
             self.console.close()
+        if self.sso is not None:
+            self.sso.close()
         self._closing.set()  # ends event streams, so the API server can stop
         if self._reporter.is_alive():
             self._reporter.join(10)
@@ -261,8 +273,6 @@ class ControlPlane:
         if self._s3 is not None:
             self._s3.stop()
         if self._server is not None:
-        if self.sso is not None:
-            self.sso.close()
             self._server.should_exit = True
             if self._server_thread is not None:
                 self._server_thread.join(10)
@@ -290,6 +300,25 @@ class ControlPlane:
                     found[known] = record.name
             self._statsd_prefixes = found
         return self._statsd_prefixes.get(prefix)
+
+    def _ensure_awake(self, name: str, cause: str) -> None:
+        """A request needs `name`'s processes: wake it from idle sleep first (see services/idle_sleep.py)."""
+        self.idle_sleep.ensure_awake(name, cause)
+
+    def _dag_files_changed(self, name: str, team: str | None, result: SyncResult) -> None:
+        """A sync changed DAG files: the environment's dag-processor parses them now (it rescans rarely)."""
+        from aerodrome import errors
+        from aerodrome.store import environments
+
+        with self.store.session() as session:
+            record = environments.get(name, session=session)
+        if record.placement is None:
+            return
+        try:
+            self.driver.request_parse(record.applied_spec or record.spec, record.placement, team=team,
+                                      changed=[*result.added, *result.changed], removed=result.removed)
+        except errors.Temporary as exc:  # not running yet: its first parse reads every file anyway
+            log.debug("%s: no parse request: %s", name, exc)
 
     def _alarm_changed(self, alarm: str, environment: str, detail: dict) -> None:
         """An alarm changed state: a `CloudWatch Alarm State Change` event to every event sink."""

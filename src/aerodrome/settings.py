@@ -73,6 +73,15 @@ class Settings:
     worker_drain_timeout: float = 43200.0
     autoscale_interval: float = 2.0
     scale_in_after: float = 60.0
+    # Idle sleep (domain/idle_sleep.py): an environment nobody uses for idle_sleep_minutes, with no run
+    # due meanwhile, hibernates itself and wakes idle_sleep_wake_lead seconds before its next run or on
+    # the first request that needs it (which waits up to idle_sleep_wake_timeout). The tag
+    # aerodrome:idle-sleep (minutes, or off) sets it per environment; this is the default (0: off).
+    # Environments are looked at every idle_sleep_interval seconds.
+    idle_sleep_minutes: float = 0.0
+    idle_sleep_interval: float = 15.0
+    idle_sleep_wake_lead: float = 90.0
+    idle_sleep_wake_timeout: float = 300.0
     # Each environment's web endpoint (gateway): HTTPS with a locally generated CA unless web_tls is
     # off; the hostname clients are given (WebServerHostname = web_hostname:port); where PUBLIC_ONLY
     # environments listen (PRIVATE_ONLY ones listen on loopback only).
@@ -115,8 +124,15 @@ class Settings:
     sso_scopes: str = "openid profile email groups"
     sso_groups_claim: str = "groups"
     sso_roles: str = "{}"
+    # The identity provider's group display names (comma-separated), when known: Teams' names are
+    # checked against them, as MWAA checks them against Identity Center's groups.
+    sso_groups: tuple[str, ...] | None = None
     sso_principals: str = "{}"  # JSON groups -> Aerodrome principal, for the console (domain/sso.py)
     sso_session_ttl: float = 43200.0
+    # More identity providers, JSON [{"issuer", "client_id", "client_secret", "scopes"?, "start_url"?}]:
+    # an environment whose IdentityCenterConfiguration StartUrl is one's issuer or start_url signs
+    # people in through it (the one above is the default).
+    sso_providers: str = dataclasses.field(default="[]", repr=False)
 
     @property
     def buckets_dir(self) -> Path:
@@ -124,15 +140,8 @@ class Settings:
 
     @property
     def environments_dir(self) -> Path:
-    # The identity provider's group display names (comma-separated), when known: Teams' names are
-    # checked against them, as MWAA checks them against Identity Center's groups.
-    sso_groups: tuple[str, ...] | None = None
         return self.home / "environments"
 
-    # More identity providers, JSON [{"issuer", "client_id", "client_secret", "scopes"?, "start_url"?}]:
-    # an environment whose IdentityCenterConfiguration StartUrl is one's issuer or start_url signs
-    # people in through it (the one above is the default).
-    sso_providers: str = dataclasses.field(default="[]", repr=False)
     @property
     def venvs_dir(self) -> Path:
         return self.venv_root or self.home / "venvs"
@@ -254,6 +263,10 @@ class Settings:
             "AERODROME_WORKER_DRAIN_TIMEOUT": ("worker_drain_timeout", float),
             "AERODROME_AUTOSCALE_INTERVAL": ("autoscale_interval", float),
             "AERODROME_SCALE_IN_AFTER": ("scale_in_after", float),
+            "AERODROME_IDLE_SLEEP_MINUTES": ("idle_sleep_minutes", float),
+            "AERODROME_IDLE_SLEEP_INTERVAL": ("idle_sleep_interval", float),
+            "AERODROME_IDLE_SLEEP_WAKE_LEAD": ("idle_sleep_wake_lead", float),
+            "AERODROME_IDLE_SLEEP_WAKE_TIMEOUT": ("idle_sleep_wake_timeout", float),
             "AERODROME_METRICS_RETENTION_DAYS": ("metrics_retention_days", float),
             "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
             "AERODROME_ALARM_INTERVAL": ("alarm_interval", float),
@@ -268,6 +281,7 @@ class Settings:
             "AERODROME_SSO_ROLES": ("sso_roles", str),
             "AERODROME_SSO_PRINCIPALS": ("sso_principals", str),
             "AERODROME_SSO_SESSION_TTL": ("sso_session_ttl", float),
+            "AERODROME_SSO_PROVIDERS": ("sso_providers", str),
         }
         for var, (name, kind) in simple.items():
             if env.get(var):
@@ -278,10 +292,9 @@ class Settings:
             values["event_webhooks"] = tuple(u.strip() for u in env["AERODROME_EVENT_WEBHOOKS"].split(",") if u.strip())
         if env.get("AERODROME_SERVE_S3"):
             values["serve_s3"] = env["AERODROME_SERVE_S3"].lower() not in ("0", "false", "no")
+        if env.get("AERODROME_SSO_GROUPS"):
+            values["sso_groups"] = tuple(g.strip() for g in env["AERODROME_SSO_GROUPS"].split(",") if g.strip())
         if env.get("AERODROME_WEB_TLS"):
             values["web_tls"] = env["AERODROME_WEB_TLS"].lower() not in ("0", "false", "no")
         values.update({k: v for k, v in overrides.items() if v is not None})
-            "AERODROME_SSO_PROVIDERS": ("sso_providers", str),
         return cls(**values)  # type: ignore[arg-type]
-        if env.get("AERODROME_SSO_GROUPS"):
-            values["sso_groups"] = tuple(g.strip() for g in env["AERODROME_SSO_GROUPS"].split(",") if g.strip())

@@ -9,7 +9,10 @@ import pytest
 from tests.support import clients_of, delete_environments, running_plane
 
 # What the shared control plane sets beyond the defaults (the contents tests check these limits).
-SHARED_SETTINGS = {"plugins_max_bytes": 4 << 20, "startup_script_timeout": 6.0}
+# Idle sleep is opt-in per environment (a tag), so only test_idle_sleep's environment feels the short
+# intervals: looked at every second, woken 10 s before a run.
+SHARED_SETTINGS = {"plugins_max_bytes": 4 << 20, "startup_script_timeout": 6.0,
+                   "idle_sleep_interval": 1.0, "idle_sleep_wake_lead": 10.0}
 
 
 @pytest.fixture(scope="session")

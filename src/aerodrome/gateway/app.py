@@ -124,7 +124,10 @@ def build_gateway_app(name: str, *, access: AccessService, secure: bool,
         redirect = single_sign_on(request)
         if redirect is not None:
             return redirect
-        target = access.target(name)
+        try:
+            target = await run_in_threadpool(access.awake_target, name, "web request")
+        except errors.Temporary as exc:  # still waking after the wake timeout
+            return _text(503, str(exc))
         url = httpx.URL(f"{target.api_base}{request.url.path}", query=request.url.query.encode())
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         headers.append(("x-forwarded-proto", "https" if secure else "http"))

@@ -141,7 +141,7 @@ class Reconciler:
             case Step.ENSURE_APPLIED:
                 spec = record.applied_spec or record.spec
                 self._stage(spec, placement, progress)
-                if record.status == Status.RESUMING and not observed.running:
+                if record.status == Status.RESUMING and not observed.running and not self._woken(name):
                     progress("recomputing each DAG's next run from now (catchup decides what was missed)")
                     self._driver.refresh_next_runs(spec, placement)
                 self._driver.ensure(spec, placement, progress=progress)
@@ -257,6 +257,11 @@ class Reconciler:
             environments.remove(record.name, session=session)
         self._ensured.pop(record.name, None)
         self._progress(record.name, "deleted")
+
+    def _woken(self, name: str) -> bool:
+        """Whether `name` resumes from idle sleep, which woke it before any run was due."""
+        with self._store.session() as session:
+            return hibernation.reason(name, session=session) == hibernation.WOKEN
 
     @staticmethod
     def _running_spec(record: environments.EnvironmentRecord) -> EnvironmentSpec:

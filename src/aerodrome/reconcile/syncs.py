@@ -18,14 +18,18 @@ from aerodrome.settings import Settings
 log = logging.getLogger(__name__)
 
 OnSync = Callable[[str, dict], None]  # (environment name, summary of one sync that changed its DAG folder)
+# (environment name, team or None, the sync's result): the files one sync changed, for the dag-processor
+OnFiles = Callable[[str, str | None, sync.SyncResult], None]
 
 
 class BucketSyncs:
-    def __init__(self, settings: Settings, *, on_sync: OnSync | None = None):
+    def __init__(self, settings: Settings, *, on_sync: OnSync | None = None, on_files: OnFiles | None = None):
         """`on_sync(name, summary)` hears of every sync that changed a DAG folder: counts of files
-        added, changed and removed (and keys left out), the mirror's hash and the source."""
+        added, changed and removed (and keys left out), the mirror's hash and the source;
+        `on_files(name, team, result)` of the same syncs, with the files' paths."""
         self._settings = settings
         self._on_sync = on_sync
+        self._on_files = on_files
         # (environment, team or None for DagS3Path) -> ((bucket ARN, prefix), its loop)
         self._loops: dict[tuple[str, str | None], tuple[tuple[str, str], sync.DagSyncLoop]] = {}
         self._lock = threading.Lock()
@@ -73,6 +77,11 @@ class BucketSyncs:
 
     def _notify(self, name: str, team: str | None, source: tuple[str, str], target: Path,
                 result: sync.SyncResult) -> None:
+        if self._on_files is not None:
+            try:
+                self._on_files(name, team, result)
+            except Exception:
+                log.exception("%s: telling the environment of changed DAG files failed", name)
         if self._on_sync is None:
             return
         where = f"s3://{bucket_name(source[0])}/{sync.normalize_prefix(source[1])}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from aerodrome.domain.idle_sleep import RunFacts
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 
@@ -86,6 +87,11 @@ class RuntimeDriver(Placer, Protocol):
         """Before the schedulers start again after a stop: let Airflow recompute each DAG's next run
         from now, so its catchup setting alone decides the runs missed meanwhile."""
 
+    def request_parse(self, spec: EnvironmentSpec, placement: Placement, *, team: str | None,
+                      changed: Collection[str], removed: Collection[str]) -> None:
+        """A sync changed these files of the DAG folder (a team's with `team`; paths relative to it):
+        have the environment parse them now rather than at its next rescan."""
+
     def delete(self, placement: Placement) -> None:
         """Stop processes and remove database, broker keys, directories: the placement is free
         again. Idempotent."""
@@ -96,6 +102,10 @@ class RuntimeDriver(Placer, Protocol):
     # --- tasks and workers -----------------------------------------------------------------------
     def active_tasks(self, placement: Placement) -> int:
         """Task instances of the environment that are queued or running."""
+
+    def run_facts(self, spec: EnvironmentSpec, placement: Placement) -> RunFacts:
+        """Work running or waiting, the next scheduled run, watched assets (one cheap query; works while
+        the environment hibernates, its database stays)."""
 
     def task_counts(self, placement: Placement) -> tuple[int, int]:
         """(queued, running) task instances of the environment: one cheap query."""

@@ -4,6 +4,7 @@ session. Airflow checks its own permissions; the runtime holds the login materia
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aerodrome.domain import cli_commands
@@ -18,6 +19,12 @@ from aerodrome.services.tokens import Tokens
 SESSION_TTL = 12 * 3600  # a web login lasts 12 h, as on MWAA
 CLI_TIMEOUT = 120.0
 
+Awake = Callable[[str, str], None]  # (environment, what needs it): wakes it from idle sleep, waits
+
+
+def _always_awake(name: str, cause: str) -> None:
+    return None
+
 
 @dataclass(frozen=True)
 class WebSession:
@@ -30,14 +37,21 @@ class WebSession:
 
 class AccessService:
     def __init__(self, *, environments: EnvironmentService, runtime: RuntimeDriver, principals: PrincipalService,
-                 tokens: Tokens):
+                 tokens: Tokens, awake: Awake = _always_awake):
         self._environments = environments
         self._runtime = runtime
         self._principals = principals
         self._tokens = tokens
+        self._awake = awake
 
     def target(self, name: str) -> Target:
         return targets.find(self._environments, name)
+
+    def awake_target(self, name: str, cause: str) -> Target:
+        """The environment's target once it is awake: a request that needs its processes (blocks while
+        it wakes from idle sleep)."""
+        self._awake(name, cause)
+        return self.target(name)
 
     # --- tokens ---------------------------------------------------------------------------------
     def create_cli_token(self, principal: str, name: str) -> dict:
@@ -63,7 +77,7 @@ class AccessService:
     def run_cli(self, name: str, token: str, command_line: str) -> dict:
         """MWAA's CLI bridge answer (base64 stdout/stderr) plus the command's exit code."""
         grant = self._tokens.redeem(token, "cli", environment=name)
-        target = self.target(name)
+        target = self.awake_target(name, "CLI request")
         args = cli_commands.parse(command_line, major=target.major)
         self._principals.record(grant.principal, "cli", f"{name}: {' '.join(args[:2])}", "run")
         result = self._runtime.airflow_cli(target.spec, target.placement, *args, timeout=CLI_TIMEOUT)
@@ -71,7 +85,7 @@ class AccessService:
 
     def web_login(self, name: str, token: str) -> WebSession:
         grant = self._tokens.redeem(token, "web", environment=name)
-        target = self.target(name)
+        target = self.awake_target(name, "web login")
         self._principals.record(grant.principal, "web-login", name, grant.role)
         if target.major < 3:
             cookie = self._runtime.role_session(target.spec, target.placement, grant.role)

@@ -10,8 +10,10 @@ import httpx
 
 from aerodrome import errors
 from aerodrome.domain.airflow_roles import airflow_user
+from aerodrome.domain.status import RUNNING
 from aerodrome.runtimes.base import RuntimeDriver
 from aerodrome.services import targets
+from aerodrome.services.access import Awake
 from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 
@@ -21,15 +23,24 @@ TOKEN_TTL = 60
 
 
 class RestApiService:
-    def __init__(self, *, environments: EnvironmentService, runtime: RuntimeDriver, principals: PrincipalService):
+    def __init__(self, *, environments: EnvironmentService, runtime: RuntimeDriver, principals: PrincipalService,
+                 awake: Awake | None = None):
         self._environments = environments
         self._runtime = runtime
         self._principals = principals
+        self._awake = awake
 
     def invoke_rest_api(self, access_key_id: str, request: dict) -> dict:
         name = request["Name"]
-        target = targets.find(self._environments, name)
+        self._environments.get(name)  # NotFound first
         principal, role = self._principals.granted_role(access_key_id, "airflow:InvokeRestApi", name)
+        if self._awake is not None:  # after the caller is known to be allowed: only they may wake it
+            self._awake(name, "InvokeRestApi")
+        status = self._environments.get(name).status
+        if status not in RUNNING:
+            raise errors.Conflict(f"Environment {name} is {status.value}; InvokeRestApi reaches its "
+                                  "Airflow REST API once it is AVAILABLE.")
+        target = targets.find(self._environments, name)
         version = "v2" if target.major >= 3 else "v1"
         url = f"{target.api_base}/api/{version}{request['Path']}"
         if target.major >= 3:

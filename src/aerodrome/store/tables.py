@@ -82,6 +82,7 @@ class HibernationRow(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     force: Mapped[bool] = mapped_column(Boolean)
     requested_at: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # "idle": idle sleep's
 
 
 class ScheduleRow(Base):

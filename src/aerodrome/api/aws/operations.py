@@ -8,7 +8,7 @@ from typing import TypeVar
 from aerodrome import errors
 from aerodrome.api.aws import convert
 from aerodrome.domain import teams, validation, web_paths
-from aerodrome.domain.status import RUNNING
+from aerodrome.domain.status import RUNNING, Status
 from aerodrome.services.contracts import Access, Environments, Metrics, RestApi
 
 NOT_YET: tuple[str, ...] = ()
@@ -88,7 +88,7 @@ class MwaaOperations:
     def invoke_rest_api(self, request: dict, *, caller: str) -> dict:
         web_paths.rest_api_path(request["Path"])  # stays inside /api/v1 or /api/v2
         status = self._environments.get(request["Name"]).status
-        if status not in RUNNING:
+        if status not in RUNNING | {Status.HIBERNATED}:  # one asleep wakes for it (the service decides)
             raise errors.Conflict(f"Environment {request['Name']} is {status.value}; InvokeRestApi reaches its "
                                   "Airflow REST API once it is AVAILABLE.")
         return _served(self._rest_api).invoke_rest_api(caller, request)

@@ -22,10 +22,22 @@ DEFAULTS = {
     "core.load_examples": "False",
     "scheduler.task_queued_timeout": "1800",
     "scheduler.schedule_after_task_execution": "False",
-    "dag_processor.refresh_interval": "5",  # Airflow 3: new files are seen within seconds
-    "scheduler.dag_dir_list_interval": "5",  # Airflow 2
-    "dag_processor.min_file_process_interval": "30",
-    "scheduler.min_file_process_interval": "30",
+    # Idle cost (each a departure from MWAA's defaults, which are Airflow's; docs/architecture.md,
+    # "Idle cost"). Files: a sync that changes DAG files asks the dag-processor to parse them at once
+    # (parse_requests.py), and Airflow re-parses a file whose mtime moved within a second, so the
+    # rescans below only catch what no sync announced. Airflow 3 rescans its bundle every 5 minutes
+    # (Airflow's and MWAA's default; Aerodrome had 5 s) ...
+    "dag_processor.refresh_interval": "300",
+    "scheduler.dag_dir_list_interval": "5",  # Airflow 2 lists the folder cheaply; new files parse on request
+    # ... and parses an unchanged file every 5 minutes, not every 30 s (MWAA: 30): a DAG whose shape
+    # depends on Variables or outside data picks up their changes within 5 minutes.
+    "dag_processor.min_file_process_interval": "300",
+    "scheduler.min_file_process_interval": "300",
+    # The scheduler's loop sleeps 2 s when it found nothing to do (MWAA: 1 s): half the queries an
+    # idle scheduler sends; a new run or a ready task waits up to 1 s more to be queued.
+    "scheduler.scheduler_idle_sleep_time": "2",
+    # Pool gauges every 30 s (MWAA: 5 s): CloudWatch keeps them per minute anyway.
+    "scheduler.pool_metrics_interval": "30",
     "celery_broker_transport_options.visibility_timeout": "43200",
     "api.workers": "1",
     "webserver.workers": "1",

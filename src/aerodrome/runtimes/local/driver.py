@@ -9,10 +9,11 @@ import subprocess
 from collections.abc import Collection
 from pathlib import Path
 
+from aerodrome.domain.idle_sleep import RunFacts
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Observed, ParseReport, Progress
-from aerodrome.runtimes.local import airflow_env, contents, plugins, teams, web_login
+from aerodrome.runtimes.local import airflow_env, contents, parse_requests, plugins, teams, web_login
 from aerodrome.runtimes.local.cli_bridge import CliBridge
 from aerodrome.runtimes.local.components import Components
 from aerodrome.runtimes.local.databases import Databases
@@ -21,6 +22,7 @@ from aerodrome.runtimes.local.fab import FabUsers
 from aerodrome.runtimes.local.os_users import OsUsers
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.postgres import Postgres
+from aerodrome.runtimes.local.queries import Queries
 from aerodrome.runtimes.local.redis import Brokers
 from aerodrome.runtimes.local.supervisor import Supervisor
 from aerodrome.runtimes.local.tasks import TaskCounts
@@ -50,7 +52,8 @@ class LocalDriver:
                                  stop=self.stop)
         self._cli = CliBridge(versions=self._versions, wiring=self._wiring)
         self._fab = FabUsers(self._cli)
-        self._tasks = TaskCounts(self.postgres)
+        self._queries = Queries(self.postgres)
+        self._tasks = TaskCounts(self._queries)
         self._version_change = LocalVersionChange(postgres=self.postgres, versions=self._versions,
                                                   venvs_dir=settings.venvs_dir)
 
@@ -92,8 +95,13 @@ class LocalDriver:
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
         self._cli.refresh_next_runs(spec, placement)
 
+    def request_parse(self, spec: EnvironmentSpec, placement: Placement, *, team: str | None,
+                      changed: Collection[str], removed: Collection[str]) -> None:
+        parse_requests.request(self._queries, spec, placement, team=team, changed=changed, removed=removed)
+
     def delete(self, placement: Placement) -> None:
         self.stop(placement)
+        self._queries.close(placement.env_id)
         self.postgres.ensure_running()
         self._databases.drop(placement.env_id)
         self.brokers.flush(placement)  # an external server's database (the embedded one stopped with the rest)
@@ -101,11 +109,15 @@ class LocalDriver:
         self.users.remove(placement)
 
     def close(self) -> None:
+        self._queries.close()
         self.components.close()
 
     # --- tasks and workers -----------------------------------------------------------------------
     def active_tasks(self, placement: Placement) -> int:
         return self._tasks.active(placement)
+
+    def run_facts(self, spec: EnvironmentSpec, placement: Placement) -> RunFacts:
+        return self._tasks.run_facts(spec, placement)
 
     def task_counts(self, placement: Placement) -> tuple[int, int]:
         return self._tasks.queued_running(placement)
