@@ -73,15 +73,17 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
 
     async def handle(request: Request) -> Response:
         request_id = _request_id()
-        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode()
+        raw = request.scope.get("raw_path")
+        raw_path = raw.decode() if raw else request.url.path
+        query = request.scope.get("query_string", b"").decode()  # as request.url.query, without building a URL
         try:
             body = await limits.read_body(request, limits.MWAA_API_MAX_BYTES)  # capped before anything reads it
-            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
+            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=query,
                                   headers=request.headers, body=body,
                                   secret_for=await signing.secret_finder(credentials, request.headers),
                                   service=SIGNING_NAME)
             route, labels = protocol.match(request.method, raw_path)
-            payload = protocol.parse_input(route, labels, request.url.query, body)
+            payload = protocol.parse_input(route, labels, query, body)
             if route.input_shape:
                 validate.check(route.input_shape, payload)
             log.debug("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)  # audited
