@@ -2,6 +2,7 @@
 Origin checks on every POST, forged sessions, and every action going through the plane's own APIs
 with the signed-in principal's temporary credentials (policies decide, the audit log names them)."""
 
+import contextlib
 import json
 import re
 
@@ -13,23 +14,50 @@ from aerodrome.console.plane_calls import PlaneCalls
 from aerodrome.console.sessions import ConsoleSessions
 from aerodrome.console.sign_in import SignIn
 from aerodrome.services.credentials import CredentialService
+from aerodrome.services.sso import Person
 from aerodrome.services.sts import SecurityTokenService
 from tests.support import minimal, serve_asgi
 
 ORIGIN: dict = {}  # the console's own origin, once it is served
 
 
-@pytest.fixture
-def console(control_plane, settings, store):
+class StandInSignOn:
+    """Single sign-on's two answers the console asks for (the real provider signs people in to the
+    console in tests/e2e/test_console.py): who a session cookie names, and the principal they act as."""
+
+    PEOPLE = {"alice-session": Person("alice", ("platform-admins",), "id-token", 2e9, "idp"),
+              "ursula-session": Person("ursula", ("marketing",), "id-token", 2e9, "idp")}
+
+    def person(self, cookie):
+        return self.PEOPLE.get(cookie)
+
+    def principal_for(self, person):
+        return "admin" if "platform-admins" in person.groups else None
+
+
+@contextlib.contextmanager
+def served_console(control_plane, settings, store, sso=None):
     sessions = ConsoleSessions()
     sign_in = SignIn(sessions=sessions, credentials=CredentialService(store=store),
-                     sts=SecurityTokenService(store=store, account=settings.account), sso=None)
+                     sts=SecurityTokenService(store=store, account=settings.account), sso=sso)
     app = build_console_app(sign_in=sign_in, calls=PlaneCalls(endpoint_url=control_plane["url"], region="us-east-1"),
                             secure=False, plane_url=control_plane["url"], web_scheme="https")
     with serve_asgi(app) as url, httpx.Client(base_url=url, timeout=30) as client:
         ORIGIN["Origin"] = url.rstrip("/")
         yield client
     sessions.close()
+
+
+@pytest.fixture
+def console(control_plane, settings, store):
+    with served_console(control_plane, settings, store) as client:
+        yield client
+
+
+@pytest.fixture
+def sso_console(control_plane, settings, store):
+    with served_console(control_plane, settings, store, StandInSignOn()) as client:
+        yield client
 
 
 def signed_in(console, key, secret):
@@ -143,3 +171,19 @@ def test_only_the_console_s_operations_are_called(control_plane, console):
     assert got.status_code == 200 and got.json()["MetricDataResults"][0]["Values"] == [], got.text
     missing = call(console, csrf, "FilterLogEvents", {"logGroupName": "airflow-none-Task"}, service="logs")
     assert missing.status_code == 400 and missing.json()["code"] == "ResourceNotFoundException", missing.text
+
+
+def test_a_single_sign_on_session_becomes_a_console_session_and_ends_with_it(control_plane, sso_console):
+    console = sso_console
+    assert console.get("/console/api/session").json() == {"signedIn": False, "sso": True}
+    console.cookies.set("aerodrome_sso", "alice-session", domain="127.0.0.1", path="/")
+    session = console.get("/console/api/session").json()
+    assert session["principal"] == "admin" and session["person"] == "alice"
+    listed = call(console, session["csrf"], "ListEnvironments", {})
+    assert listed.status_code == 200, listed.text
+    audit = [(e["principal"], e["action"], e["resource"]) for e in control_plane["principals"].audit(limit=20)]
+    assert ("admin", "aerodrome:ConsoleSignIn", "arn:aws:sts::000000000000:assumed-role/admin/alice") in audit
+    console.cookies.set("aerodrome_sso", "ursula-session", domain="127.0.0.1", path="/")  # someone else now
+    assert call(console, session["csrf"], "ListEnvironments", {}).status_code == 401
+    refused = console.get("/console/api/session")
+    assert refused.status_code == 403 and "none of your groups (marketing)" in refused.json()["message"]

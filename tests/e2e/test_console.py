@@ -1,6 +1,7 @@
 """The web console end to end, in headless Chromium against a control plane that collects metrics
 every 2 s: sign in with an access key, create an environment from the form and watch it become
-AVAILABLE in the list, see its plots draw real points, find a task's log line and tail new ones,
+AVAILABLE in the list, see its plots draw real points (and its import errors, and add a schedule),
+tail a task's new log line and find it,
 render a stored dashboard, open the Airflow UI, be refused as a principal whose policy denies an
 action (nothing changes), hibernate, resume and delete with confirmation; and sign in through
 single sign-on on the session's plane. One environment for the module.
@@ -148,6 +149,11 @@ def test_its_plots_draw_real_points(plane, page):
     worker_points = page.locator("#plot-workers circle.pt title").all_text_contents()
     assert any(t.startswith("Base worker: 1 ") for t in worker_points), worker_points
     page.wait_for_selector("#timeline li:has-text('CREATING → AVAILABLE')")
+    page.wait_for_selector("#import-errors:has-text('No import errors')")  # InvokeRestApi, as the principal
+    page.select_option("#schedule-kind", "hibernate")
+    page.fill("#schedule-cron", "0 3 1 1 *")
+    page.click("#schedules button[type=submit]")
+    page.wait_for_selector("#schedules li:has-text('hibernate at \"0 3 1 1 *\"')")
 
 
 def test_the_logs_view_tails_a_task_s_new_line_and_finds_it(plane, page):

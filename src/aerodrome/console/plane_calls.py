@@ -17,7 +17,7 @@ EXT_PREFIX = "/aerodrome/v1"
 # What the console's pages call, per service; anything else is refused before it leaves.
 OPERATIONS = {
     "mwaa": frozenset({"ListEnvironments", "GetEnvironment", "CreateEnvironment", "UpdateEnvironment",
-                       "DeleteEnvironment", "CreateWebLoginToken"}),
+                       "DeleteEnvironment", "CreateWebLoginToken", "InvokeRestApi"}),
     "cloudwatch": frozenset({"GetMetricData", "ListMetrics", "ListDashboards", "GetDashboard", "DescribeAlarms"}),
     "logs": frozenset({"FilterLogEvents", "DescribeLogGroups", "DescribeLogStreams"}),
 }

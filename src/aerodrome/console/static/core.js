@@ -77,7 +77,9 @@ function when(value) {
   const date = typeof value === "number" ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
   return isNaN(date) ? String(value) : date.toLocaleString([], {dateStyle: "medium", timeStyle: "medium"});
 }
-function clock(date) { return date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); }
+function clock(date, seconds) {
+  return date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined});
+}
 
 function statusClass(status) {
   if (["AVAILABLE"].includes(status)) return "ok";

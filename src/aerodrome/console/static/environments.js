@@ -114,6 +114,35 @@ function snapshotItem(snapshot) {
            h("form", {class: "row", onsubmit: load}, into, h("button", {type: "submit"}, "Load into new environment")));
 }
 
+// The environment's schedules, with a form to add one and a button to remove each (a PUT of the new list).
+function scheduleEditor(path, list, reload) {
+  const plain = (s) => ({Kind: s.Kind, Cron: s.Cron, Timezone: s.Timezone, ...(s.Keep ? {Keep: s.Keep} : {})});
+  const save = async (next, message) => {
+    try { await ext("PUT", `${path}/schedules`, {Schedules: next.map(plain)}); notice(message); reload(); }
+    catch (error) { failed(error); }
+  };
+  const kind = h("select", {"aria-label": "Schedule kind", id: "schedule-kind"},
+                 ["hibernate", "resume", "snapshot"].map((k) => h("option", {value: k}, k)));
+  const cron = h("input", {"aria-label": "Cron expression", id: "schedule-cron", placeholder: "0 19 * * 1-5", size: 14, required: true});
+  const tz = h("input", {"aria-label": "Time zone", id: "schedule-tz", value: zone, size: 16});
+  const keep = h("input", {"aria-label": "Snapshots to keep", type: "number", min: 1, value: 7, size: 4});
+  const form = h("form", {class: "row", onsubmit: (event) => {
+    event.preventDefault();
+    const added = {Kind: kind.value, Cron: cron.value.trim(), Timezone: tz.value.trim() || "UTC",
+                   ...(kind.value === "snapshot" ? {Keep: Number(keep.value)} : {})};
+    save([...list, added], `Schedule added: ${added.Kind} at "${added.Cron}".`);
+  }}, kind, cron, tz, keep, h("button", {type: "submit"}, "Add"));
+  return h("div", {},
+    list.length ? h("ul", {}, list.map((s, i) => h("li", {},
+      `${s.Kind} at "${s.Cron}" ${s.Timezone || "UTC"}${s.Keep ? `, keep ${s.Keep}` : ""}; next ${when(s.NextFire)} `,
+      h("button", {"aria-label": `Remove the ${s.Kind} schedule`, onclick: async () => {
+        if (await confirmAction("Remove this schedule?", `${s.Kind} at "${s.Cron}"`, "Remove"))
+          save(list.filter((_, j) => j !== i), "Schedule removed.");
+      }}, "Remove"))))
+      : h("p", {class: "empty"}, "No schedules."),
+    form);
+}
+
 function eventLine(event) {
   const d = event.detail || {};
   const kind = event["detail-type"];
@@ -134,6 +163,7 @@ route(/^\/env\/([^/]+)$/, async (main, name) => {
   const events = {status: h("ul", {class: "timeline", id: "timeline"}), scale: h("ul", {class: "timeline", id: "scaling"}),
                   sync: h("ul", {class: "timeline", id: "syncs"})};
   const snapshots = h("div", {id: "snapshots"}), schedules = h("div", {id: "schedules"}), alarms = h("div", {id: "alarms"});
+  const importErrors = h("div", {id: "import-errors"});
   let current = null;
 
   async function act(label, work, success) {
@@ -193,6 +223,7 @@ route(/^\/env\/([^/]+)$/, async (main, name) => {
   }
 
   async function loadSide() {
+    loadImportErrors();
     const [snaps, scheds, alarmReply] = await Promise.all([
       ext("GET", "/snapshots", undefined, {environment: name}).catch((e) => e),
       ext("GET", `${path}/schedules`).catch((e) => e),
@@ -201,20 +232,30 @@ route(/^\/env\/([^/]+)$/, async (main, name) => {
       : (snaps.Snapshots || []).length ? h("ul", {}, snaps.Snapshots.map(snapshotItem))
       : h("p", {class: "empty"}, "No snapshots."));
     schedules.replaceChildren(scheds instanceof Error ? h("p", {class: "error"}, scheds.message)
-      : (scheds.Schedules || []).length ? h("ul", {}, scheds.Schedules.map((s) => h("li", {},
-          `${s.Kind} at "${s.Cron}" ${s.Timezone || "UTC"}${s.Keep ? `, keep ${s.Keep}` : ""}; next ${when(s.NextFire)}`)))
-      : h("p", {class: "empty"}, "No schedules. Set them with `aerodrome schedules`."));
+      : scheduleEditor(path, scheds.Schedules || [], loadSide));
     if (alarmReply instanceof Error) { alarms.replaceChildren(h("p", {class: "error"}, alarmReply.message)); return; }
     const mine = (alarmReply.MetricAlarms || []).filter((a) => (a.Dimensions || []).some((d) => d.Name === "Environment" && d.Value === name));
     alarms.replaceChildren(mine.length ? h("ul", {}, mine.map((a) => h("li", {}, badge(a.StateValue), " ", a.AlarmName,
       h("div", {class: "muted"}, a.StateReason || "")))) : h("p", {class: "empty"}, "No alarms on this environment."));
   }
 
+  async function loadImportErrors() {
+    if (!current || current.Status !== "AVAILABLE") { importErrors.replaceChildren(); return; }
+    try {
+      const reply = await call("mwaa", "InvokeRestApi", {Name: name, Path: "/importErrors", Method: "GET"});
+      const found = (reply.RestApiResponse || {}).import_errors || [];
+      importErrors.replaceChildren(found.length
+        ? h("div", {class: "errorbox"}, h("strong", {}, `${found.length} DAG file(s) fail to import`),
+            found.map((e) => h("div", {}, h("div", {}, e.filename), h("pre", {}, e.stack_trace || ""))))
+        : h("p", {class: "muted"}, "No import errors."));
+    } catch (error) { importErrors.replaceChildren(h("p", {class: "muted"}, `Import errors: ${error.message}`)); }
+  }
+
   main.replaceChildren(header, actionsRow, errorBox, plotsPanel(name),
     h("div", {class: "grid"},
       h("section", {class: "panel"}, h("h2", {}, "Status timeline"), events.status),
       h("section", {class: "panel"}, h("h2", {}, "Workers and scaling"), events.scale),
-      h("section", {class: "panel"}, h("h2", {}, "DAG sync"), events.sync)),
+      h("section", {class: "panel"}, h("h2", {}, "DAG sync"), importErrors, events.sync)),
     h("div", {class: "grid"},
       h("section", {class: "panel"}, h("h2", {}, "Snapshots"), snapshots),
       h("section", {class: "panel"}, h("h2", {}, "Schedules"), schedules),

@@ -42,7 +42,7 @@ function linePlot(series, {start, end, unit, width: shown}) {
   for (let i = 0; i <= 4; i++) {
     const t = start + (end - start) * i / 4;
     svg.append(h("text", {x: x(t), y: height - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle"},
-                 clock(new Date(t))));
+                 clock(new Date(t), end - start <= 900000)));
   }
   svg.append(h("line", {class: "axis", x1: left, x2: left, y1: top, y2: height - bottom}),
              h("line", {class: "axis", x1: left, x2: width - right, y1: height - bottom, y2: height - bottom}));
