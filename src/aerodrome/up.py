@@ -116,6 +116,8 @@ def _print_endpoints(plane: ControlPlane) -> None:
     if "AWS_ENDPOINT_URL_S3" in values:
         console.print(f"S3 API:       {values['AWS_ENDPOINT_URL_S3']}  (buckets in {plane.settings.buckets_dir})")
     console.print('Clients:      eval "$(uv run aerodrome client-env --with-s3)"; aws mwaa list-environments')
+    if plane.console is not None:
+        console.print(f"Web console:  {plane.settings.console_url}  (sign in with the access key)")
     from aerodrome.cli import hosts
 
     missing = hosts.unresolved(plane.settings)

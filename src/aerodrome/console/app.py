@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -57,24 +58,21 @@ def build_console_app(*, sign_in: SignIn, calls: PlaneCalls, secure: bool, plane
     async def session_info(request: Request) -> Response:
         """Who is signed in, and the CSRF token their POSTs carry; a single sign-on session becomes a
         console session here."""
-        session = current(request)
-        response = None
+        session, new_id = current(request), None
         if session is None:
             try:
-                session_id = await run_in_threadpool(sign_in.with_sso, request.cookies.get(SSO_COOKIE, ""))
+                new_id = await run_in_threadpool(sign_in.with_sso, request.cookies.get(SSO_COOKIE, ""))
             except errors.AccessDenied as exc:
                 return error(403, "AccessDeniedException", str(exc))
-            if session_id is None:
-                return JSONResponse({"signedIn": False, "sso": sign_in.sso is not None}, status_code=401,
-                                    headers=NO_STORE)
-            session = sign_in.sessions.get(session_id)
-            response = session_id
-        assert session is not None
+            session = sign_in.sessions.get(new_id or "")
+        if session is None:
+            return JSONResponse({"signedIn": False, "sso": sign_in.sso is not None}, status_code=401,
+                                headers=NO_STORE)
         reply = JSONResponse({"signedIn": True, "principal": session.principal, "person": session.person,
                               "csrf": session.csrf, "webScheme": web_scheme, "sso": sign_in.sso is not None},
                              headers=NO_STORE)
-        if response is not None:
-            set_cookie(reply, response)
+        if new_id is not None:
+            set_cookie(reply, new_id)
         return reply
 
     async def key_sign_in(request: Request) -> Response:
@@ -163,7 +161,8 @@ def build_console_app(*, sign_in: SignIn, calls: PlaneCalls, secure: bool, plane
     ])
 
 
-async def answer(work, *args) -> Response:  # type: ignore[no-untyped-def]
+async def answer(work: Callable[..., dict], *args: object) -> Response:
+    """`work(*args)`'s reply as JSON, off the event loop; a refusal as its AWS error."""
     try:
         return JSONResponse(await run_in_threadpool(work, *args), headers=NO_STORE)
     except CallError as exc:
