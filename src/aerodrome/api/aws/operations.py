@@ -8,6 +8,7 @@ from typing import TypeVar
 from aerodrome import errors
 from aerodrome.api.aws import convert
 from aerodrome.domain import teams, validation, web_paths
+from aerodrome.domain.environment import EnvironmentView
 from aerodrome.domain.status import RUNNING, Status
 from aerodrome.services.contracts import Access, Environments, Metrics, RestApi
 
@@ -25,6 +26,7 @@ class MwaaOperations:
         self._access = access
         self._rest_api = rest_api
         self._metrics = metrics
+        self._shown: dict[str, tuple[EnvironmentView, dict]] = {}  # GetEnvironment's answer per view
 
     def create_environment(self, request: dict) -> dict:
         members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
@@ -34,7 +36,11 @@ class MwaaOperations:
         return {"Arn": self._environments.create(spec, tags=request.get("Tags") or {})}
 
     def get_environment(self, request: dict) -> dict:
-        return {"Environment": convert.environment_to_wire(self._environments.get(request["Name"]))}
+        view = self._environments.get(request["Name"])
+        shown = self._shown.get(view.arn)
+        if shown is None or shown[0] is not view:  # the service keeps a view until its environment changes
+            shown = self._shown[view.arn] = (view, convert.environment_to_wire(view))
+        return {"Environment": shown[1]}
 
     def list_environments(self, request: dict) -> dict:
         names, token = self._environments.list_names(max_results=request.get("MaxResults", 25),
