@@ -10,7 +10,6 @@ import pytest
 
 from tests.support import (
     UNPAUSED,
-    bash_dags,
     create,
     events_of,
     metadata_server,
@@ -36,58 +35,56 @@ with DAG("tick", start_date=datetime.datetime(2026, 1, 1), schedule="* * * * *",
 
 def test_sleeps_when_idle_and_wakes_for_requests_and_its_next_run(plane, clients, env_vars):
     mwaa, s3 = clients
-    env = create(mwaa, s3, "sleepy", "sleepy-bucket", bash_dags(quick="echo ok").encode(),
-                 uploads={"dags/tick.py": TICK}, AirflowConfigurationOptions=UNPAUSED)
+    env = create(mwaa, s3, "sleepy", "sleepy-bucket", TICK, AirflowConfigurationOptions=UNPAUSED)
     assert env["Status"] == "AVAILABLE", env["LastUpdate"]
     database = f"env_{placement_of(plane, 'sleepy').env_id}"
 
-    def runs(dag_id: str) -> int:  # read from the metadata database, which stays while it sleeps
-        return int(metadata_server(plane).sql(
-            f"SELECT count(*) FROM dag_run WHERE dag_id = '{dag_id}' AND state = 'success'", database=database) or 0)
+    def query(sql: str) -> int:  # the metadata database stays up while the environment sleeps
+        return int(metadata_server(plane).sql(sql, database=database) or 0)
+
+    def runs() -> int:
+        return query("SELECT count(*) FROM dag_run WHERE dag_id = 'tick' AND state = 'success'")
 
     def invoke(method: str, path: str, **body):
         return mwaa.invoke_rest_api(Name="sleepy", Method=method, Path=path, **({"Body": body} if body else {}))
 
-    wait_for(lambda: invoke("GET", "/dags/quick")["RestApiStatusCode"] == 200, timeout=120, what="the DAG")
-    invoke("POST", "/dags/quick/dagRuns", logical_date=None)
-    wait_for(lambda: runs("quick") == 1, timeout=180, what="the first run")
-    mwaa.tag_resource(ResourceArn=env["Arn"], Tags={"aerodrome:idle-sleep": QUIET_MINUTES})
-
     def asleep() -> bool:
         return status(mwaa, "sleepy") == "HIBERNATED"
 
-    def wakes() -> list[str]:
-        return [e["detail"]["reason"] for e in events_of(plane, "sleepy", "Aerodrome Environment Hibernation")
-                if e["detail"].get("phase") == "wake"]
+    def hibernation_events(phase: str) -> list[dict]:
+        return [e["detail"] for e in events_of(plane, "sleepy", "Aerodrome Environment Hibernation")
+                if e["detail"].get("phase") == phase]
 
-    # asleep: nothing scheduled (tick is paused), no request for 3 s
+    def wakes() -> list[str]:
+        return [detail["reason"] for detail in hibernation_events("wake")]
+
+    # asleep once opted in: no request for 3 s and nothing scheduled (tick is paused)
+    wait_for(lambda: query("SELECT count(*) FROM dag WHERE dag_id = 'tick'") == 1, timeout=120, what="the DAG")
+    mwaa.tag_resource(ResourceArn=env["Arn"], Tags={"aerodrome:idle-sleep": QUIET_MINUTES})
     wait_for(asleep, timeout=120, what="the first sleep")
-    sleeps = [e["detail"] for e in events_of(plane, "sleepy", "Aerodrome Environment Hibernation")
-              if e["detail"].get("phase") == "sleep"]
-    assert sleeps and sleeps[0]["reason"] == "idle" and sleeps[0]["idleMinutes"] == float(QUIET_MINUTES)
+    sleep = hibernation_events("sleep")[0]
+    assert sleep["reason"] == "idle" and sleep["idleMinutes"] == float(QUIET_MINUTES)
 
     # a web request waits for the wake, then gets its answer
-    web = f"https://{env['WebserverUrl']}/api/v2/monitor/health"
     started = time.monotonic()
-    reply = httpx.get(web, verify=trusting(env_vars), timeout=300)
+    reply = httpx.get(f"https://{env['WebserverUrl']}/api/v2/monitor/health", verify=trusting(env_vars), timeout=300)
     assert reply.status_code == 200, reply.text
     assert status(mwaa, "sleepy") == "AVAILABLE"
     assert wakes() == ["web request"]
     print(f"web request to a sleeping environment answered in {time.monotonic() - started:.1f} s")
 
-    # so does an InvokeRestApi call: it unpauses tick, which from now on runs every minute
+    # so does an InvokeRestApi call: it unpauses tick, which runs at once and then every minute
     wait_for(asleep, timeout=120, what="the second sleep")
     assert invoke("PATCH", "/dags/tick", is_paused=False)["RestApiResponse"]["is_paused"] is False
     assert wakes() == ["web request", "InvokeRestApi"]
+    wait_for(lambda: runs() >= 1, timeout=180, what="tick's first run")
 
     # it sleeps between runs and wakes before the next one, which runs
-    wait_for(lambda: runs("tick") >= 1, timeout=180, what="tick's first run")
     wait_for(asleep, timeout=120, what="a sleep between two runs")
-    done = runs("tick")
+    done = runs()
     wait_for(lambda: len(wakes()) == 3, timeout=120, what="the wake for the next run")
     assert wakes()[2].startswith("scheduled run at ")
-    wait_for(lambda: runs("tick") > done, timeout=180, what="the run it woke for")
-    # the history is whole: the first manual run is still there
-    assert runs("quick") == 1
-    listed = invoke("GET", "/dags/quick/dagRuns")["RestApiResponse"]
-    assert [run["state"] for run in listed["dag_runs"]] == ["success"]
+    wait_for(lambda: runs() > done, timeout=180, what="the run it woke for")
+    # the history is whole: every run before the sleeps is still there, and Airflow lists them
+    listed = invoke("GET", "/dags/tick/dagRuns")["RestApiResponse"]
+    assert sum(run["state"] == "success" for run in listed["dag_runs"]) >= done + 1

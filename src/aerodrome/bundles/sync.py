@@ -109,7 +109,8 @@ def _mirror(bucket: Bucket, wanted: dict[str, ObjectInfo], problems: list[str], 
                 changed.append(relative)
     finally:  # what was done stays done, also when the bucket fails half-way
         _prune_empty_folders(target_dir)
-        _write_manifest(manifest_path(target_dir), kept)
+        if kept != manifest:  # a pass that changed nothing (every second, mostly) writes nothing
+            _write_manifest(manifest_path(target_dir), kept)
     return SyncResult(tuple(added), tuple(changed), tuple(sorted(removed)), tuple(problems))
 
 

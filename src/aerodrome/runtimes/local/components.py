@@ -36,6 +36,9 @@ class Components:
         self._worker_names: dict[str, list[str]] = {}  # env id -> the workers last converged on
         self._env_locks: dict[str, threading.Lock] = {}
         self._env_locks_lock = threading.Lock()
+        # One client for every health check: httpx.get would build a TLS context (reading the CA
+        # bundle, tens of milliseconds of CPU) per call, and checks run every resync per environment.
+        self._http = httpx.Client(timeout=3, verify=False)  # plain HTTP to loopback only
 
     @contextmanager
     def locked(self, placement: Placement) -> Iterator[None]:
@@ -114,7 +117,7 @@ class Components:
             return Observed(tuple(states), healthy=False,
                             detail=f"{first.name} is not running (restarted {first.restarts} times): "
                                    f"{processes.tail(first.log)} (log: {first.log})")
-        healthy, detail = _health(spec, placement)
+        healthy, detail = _health(self._http, spec, placement)
         scripted = [s.name for s in states if processes.in_startup_script(s.pid)]
         if not healthy and scripted:
             detail = (f"the startup script is still running on {', '.join(scripted)} "
@@ -136,6 +139,7 @@ class Components:
         """Stop every environment's processes in parallel, then the host's (PostgreSQL, Redis)."""
         processes.parallel(self.supervisor.stop, [n for n in self.supervisor.names() if not n.startswith("host/")])
         self.supervisor.close()
+        self._http.close()
 
     # --- internals ---------------------------------------------------------------------------
     def _converge_workers(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
@@ -184,17 +188,17 @@ class Components:
             if not self.supervisor.state(_key(placement, "api-server"))[0]:
                 return
             try:
-                httpx.get(f"http://127.0.0.1:{placement.web_port}/api/v2/version", timeout=3)
+                self._http.get(f"http://127.0.0.1:{placement.web_port}/api/v2/version")
                 return
             except httpx.HTTPError:
                 time.sleep(1)
 
 
-def _health(spec: EnvironmentSpec, placement: Placement) -> tuple[bool, str]:
+def _health(http: httpx.Client, spec: EnvironmentSpec, placement: Placement) -> tuple[bool, str]:
     path = "/api/v2/monitor/health" if airflow_env.is_airflow3(spec.airflow_version) else "/health"
     url = f"http://127.0.0.1:{placement.web_port}{path}"
     try:
-        body = httpx.get(url, timeout=3).json()
+        body = http.get(url).json()
     except (httpx.HTTPError, ValueError) as exc:
         return False, f"the web server does not answer yet ({type(exc).__name__})"
     parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
