@@ -66,6 +66,7 @@ class ControlPlane:
         from aerodrome.services.snapshots import SnapshotService
         from aerodrome.services.sts import SecurityTokenService
         from aerodrome.services.tokens import Tokens
+        from aerodrome.services.worker_tokens import WorkerTokenService
         from aerodrome.store.audit_journal import AuditJournal
         from aerodrome.store.db import Store
         from aerodrome.telemetry.documents import Documents
@@ -133,7 +134,8 @@ class ControlPlane:
             events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
             authorizer=self.principals, region=settings.region, account=settings.account,
             closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
-            principals=self.principals, endpoints=self.environments)), sts)
+            principals=self.principals, endpoints=self.environments,
+            worker_tokens=WorkerTokenService(store=self.store))), sts)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
                                                     region=settings.region, account=settings.account)
         self.documents = Documents(settings.metrics_file)

@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command_modules() -> list:
     """Command-group modules of this package (each has `register(commands)`)."""
-    from aerodrome.cli import contents, events, hibernate, hosts, principals, schedules, snapshots
+    from aerodrome.cli import contents, events, hibernate, hosts, principals, schedules, snapshots, workers
 
-    return [principals, events, hibernate, schedules, contents, snapshots, hosts]
+    return [principals, events, hibernate, schedules, contents, snapshots, hosts, workers]
 
 
 def print_client_env(settings: Settings, *, with_s3: bool) -> int:

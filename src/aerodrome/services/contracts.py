@@ -159,3 +159,19 @@ class Snapshots(Protocol):
 
     def prune(self, name: str, *, keep: int, bucket: str | None = None) -> dict:
         """{"Deleted": [ids], "Kept": [ids]}."""
+
+
+class WorkerTokens(Protocol):
+    """Implemented by services.worker_tokens.WorkerTokenService."""
+
+    def issue(self, name: str, *, queue: str | None = None, ttl: str | int | None = None, actor: str = "") -> dict:
+        """A new join token for one host (its text shown only here). Raises NotFound, Invalid."""
+
+    def list(self, name: str) -> dict:
+        """{"Name", "Tokens": [...]}, without secrets. Raises NotFound."""
+
+    def revoke(self, name: str, token_id: str) -> dict:
+        """The token, revoked. Raises NotFound (also for a token of another environment)."""
+
+    def join(self, token_text: object, *, host: object, environment: str | None = None) -> dict:
+        """A host's join handshake. Raises AccessDenied saying why a token may not join, Invalid."""

@@ -18,7 +18,7 @@ from aerodrome.domain.environment import LastUpdate
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.domain.status import Status, can_transition
-from aerodrome.store import db, schedules
+from aerodrome.store import db, schedules, worker_tokens
 from aerodrome.store.tables import EnvironmentRow, OutboxRow
 
 
@@ -161,6 +161,7 @@ def remove(name: str, *, session: Session) -> None:
     if row is not None:
         session.delete(row)
     schedules.remove_environment(name, session=session)
+    worker_tokens.remove_environment(name, session=session)
 
 
 def append_event(environment: str, kind: str, payload: dict, *, session: Session) -> None:

@@ -100,5 +100,23 @@ class ScheduleRow(Base):
     last_fired: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class WorkerTokenRow(Base):
+    """A join token for a remote worker host: the SHA-256 of its secret, what it grants (environment,
+    queue), until when it can first be used, and the host that joined with it."""
+
+    __tablename__ = "worker_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(80), index=True)
+    queue: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(128))
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    joined_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 __all__ = ["Base", "EnvironmentRow", "CredentialRow", "OutboxRow", "EventCursorRow", "HibernationRow",
-           "ScheduleRow"]
+           "ScheduleRow", "WorkerTokenRow"]

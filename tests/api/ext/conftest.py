@@ -16,6 +16,7 @@ from aerodrome.services.lifecycle import LifecycleService
 from aerodrome.services.principals import PrincipalService
 from aerodrome.services.schedules import ScheduleService
 from aerodrome.services.snapshots import SnapshotService
+from aerodrome.services.worker_tokens import WorkerTokenService
 from tests.support import Wakes, serve_asgi
 
 
@@ -72,7 +73,8 @@ def plane(settings, store):
                                        account=settings.account, closing=closing,
                                        snapshots=snapshots,
                                        schedules=ScheduleService(store=store, lifecycle=lifecycle),
-                                       principals=principals, endpoints=environments))
+                                       principals=principals, endpoints=environments,
+                                       worker_tokens=WorkerTokenService(store=store)))
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])

@@ -12,6 +12,7 @@ same SigV4 credentials as the MWAA API, mounted beside it (MWAA's paths never st
     snapshots: see api/ext/snapshots.py
     PUT|GET /aerodrome/v1/environments/NAME/schedules  (see api/ext/schedules.py)
     principals and the audit log (`aerodrome:` actions): see api/ext/principals.py
+    worker join tokens and the join handshake of a remote worker host: see api/ext/workers.py
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from aerodrome.api.aws.model import SIGNING_NAME
 from aerodrome.api.ext import principals as ext_principals
 from aerodrome.api.ext import schedules as ext_schedules
 from aerodrome.api.ext import snapshots as ext_snapshots
+from aerodrome.api.ext import workers as ext_workers
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import (
@@ -48,6 +50,7 @@ from aerodrome.services.contracts import (
     Principals,
     Schedules,
     Snapshots,
+    WorkerTokens,
 )
 from aerodrome.web import limits
 
@@ -65,8 +68,10 @@ class ExtApi:
     def __init__(self, *, events: Events, lifecycle: Lifecycle, credentials: Credentials,
                  authorizer: Authorizer, region: str, account: str, closing: threading.Event,
                  snapshots: Snapshots | None = None, schedules: Schedules | None = None,
-                 principals: Principals | None = None, endpoints: Endpoints | None = None):
+                 principals: Principals | None = None, endpoints: Endpoints | None = None,
+                 worker_tokens: WorkerTokens | None = None):
         self._events = events
+        self._worker_tokens = worker_tokens
         self._principals = principals
         self._endpoints = endpoints
         self._snapshots = snapshots
@@ -84,12 +89,16 @@ class ExtApi:
         try:
             body = await limits.read_body(request, limits.EXT_API_MAX_BYTES)  # capped before anything reads it
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
-            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
-                                  headers=request.headers, body=body,
-                                  secret_for=await signing.secret_finder(self._credentials, request.headers),
-                                  service=SIGNING_NAME)
-            response = await self._route(request, raw_path.split("?")[0][len(PREFIX):], body,
-                                         caller.access_key_id)
+            path = raw_path.split("?")[0][len(PREFIX):]
+            if path == ext_workers.JOIN and request.method == "POST" and self._worker_tokens is not None:
+                # the join token is the host's credential (a remote host holds no access key)
+                response = reply(200, await ext_workers.join(self._worker_tokens, protocol.json_object(body)))
+            else:
+                caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
+                                      headers=request.headers, body=body,
+                                      secret_for=await signing.secret_finder(self._credentials, request.headers),
+                                      service=SIGNING_NAME)
+                response = await self._route(request, path, body, caller.access_key_id)
         except Exception as exc:
             code, status, message = aws_errors.to_aws(exc)
             if status >= 500:
@@ -110,6 +119,10 @@ class ExtApi:
             return reply(200, await ext_principals.route(
                 self._principals, request.method, path, request.query_params, protocol.json_object(body),
                 lambda action, resource: self._allow(access_key_id, action, resource)))
+        if self._worker_tokens is not None and ext_workers.matches(path):
+            return reply(200, await ext_workers.route(
+                self._worker_tokens, request.method, path, protocol.json_object(body),
+                lambda operation, name: self._authorize(access_key_id, operation, name)))
         if (found := _CONFIRM.match(path)) and request.method == "POST" and self._endpoints is not None:
             name = unquote(found.group(1))
             await self._authorize(access_key_id, "ConfirmEndpoints", name)
@@ -132,10 +145,11 @@ class ExtApi:
                                                          protocol.json_object(body)))
         raise errors.NotFound(f"No Aerodrome operation matches {request.method} {PREFIX}{path}.")
 
-    async def _authorize(self, access_key_id: str, operation: str, name: str) -> None:
-        """Aerodrome's own actions are `airflow:` actions too, so one policy language covers both APIs."""
+    async def _authorize(self, access_key_id: str, operation: str, name: str) -> str:
+        """Aerodrome's own actions are `airflow:` actions too, so one policy language covers both APIs.
+        Returns the caller's principal."""
         resource = environment_arn(name, region=self._region, account=self._account)
-        await asyncio.to_thread(self._authorizer.authorize, access_key_id, f"airflow:{operation}", resource)
+        return await asyncio.to_thread(self._authorizer.authorize, access_key_id, f"airflow:{operation}", resource)
 
     async def _allow(self, access_key_id: str, action: str, resource: str) -> str:
         """The caller's principal if its policies allow `action` on arn:aws:airflow:REGION:ACCOUNT:`resource`."""

@@ -28,7 +28,7 @@ def matches(path: str) -> bool:
 
 
 async def route(snapshots: Snapshots, method: str, path: str, query: Mapping[str, str], body: dict,
-                authorize: Callable[[str, str], Awaitable[None]]) -> dict:
+                authorize: Callable[[str, str], Awaitable[object]]) -> dict:
     bucket = _text(body.get("Bucket", query.get("bucket")), "Bucket")
     if path == "/snapshots" and method == "GET":
         name = query.get("environment") or None
