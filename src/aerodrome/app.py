@@ -255,6 +255,7 @@ class ControlPlane:
         self.schedule_loop.stop()
         self.autoscaler.stop()
         self.idle_sleep_loop.stop()
+        self.idle_sleep.close()
         self.collector_loop.stop()
         self.alarm_loop.stop()
         self.statsd.stop()

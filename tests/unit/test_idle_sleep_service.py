@@ -55,7 +55,7 @@ def world(store, *, tags, default=0.0, timeout=5.0):
     clock, runtime = Clock(1_000_000.0), Facts()
     lifecycle = LifecycleService(store=store, wake=lambda name: None)
     sleep = IdleSleep(store=store, runtime=runtime, lifecycle=lifecycle, default_minutes=default, wake_lead=60,
-                      wake_timeout=timeout, clock=clock)
+                      wake_timeout=timeout, clock=clock, probe_web=False)
     return sleep, clock, runtime, lifecycle
 
 

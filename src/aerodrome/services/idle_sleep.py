@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import httpx
+
 from aerodrome import errors
 from aerodrome.domain import idle_sleep
 from aerodrome.domain.status import Status
@@ -30,7 +32,10 @@ log = logging.getLogger(__name__)
 
 class IdleSleep:
     def __init__(self, *, store: Store, runtime: RuntimeDriver, lifecycle: LifecycleService, default_minutes: float,
-                 wake_lead: float, wake_timeout: float, clock: Callable[[], float] = time.time):
+                 wake_lead: float, wake_timeout: float, clock: Callable[[], float] = time.time,
+                 probe_web: bool = True):
+        """`probe_web`: a request to an environment that wakes returns once its web server answers
+        (off: once it is AVAILABLE)."""
         self._store = store
         self._runtime = runtime
         self._lifecycle = lifecycle
@@ -42,6 +47,8 @@ class IdleSleep:
         self._last_request: dict[str, float] = {}
         self._status: dict[str, Status] = {}
         self._for_a_run: set[str] = set()  # woken for a scheduled run: no request, so its quiet goes on
+        self._http = httpx.Client(timeout=2, verify=False)  # loopback HTTP: is a waking web server up yet
+        self._probe_web = probe_web
 
     def touch(self, name: str) -> None:
         """A request reached `name` (web, CLI or REST): its quiet time starts again."""
@@ -60,8 +67,11 @@ class IdleSleep:
         woke = False
         while True:
             with self._store.session() as session:
-                status = environments.get(name, session=session).status
+                record = environments.get(name, session=session)
                 asleep = hibernation.reason(name, session=session) == hibernation.IDLE
+            status = record.status
+            if status == Status.RESUMING and self._serving(record):
+                return  # its web server answers: enough for a request (the schedulers follow)
             if status == Status.HIBERNATED and asleep and not woke:
                 try:
                     self._lifecycle.resume(name, detail={"reason": cause})
@@ -78,6 +88,20 @@ class IdleSleep:
                                        "try again shortly.")
             time.sleep(0.25)
             self.touch(name)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _serving(self, record: environments.EnvironmentRecord) -> bool:
+        """Whether the environment's web server (api-server or webserver) answers already."""
+        if record.placement is None or not self._probe_web:
+            return False
+        spec = record.applied_spec or record.spec
+        path = "/api/v2/version" if int(spec.airflow_version.split(".")[0]) >= 3 else "/health"
+        try:
+            return self._http.get(f"http://127.0.0.1:{record.placement.web_port}{path}").status_code < 500
+        except httpx.HTTPError:
+            return False
 
     def tick(self) -> None:
         """Look at every environment once: sleep the idle ones, wake the sleeping ones whose run is near."""
