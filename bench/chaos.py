@@ -55,7 +55,8 @@ class Plane:
         self.home = home
         self.port, self.s3_port = support.free_port(), support.free_port()
         self.env = {**os.environ, "AERODROME_HOME": str(home), "AERODROME_PORT": str(self.port),
-                    "AERODROME_S3_PORT": str(self.s3_port), "AERODROME_VENVS_DIR": str(support.SHARED_VENVS)}
+                    "AERODROME_S3_PORT": str(self.s3_port), "AERODROME_CONSOLE_PORT": str(support.free_port()),
+                    "AERODROME_VENVS_DIR": str(support.SHARED_VENVS)}
         self.process: subprocess.Popen[bytes] | None = None
         self.mwaa: Any = None
 

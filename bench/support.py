@@ -241,7 +241,8 @@ def running_up(*, venvs: Path | None = SHARED_VENVS) -> Iterator[Up]:
     with tempfile.TemporaryDirectory(prefix="aerodrome-bench-") as tmp:
         home, port = Path(tmp), free_port()
         env = {**os.environ, "AERODROME_HOME": str(home), "AERODROME_PORT": str(port),
-               "AERODROME_S3_PORT": str(free_port()), "AERODROME_VENVS_DIR": str(venvs or home / "venvs")}
+               "AERODROME_S3_PORT": str(free_port()), "AERODROME_CONSOLE_PORT": str(free_port()),
+               "AERODROME_VENVS_DIR": str(venvs or home / "venvs")}
         process = subprocess.Popen([sys.executable, "-m", "aerodrome.cli", "up", "--no-demo"], env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

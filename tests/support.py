@@ -264,7 +264,8 @@ def aerodrome(home: Path, *args: str, timeout: float = 900, extra_env: dict | No
 def start_up(home: Path, port: int, s3_port: int, postgres_url: str | None = None) -> subprocess.Popen:
     """`aerodrome up` as its own process; returns once it serves."""
     env = {**os.environ, "AERODROME_HOME": str(home), "AERODROME_PORT": str(port),
-           "AERODROME_S3_PORT": str(s3_port), "AERODROME_VENVS_DIR": str(VENVS)}
+           "AERODROME_S3_PORT": str(s3_port), "AERODROME_CONSOLE_PORT": str(free_port()),
+           "AERODROME_VENVS_DIR": str(VENVS)}
     if postgres_url:
         env["AERODROME_POSTGRES_URL"] = postgres_url
     (home / "endpoint.json").unlink(missing_ok=True)
