@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aerodrome.settings import Settings
@@ -84,7 +86,7 @@ class ControlPlane:
         self.store = Store(settings.store_url, sealer=sealed.Sealer(settings.store_key_file))
         self.store.migrate()
         self.credentials = CredentialService(store=self.store)
-        self.driver = LocalDriver(settings)
+        self.driver = LocalDriver(settings, door_certificates=functools.partial(door_certificates, settings))
         self.events = EventService(store=self.store, settings=settings)
         self.syncs = BucketSyncs(settings, on_sync=self.events.record_sync, on_files=self._dag_files_changed)
         self.reconciler = Reconciler(store=self.store, driver=self.driver, syncs=self.syncs,
@@ -135,7 +137,7 @@ class ControlPlane:
             authorizer=self.principals, region=settings.region, account=settings.account,
             closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
             principals=self.principals, endpoints=self.environments,
-            worker_tokens=WorkerTokenService(store=self.store))), sts)
+            worker_tokens=WorkerTokenService(store=self.store, hosts=self.driver))), sts)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
                                                     region=settings.region, account=settings.account)
         self.documents = Documents(settings.metrics_file)
@@ -361,3 +363,12 @@ class ControlPlane:
         if self._s3 is not None:
             data["s3_endpoint_url"] = self._s3.url
         self.settings.endpoint_file.write_text(json.dumps(data))
+
+
+def door_certificates(settings: Settings, address: str) -> tuple[Path, Path, Path]:
+    """The broker doors' certificate for `address`, from a CA of their own (tls/brokers/)."""
+    from aerodrome.auth import tls
+
+    files = tls.ensure(settings.tls_dir / "brokers", hostnames=tuple(dict.fromkeys((address, "localhost",
+                                                                                    "127.0.0.1"))))
+    return files.cert, files.key, files.ca

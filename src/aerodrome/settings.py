@@ -88,6 +88,8 @@ class Settings:
     web_tls: bool = True
     web_hostname: str = "localhost"
     web_public_host: str = "0.0.0.0"
+    # Where remote worker hosts reach this host's broker doors (TLS); unset: loopback only.
+    worker_address: str | None = None
     # The web console's own listener (on `host`; HTTPS with the same CA when web_tls is on); 0: none.
     console_port: int = 8702
     # plugins.zip limits (bytes once extracted, entries) and the startup script's time limit (seconds).
@@ -254,6 +256,7 @@ class Settings:
             "AERODROME_REDIS_URL": ("redis_url", str),
             "AERODROME_WEB_HOSTNAME": ("web_hostname", str),
             "AERODROME_WEB_PUBLIC_HOST": ("web_public_host", str),
+            "AERODROME_WORKER_ADDRESS": ("worker_address", str),
             "AERODROME_CONSOLE_PORT": ("console_port", int),
             "AERODROME_PLUGINS_MAX_BYTES": ("plugins_max_bytes", int),
             "AERODROME_PLUGINS_MAX_FILES": ("plugins_max_files", int),

@@ -184,3 +184,15 @@ class RuntimeDriver(Placer, Protocol):
 
     def role_session(self, spec: EnvironmentSpec, placement: Placement, role: str) -> str:
         """Airflow 2: the webserver's `session` cookie of `role`'s FAB user, signed in on its form."""
+
+
+class WorkerHosts(Protocol):
+    """What remote worker hosts need from a runtime: a way into the environment's broker."""
+
+    def admit_worker_host(self, placement: Placement, user: str) -> dict[str, str]:
+        """Let the host that is `user` into the environment's broker with a new password; returns
+        {"BrokerUrl": "rediss://user:password@address:port/0", "BrokerCa": CA certificate (PEM)}.
+        Raises Temporary while the environment's broker is not running, Permanent where hosts cannot join."""
+
+    def dismiss_worker_host(self, placement: Placement, user: str) -> None:
+        """Shut the host out of the broker; its connections end at once. Safe to repeat."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from aerodrome import errors
 from aerodrome.cli import main
 from aerodrome.cli.ext_client import PREFIX, ExtClient, ExtError
 from aerodrome.store import environments
@@ -133,3 +134,37 @@ def test_policies_decide_who_may_issue_list_and_revoke(plane, mwaa):
     assert rows(plane)[0].revoked_at is None and len(rows(plane)) == 1
     unsigned = httpx.get(f"{plane['url']}{PREFIX}/environments/dev/worker-tokens", timeout=10)
     assert unsigned.status_code == 403
+
+
+class RecordingHosts:
+    """The runtime's side of joining (real: tests/api/test_broker_doors.py), recorded."""
+
+    def __init__(self):
+        self.calls = []
+
+    def admit_worker_host(self, placement, user):
+        self.calls.append(("admit", placement.env_id, user))
+        return {"BrokerUrl": f"rediss://{user}:pw@127.0.0.1:1/0", "BrokerCa": "PEM"}
+
+    def dismiss_worker_host(self, placement, user):
+        self.calls.append(("dismiss", placement.env_id, user))
+
+
+def test_a_join_lets_the_host_into_the_broker_and_a_revoke_shuts_it_out(plane, mwaa):
+    from aerodrome.services.worker_tokens import WorkerTokenService
+
+    mwaa.create_environment(**minimal(Name="dev"))
+    hosts = RecordingHosts()
+    service = WorkerTokenService(store=plane["store"], hosts=hosts)
+    issued = service.issue("dev", queue="gpu")
+    with plane["store"].session() as session:
+        env_id = environments.get("dev", session=session).placement.env_id
+    with pytest.raises(errors.AccessDenied):
+        service.join(issued["Token"], host="h1", environment="prod")
+    assert hosts.calls == []  # a refused join lets nobody in
+    answer = service.join(issued["Token"], host="h1")
+    user = f"host-{issued['TokenId']}"
+    assert answer["BrokerUrl"] == f"rediss://{user}:pw@127.0.0.1:1/0" and answer["BrokerCa"] == "PEM"
+    service.revoke("dev", issued["TokenId"])
+    assert [(call, who) for call, _, who in hosts.calls] == [("admit", user), ("dismiss", user)]
+    assert {env for _, env, _ in hosts.calls} == {env_id}

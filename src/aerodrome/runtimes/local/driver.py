@@ -4,16 +4,19 @@ runtime's parts and hands each RuntimeDriver call to the part that does it."""
 from __future__ import annotations
 
 import functools
+import secrets
 import shutil
 import subprocess
 from collections.abc import Collection
 from pathlib import Path
+from urllib.parse import quote
 
 from aerodrome.domain.idle_sleep import RunFacts
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Observed, ParseReport, Progress
 from aerodrome.runtimes.local import airflow_env, contents, parse_requests, plugins, teams, web_login
+from aerodrome.runtimes.local.broker_door import BrokerDoors, Certificates
 from aerodrome.runtimes.local.cli_bridge import CliBridge
 from aerodrome.runtimes.local.components import Components
 from aerodrome.runtimes.local.databases import Databases
@@ -33,11 +36,12 @@ from aerodrome.settings import Settings
 
 
 class LocalDriver:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, door_certificates: Certificates | None = None):
         self._settings = settings
         self.supervisor = Supervisor()
         self.postgres = Postgres(settings, self.supervisor)
         self.brokers = Brokers(settings, self.supervisor)
+        self.broker_doors = BrokerDoors(settings, certificates=door_certificates)
         self._databases = databases = Databases(self.postgres)
         self._placements = HostPlacements(settings)
         self._versions = ReadyVersions(venvs_dir=settings.venvs_dir, postgres=self.postgres, databases=databases,
@@ -100,6 +104,7 @@ class LocalDriver:
         parse_requests.request(self._queries, spec, placement, team=team, changed=changed, removed=removed)
 
     def delete(self, placement: Placement) -> None:
+        self.broker_doors.shut(placement)
         self.stop(placement)
         self._queries.close(placement.env_id)
         self.postgres.ensure_running()
@@ -109,8 +114,19 @@ class LocalDriver:
         self.users.remove(placement)
 
     def close(self) -> None:
+        self.broker_doors.close()
         self._queries.close()
         self.components.close()
+
+    # --- remote worker hosts --------------------------------------------------------------------
+    def admit_worker_host(self, placement: Placement, user: str) -> dict[str, str]:
+        password = secrets.token_urlsafe(32)
+        self.brokers.admit_host(placement, user, password)
+        address, port, ca = self.broker_doors.open(placement)
+        return {"BrokerUrl": f"rediss://{user}:{quote(password, safe='')}@{address}:{port}/0", "BrokerCa": ca}
+
+    def dismiss_worker_host(self, placement: Placement, user: str) -> None:
+        self.brokers.dismiss_host(placement, user)
 
     # --- tasks and workers -----------------------------------------------------------------------
     def active_tasks(self, placement: Placement) -> int:

@@ -7,11 +7,16 @@ environment cannot read or inject another environment's Celery messages.
 
 External (`settings.redis_url`): one server for every environment, each with a database number on it
 (the placement's `broker_db`); keeping environments apart is then up to that server.
+
+Remote worker hosts reach an embedded broker through a TLS door (broker_door.py), each as a Redis
+ACL user of its own (`admit_host`), kept in `secrets/broker_hosts.json` and set again whenever the
+server starts. `dismiss_host` deletes the user, which ends its connections at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import time
@@ -39,7 +44,7 @@ class Brokers:
         """The environment's broker URL; its embedded server is started first if need be."""
         if self._external is not None:
             return self._external_url(placement)
-        sock, password = _socket(placement), files.secret(placement.root / "secrets" / "broker.secret")
+        sock, password = broker_socket(placement), files.secret(placement.root / "secrets" / "broker.secret")
         if len(str(sock).encode()) > SOCKET_LIMIT:
             raise errors.Permanent(f"The environment's broker socket path is longer than {SOCKET_LIMIT} bytes "
                                    f"({sock}); give Aerodrome a shorter home (AERODROME_HOME).")
@@ -62,6 +67,8 @@ class Brokers:
                 raise errors.Temporary(f"the broker did not answer within {START_TIMEOUT:.0f} s "
                                        f"(log: {placement.logs_dir / 'broker.log'})")
             time.sleep(0.05)
+        for user, secret in _hosts(placement).items():  # users live in the server's memory only
+            _set_user(sock, password, user, secret)
         return f"redis+socket://:{quote(password, safe='')}@{sock}"
 
     def flush(self, placement: Placement) -> None:
@@ -70,11 +77,34 @@ class Brokers:
             command(self._external_address(), self._external.password or "", "SELECT",
                     str(placement.broker_db), "FLUSHDB")
             return
-        sock = _socket(placement)
+        sock = broker_socket(placement)
         if sock.exists():
             password = files.secret(placement.root / "secrets" / "broker.secret")
             with contextlib.suppress(OSError):  # a server that does not answer holds nothing
                 command(str(sock), password, "FLUSHALL")
+
+    def admit_host(self, placement: Placement, user: str, password: str) -> None:
+        """Let a remote worker host in as ACL user `user` (any earlier password of it is replaced)."""
+        if self._external is not None:
+            raise errors.Permanent("Remote worker hosts need the embedded broker; this control plane uses "
+                                   "an external one (AERODROME_REDIS_URL).")
+        hosts = {**_hosts(placement), user: password}
+        files.write_private(_hosts_file(placement), json.dumps(hosts))
+        sock = broker_socket(placement)
+        if not _answers(sock, files.secret(placement.root / "secrets" / "broker.secret")):
+            raise errors.Temporary("the environment's broker is not running; join again once it is AVAILABLE")
+        _set_user(sock, files.secret(placement.root / "secrets" / "broker.secret"), user, password)
+
+    def dismiss_host(self, placement: Placement, user: str) -> None:
+        """Delete a remote worker host's ACL user; its open connections end at once."""
+        hosts = _hosts(placement)
+        if hosts.pop(user, None) is not None:
+            files.write_private(_hosts_file(placement), json.dumps(hosts))
+        sock = broker_socket(placement)
+        if self._external is None and sock.exists():
+            with contextlib.suppress(OSError):  # a stopped server forgot it already
+                command(str(sock), files.secret(placement.root / "secrets" / "broker.secret"),
+                        "ACL", "DELUSER", user)
 
     def ping_external(self) -> None:
         """An external server answers (raises errors.Permanent otherwise); nothing when embedded."""
@@ -97,8 +127,26 @@ class Brokers:
         return f"redis://{credentials}{host}:{port}/{placement.broker_db}"
 
 
-def _socket(placement: Placement) -> Path:
+def broker_socket(placement: Placement) -> Path:
     return placement.root / "run" / "broker" / "redis.sock"
+
+
+def _hosts_file(placement: Placement) -> Path:
+    return placement.root / "secrets" / "broker_hosts.json"
+
+
+def _hosts(placement: Placement) -> dict[str, str]:
+    try:
+        return dict(json.loads(_hosts_file(placement).read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _set_user(sock: Path, password: str, user: str, secret: str) -> None:
+    """A worker host's user: Celery's commands on every key and channel, nothing of the server's
+    administration (ACL, CONFIG, SHUTDOWN, ...) and no flushing."""
+    command(str(sock), password, "ACL", "SETUSER", user, "reset", "on", f">{secret}", "~*", "&*", "+@all",
+            "-@admin", "-flushall", "-flushdb")
 
 
 def _answers(sock: Path, password: str) -> bool:
