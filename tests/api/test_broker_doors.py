@@ -87,6 +87,26 @@ def test_a_host_gets_celerys_commands_over_tls_and_loses_them_when_dismissed(bro
         driver.close()
 
 
+def test_after_a_control_plane_restart_the_door_opens_again_where_hosts_look(broker, tmp_path):
+    settings, supervisor, brokers, placement = broker
+    certificates = lambda address: door_certificates(settings, address)  # noqa: E731
+    first = LocalDriver(settings, door_certificates=certificates)
+    answer = first.admit_worker_host(placement, "host-0000000000000001")
+    first.close()
+    with pytest.raises(redis_py.exceptions.ConnectionError):
+        host_client(answer["BrokerUrl"], answer["BrokerCa"], tmp_path).ping()
+    again = LocalDriver(settings, door_certificates=certificates)
+    try:
+        again.reopen_broker_door(placement)  # what `ensure` does once the environment runs
+        assert host_client(answer["BrokerUrl"], answer["BrokerCa"], tmp_path).ping()
+    finally:
+        again.close()
+    nobody = Placement(env_id="cafe0002", root=tmp_path / "other", web_port=2, broker_db=2)
+    plain = LocalDriver(settings)
+    plain.reopen_broker_door(nobody)  # no host let in: no door, and no certificate needed
+    plain.close()
+
+
 def test_without_a_running_broker_the_host_is_told_to_join_again(broker, tmp_path):
     settings, supervisor, brokers, placement = broker
     supervisor.stop(f"{placement.env_id}/broker")

@@ -85,6 +85,7 @@ class LocalDriver:
             # the teams exist before the dag-processor reads the bundles they own
             teams.ensure(functools.partial(self._cli.run, spec, placement), spec, placement)
             self.components.converge(spec, placement, wiring, venv, progress=progress)
+        self.reopen_broker_door(placement)
 
     def observe(self, spec: EnvironmentSpec, placement: Placement) -> Observed:
         return self.components.observe(spec, placement)
@@ -124,6 +125,11 @@ class LocalDriver:
         self.brokers.admit_host(placement, user, password)
         address, port, ca = self.broker_doors.open(placement)
         return {"BrokerUrl": f"rediss://{user}:{quote(password, safe='')}@{address}:{port}/0", "BrokerCa": ca}
+
+    def reopen_broker_door(self, placement: Placement) -> None:
+        """After a restart of the control plane: the door opens again, on its port, for the hosts let in."""
+        if self.brokers.has_hosts(placement):
+            self.broker_doors.open(placement)
 
     def dismiss_worker_host(self, placement: Placement, user: str) -> None:
         self.brokers.dismiss_host(placement, user)

@@ -95,6 +95,10 @@ class Brokers:
             raise errors.Temporary("the environment's broker is not running; join again once it is AVAILABLE")
         _set_user(sock, files.secret(placement.root / "secrets" / "broker.secret"), user, password)
 
+    def has_hosts(self, placement: Placement) -> bool:
+        """Whether any remote worker host is let into the environment's broker."""
+        return bool(_hosts(placement))
+
     def dismiss_host(self, placement: Placement, user: str) -> None:
         """Delete a remote worker host's ACL user; its open connections end at once."""
         hosts = _hosts(placement)
