@@ -1,0 +1,52 @@
+"""Remote worker hosts against a running control plane and a real Airflow 3.3.2 environment: a join
+token from `aerodrome worker token`, the handshake over the plane's API, and with the answer a host
+reaches the environment's own broker over TLS (it sees the queue bindings the environment's Celery
+workers declared); `aerodrome worker revoke` ends that connection and a second handshake is refused.
+(Running Celery workers on the joined host is not built yet.)"""
+
+import uuid
+
+import httpx
+import pytest
+import redis as redis_py
+
+from aerodrome.cli.ext_client import PREFIX
+from tests.support import aerodrome, bash_dags, create
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_joined_host_reaches_the_environments_broker_until_revoked(plane, clients, tmp_path):
+    mwaa, s3 = clients
+    env = create(mwaa, s3, "remote", "remote-bucket", bash_dags(quick="echo ok"), AirflowVersion="3.3.2")
+    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
+    issued = aerodrome(plane.settings.home, "worker", "token", "remote", "--queue", "gpu", "--ttl", "10m")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.splitlines()[0]
+    assert token.startswith("adw1.")
+
+    reply = httpx.post(f"{plane.settings.endpoint_url}{PREFIX}/workers/join",
+                       json={"Token": token, "Host": "host-a", "Environment": "remote"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert (answer["Environment"], answer["AirflowVersion"], answer["Queue"]) == ("remote", "3.3.2", "gpu")
+    ca = tmp_path / "broker-ca.pem"
+    ca.write_text(answer["BrokerCa"])
+    host = redis_py.Redis.from_url(answer["BrokerUrl"], ssl_ca_certs=str(ca), socket_timeout=10)
+    assert host.ping()
+    # the environment's own broker: its Celery workers declared the default queue's binding there
+    assert any(key.startswith(b"_kombu.binding.") for key in host.keys("_kombu.binding.*"))
+    marker = f"from-host-a-{uuid.uuid4().hex}"
+    host.set(marker, "1")
+    assert host.delete(marker) == 1
+
+    listed = aerodrome(plane.settings.home, "worker", "tokens", "remote")
+    assert "joined" in listed.stdout and "host-a" in listed.stdout
+    token_id = token.split(".")[1]
+    revoked = aerodrome(plane.settings.home, "worker", "revoke", "remote", token_id)
+    assert f"token {token_id} of remote: revoked at" in revoked.stdout
+    with pytest.raises(redis_py.exceptions.ConnectionError):
+        host.ping()  # its open connection ended with the revocation
+    again = httpx.post(f"{plane.settings.endpoint_url}{PREFIX}/workers/join",
+                       json={"Token": token, "Host": "host-a"}, timeout=30)
+    assert again.status_code == 403 and "was revoked at" in again.json()["message"]
