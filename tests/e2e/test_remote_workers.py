@@ -1,9 +1,12 @@
 """Remote worker hosts against a running control plane and a real Airflow 3.3.2 environment: a join
 token from `aerodrome worker token`, the handshake over the plane's API, and with the answer a host
 reaches the environment's own broker over TLS (it sees the queue bindings the environment's Celery
-workers declared); `aerodrome worker revoke` ends that connection and a second handshake is refused.
+workers declared) and the execution API through the environment's HTTPS endpoint (where Airflow 3
+workers send task state, with the tasks' own tokens); `aerodrome worker revoke` ends the broker
+connection and a second handshake is refused.
 (Running Celery workers on the joined host is not built yet.)"""
 
+import ssl
 import uuid
 
 import httpx
@@ -39,6 +42,13 @@ def test_a_joined_host_reaches_the_environments_broker_until_revoked(plane, clie
     marker = f"from-host-a-{uuid.uuid4().hex}"
     host.set(marker, "1")
     assert host.delete(marker) == 1
+
+    # the execution API behind the HTTPS endpoint, authenticated by Airflow itself
+    web = f"https://{env['WebserverUrl']}/execution"
+    bundle = ssl.create_default_context(cafile=str(plane.settings.tls_dir / "bundle.pem"))
+    assert httpx.get(f"{web}/health", verify=bundle, timeout=30).status_code == 200
+    untokened = httpx.put(f"{web}/task-instances/{uuid.uuid4()}/heartbeat", json={}, verify=bundle, timeout=30)
+    assert untokened.status_code in (401, 403), untokened.text
 
     listed = aerodrome(plane.settings.home, "worker", "tokens", "remote")
     assert "joined" in listed.stdout and "host-a" in listed.stdout
