@@ -31,7 +31,7 @@ import support
 from aerodrome.app import ControlPlane
 
 
-def scheduled_dag(dag_id: str) -> bytes:
+def scheduled_dag(dag_id: str, schedule: str = "*/5 * * * *") -> bytes:
     return f'''
 import datetime
 try:
@@ -42,7 +42,7 @@ try:
     from airflow.providers.standard.operators.bash import BashOperator
 except ImportError:
     from airflow.operators.bash import BashOperator
-with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule="*/5 * * * *", catchup=False):
+with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule="{schedule}", catchup=False):
     BashOperator(task_id="t", bash_command="true")
 '''.encode()
 
@@ -78,16 +78,17 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
-def look(plane_pid: int, *, memory: bool = False) -> dict[int, tuple[str, float]]:
-    """pid -> (kind, CPU seconds so far), or (kind, PSS bytes) with `memory`, for the control plane
-    and everything under it."""
+def look(plane_pid: int, *, memory: bool = False) -> dict[int, tuple[str, float, int]]:
+    """pid -> (kind, CPU seconds so far, parent pid), or (kind, PSS bytes, parent pid) with `memory`,
+    for the control plane and everything under it."""
     me = psutil.Process(plane_pid)
-    seen: dict[int, tuple[str, float]] = {}
+    seen: dict[int, tuple[str, float, int]] = {}
     for process in [me, *me.children(recursive=True)]:
         try:
             with process.oneshot():
                 seen[process.pid] = (kind(process, plane_pid),
-                                     float(process.memory_full_info().pss) if memory else cpu_seconds(process))
+                                     float(process.memory_full_info().pss) if memory else cpu_seconds(process),
+                                     process.ppid())
         except psutil.Error:
             continue
     return seen
@@ -95,18 +96,23 @@ def look(plane_pid: int, *, memory: bool = False) -> dict[int, tuple[str, float]
 
 def window(plane_pid: int, seconds: float) -> tuple[dict[str, float], float, dict[str, float]]:
     """CPU % of one core by kind over `seconds` (less what this bench's own looking cost the control
-    plane's process, which it shares), the total, and PSS bytes by kind after it."""
+    plane's process, which it shares), the total, and PSS bytes by kind after it. A process that ended
+    in the window came back in its parent's reaped-children times whole: what it had used before the
+    window is taken off its parent's kind again."""
     own = time.thread_time()
     first, started = look(plane_pid), time.monotonic()
     time.sleep(seconds)
     last = look(plane_pid)
     elapsed, own = time.monotonic() - started, time.thread_time() - own
     by_kind: dict[str, float] = defaultdict(float)
-    for pid, (what, cpu) in last.items():
+    for pid, (what, cpu, _) in last.items():
         before = first.get(pid)
         by_kind[what] += 100 * (cpu - (before[1] if before else 0.0) - (own if pid == plane_pid else 0.0)) / elapsed
+    for pid, (_, cpu, parent) in first.items():
+        if pid not in last and parent in first:
+            by_kind[first[parent][0]] -= 100 * cpu / elapsed
     pss: dict[str, float] = defaultdict(float)
-    for what, memory in look(plane_pid, memory=True).values():
+    for what, memory, _ in look(plane_pid, memory=True).values():
         pss[what] += memory
     return dict(by_kind), sum(by_kind.values()), dict(pss)
 
@@ -141,7 +147,8 @@ def measure(plane: ControlPlane, args: argparse.Namespace, plane_pid: int) -> in
         for what in set(by_kind) | set(kinds):
             kinds[what].append(by_kind.get(what, 0.0))
         pss_samples.append({what: memory / 2**20 for what, memory in pss.items()})
-        print(f"  sample: {total:.1f} % of one core", flush=True)
+        asleep = sum(support.status(plane, name) == "HIBERNATED" for name in names)
+        print(f"  sample: {total:.1f} % of one core ({asleep} of {len(names)} asleep at its end)", flush=True)
     n = len(names)
     print(f"\n{n} idle environments, {args.samples} windows of {args.window:.0f} s"
           + (f", idle sleep {args.idle_sleep} min" if args.idle_sleep is not None else ""))
@@ -210,6 +217,7 @@ def main() -> int:
     parser.add_argument("--idle-sleep", type=float, default=None, help="plane-wide idle sleep (minutes)")
     parser.add_argument("--wake-lead", type=float, default=45.0, help="with --idle-sleep: wake this early (s)")
     parser.add_argument("--wake", type=int, default=0, help="measure N wakes of one environment instead")
+    parser.add_argument("--schedule", default="*/5 * * * *", help="the DAG's cron schedule (default every 5 min)")
     args = parser.parse_args()
     if args.wake:
         dags = {"quick.py": support.bash_dag("quick")}
@@ -219,7 +227,7 @@ def main() -> int:
     if args.idle_sleep is not None:
         overrides = {"idle_sleep_minutes": args.idle_sleep, "idle_sleep_wake_lead": args.wake_lead,
                      "idle_sleep_interval": 5.0}
-    dags = {"idle.py": scheduled_dag("idle")}
+    dags = {"idle.py": scheduled_dag("idle", args.schedule)}
     with support.started_plane(dags, **overrides) as plane:
         return measure(plane, args, psutil.Process().pid)
 
