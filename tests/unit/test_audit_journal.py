@@ -4,6 +4,7 @@ background, and stored on the next start when a crash left them in the file."""
 import asyncio
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from aerodrome.store import principals
 from aerodrome.store.audit_journal import AuditJournal
@@ -36,7 +37,7 @@ def test_many_entries_share_few_syncs_and_reach_the_store(store, settings):
         release.set()
         await asyncio.gather(*tasks)
 
-    asyncio.run(burst())
+    in_fresh_loop(burst)
     journal.wait_stored()
     assert len(stored(store)) == 200
     assert len(syncs) < 10  # the first batch waits on its sync while the rest gather behind it
@@ -62,5 +63,13 @@ def test_entries_a_crash_left_are_stored_once_on_the_next_start(store, settings)
 def test_settled_returns_at_once_when_nothing_is_pending(store, settings):
     journal = AuditJournal(store, settings.audit_journal_file)
     journal.open()
-    asyncio.run(asyncio.wait_for(journal.settled(), 1))
+    in_fresh_loop(lambda: asyncio.wait_for(journal.settled(), 1))
     journal.close()
+
+
+
+def in_fresh_loop(make):
+    """Runs the coroutine `make()` returns on an event loop of its own thread: a session's browser
+    (Playwright's sync API) keeps a loop running on the main thread of the worker this test may share."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(make())).result(60)
