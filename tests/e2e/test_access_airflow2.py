@@ -184,6 +184,9 @@ def test_single_sign_on_on_airflow_2_gives_the_mapped_role(mwaa2, browser, idp):
         identity_provider.sign_in(page, person)
         page.wait_for_url(f"https://{host}/home*", timeout=30000)
         assert "Airflow" in page.title()
+        # the role is what is tested: first wait until the web server answers this session's reads
+        wait_for(lambda page=page: fetch(page, "GET", "/api/v1/dags/simple2")["status"] == 200, timeout=60,
+                 what="the Airflow 2 web server to answer the signed-in session")
         logical = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).isoformat()
         triggered = fetch(page, "POST", "/api/v1/dags/simple2/dagRuns", {"logical_date": logical})
         assert triggered["status"] == expected, (person, triggered)
