@@ -23,10 +23,11 @@ def pytest_configure(config):
 
 # The slowest modules first, so the test processes (pytest-xdist, whole modules each) end together:
 # the quick unit and API modules fill the gaps at the end.
-SLOWEST_FIRST = ("test_schedules", "test_version_change", "test_contents", "test_rolling_update",
-                 "test_snapshots", "test_environment_lifecycle", "test_access", "test_access_airflow2",
-                 "test_restart_draining", "test_autoscale", "test_hibernate", "test_rollback", "test_isolation",
-                 "test_sdk_clients", "test_restart", "test_contents_tools", "test_database_dumps")
+SLOWEST_FIRST = ("test_version_change", "test_schedules", "test_idle_sleep", "test_console", "test_contents",
+                 "test_rolling_update", "test_snapshots", "test_version_change_down", "test_environment_lifecycle",
+                 "test_access", "test_access_airflow2", "test_restart_draining", "test_autoscale", "test_hibernate",
+                 "test_rollback", "test_remote_workers", "test_teams", "test_isolation", "test_sdk_clients",
+                 "test_restart", "test_contents_tools", "test_database_dumps", "test_audit_after_kill")
 
 
 def pytest_collection_modifyitems(items):

@@ -1,5 +1,5 @@
 """In-place Airflow version changes with real Airflow: an upgrade the DAGs cannot take rolls back to
-the dump; 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history; an environment created on 3.3.2 moves down."""
+the dump; 2.11.2 -> 3.3.2 -> 2.11.2 keeps the history (the move down from 3.3.2 is test_version_change_down)."""
 
 import datetime
 
@@ -131,21 +131,4 @@ def test_an_upgrade_the_dags_cannot_take_rolls_back_then_3_and_back_keeps_histor
     assert env["AirflowVersion"] == "2.11.2"
     airflow = Airflow2(plane, "up")
     assert_kept(airflow, [first_run, kept_run, second_run])
-    run_v2(airflow, "both")
-
-
-def test_an_environment_created_on_3_moves_down_to_2_11(plane, clients):
-    """No FAB tables exist yet: the downgrade needs the FAB provider to create them for Airflow 2."""
-    mwaa, s3 = clients
-    env = create(mwaa, s3, "down", "down-bucket", BOTH, AirflowConfigurationOptions=UNPAUSED)
-    assert env["Status"] == "AVAILABLE", env["LastUpdate"]
-    airflow = Airflow(plane, "down")
-    wait_for_dag(airflow, "both")
-    first_run = run_v3(airflow, "both")
-
-    seen, env = change_version(mwaa, "down", "2.11.2")
-    assert env["Status"] == "AVAILABLE", (seen, env["LastUpdate"])
-    assert seen[:3] == ["CREATING_SNAPSHOT", "UPDATING", "AVAILABLE"], seen
-    airflow = Airflow2(plane, "down")
-    assert airflow.get(f"/dags/both/dagRuns/{first_run}").json()["state"] == "success"
     run_v2(airflow, "both")
