@@ -4,6 +4,7 @@ from npm, run by Node), the people it knows with their groups, and the plane set
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -53,6 +54,7 @@ def running_provider(port: int, plane_url: str):
                      "grant_types": ["authorization_code"], "response_types": ["code"]}],
         "accounts": {name: ({"groups": groups} if groups is not None else {}) for name, groups in PEOPLE.items()},
     }
+    installed()
     env = {"PATH": os.environ["PATH"], "IDP_CONFIG": json.dumps(config), "NODE_ENV": "test"}
     process = subprocess.Popen(["node", "server.mjs"], cwd=IDP_DIR, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -64,6 +66,16 @@ def running_provider(port: int, plane_url: str):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def installed() -> None:
+    """oidc-provider from the npm registry, installed from tests/idp's lock file on first use (once,
+    whichever test process gets there first), so `uv run pytest` on a fresh clone needs only Node."""
+    with open(IDP_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=IDP_DIR, check=True,
+                           timeout=300)
 
 
 def sign_in(page, person: str) -> None:
