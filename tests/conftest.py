@@ -21,13 +21,15 @@ def pytest_configure(config):
         config.stash[_OWN_BASETEMP] = True
 
 
-# The slowest modules first, so the test processes (pytest-xdist, whole modules each) end together:
-# the quick unit and API modules fill the gaps at the end.
-SLOWEST_FIRST = ("test_version_change", "test_schedules", "test_idle_sleep", "test_console", "test_contents",
-                 "test_rolling_update", "test_snapshots", "test_version_change_down", "test_environment_lifecycle",
-                 "test_access", "test_access_airflow2", "test_restart_draining", "test_autoscale", "test_hibernate",
-                 "test_rollback", "test_remote_workers", "test_teams", "test_isolation", "test_sdk_clients",
-                 "test_restart", "test_contents_tools", "test_database_dumps", "test_audit_after_kill")
+# The slowest modules first (by their time with three test processes sharing two cores), so the
+# test processes (pytest-xdist, whole modules each) end together: the quick unit and API modules fill
+# the gaps at the end.
+SLOWEST_FIRST = ("test_version_change", "test_schedules", "test_access_airflow2", "test_rolling_update",
+                 "test_contents", "test_idle_sleep", "test_snapshots", "test_console", "test_access",
+                 "test_version_change_down", "test_sdk_clients", "test_rollback", "test_environment_lifecycle",
+                 "test_hibernate", "test_autoscale", "test_teams", "test_restart_draining", "test_isolation",
+                 "test_remote_workers", "test_restart", "test_contents_tools", "test_database_dumps",
+                 "test_audit_after_kill")
 
 
 def pytest_collection_modifyitems(items):

@@ -151,13 +151,12 @@ def test_bad_plugins_fail_and_keep_previous_plugins(env, archive, why):
     assert probe(plane) == "success"
 
 
-@pytest.mark.parametrize(("script", "why"), [
-    (b"echo 'no such repository' >&2\nexit 4\n", "the startup script exited with code 4"),
-    (b"echo 'waiting for a lock'\nsleep 600\n", "the startup script did not finish within 6 s and was stopped"),
-])
-def test_failing_or_hanging_startup_script_rolls_back(env, script, why):
+def test_hanging_startup_script_rolls_back(env):
+    """The plane's time limit reaches the launcher; a script that exits non-zero ends the same way
+    (the launcher's exit code, tests/unit/test_startup_launcher.py)."""
     plane, mwaa, s3 = env
-    s3.put_object(Bucket=BUCKET, Key="startup-bad.sh", Body=script)
+    why = "the startup script did not finish within 6 s and was stopped"
+    s3.put_object(Bucket=BUCKET, Key="startup-bad.sh", Body=b"echo 'waiting for a lock'\nsleep 600\n")
     mwaa.update_environment(Name="contents", StartupScriptS3Path="startup-bad.sh")
     wait_for(lambda: status(mwaa) in ("UPDATE_FAILED", "AVAILABLE", "UNAVAILABLE"), timeout=240, interval=1,
              what="the update to settle")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import httpx
 
@@ -18,6 +19,9 @@ from aerodrome.services.environments import EnvironmentService
 from aerodrome.services.principals import PrincipalService
 
 REST_TIMEOUT = 10.0
+REACH_PATIENCE = 15.0  # seconds a refusing web server is asked again
+REACH_STEP = 0.5
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REST_MAX_BYTES = 6 * 1024 * 1024
 TOKEN_TTL = 60
 
@@ -54,21 +58,38 @@ class RestApiService:
         if not body and request["Method"] not in ("POST", "PUT", "PATCH"):
             body = None  # MwaaHook sends {} with every GET; Airflow expects no body there
         try:
-            with httpx.Client(timeout=REST_TIMEOUT) as client, client.stream(
-                    request["Method"], url, params=request.get("QueryParameters") or None,
-                    json=body if body is not None else None, headers=headers) as reply:
-                content = _read_capped(reply)
+            status_code, content = send(request["Method"], url, params=request.get("QueryParameters") or None,
+                                        body=body, headers=headers)
         except httpx.TimeoutException:
             raise errors.Temporary(f"The Airflow REST API of {name} did not answer within "
                                    f"{REST_TIMEOUT:.0f} s.") from None
-        except httpx.TransportError:
-            raise errors.Temporary(f"The Airflow REST API of {name} is not reachable; is the environment "
-                                   "AVAILABLE?") from None
+        except httpx.TransportError as exc:
+            raise errors.Temporary(f"The Airflow REST API of {name} is not reachable ({type(exc).__name__}); "
+                                   "is the environment AVAILABLE?") from None
         document = _document(content)
-        if reply.status_code >= 400:
-            raise errors.RestApiFailure(f"Airflow answered {reply.status_code}.", status=reply.status_code,
-                                        response=document)
-        return {"RestApiStatusCode": reply.status_code, "RestApiResponse": document}
+        if status_code >= 400:
+            raise errors.RestApiFailure(f"Airflow answered {status_code}.", status=status_code, response=document)
+        return {"RestApiStatusCode": status_code, "RestApiResponse": document}
+
+
+def send(method: str, url: str, *, params: dict | None, body: object, headers: dict[str, str],
+         patience: float = REACH_PATIENCE) -> tuple[int, bytes]:
+    """One call to Airflow's REST API: (status code, body). A web server that refuses connections
+    (restarting in a rolling update, say) is asked again for up to `patience` seconds; so is one that
+    dropped an idempotent request unanswered. A request that may have been acted on is never repeated."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with httpx.Client(timeout=REST_TIMEOUT) as client, client.stream(
+                    method, url, params=params, json=body, headers=headers) as reply:
+                return reply.status_code, _read_capped(reply)
+        except httpx.TimeoutException:
+            raise
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            unsent = isinstance(exc, httpx.ConnectError)
+            if not (unsent or method in IDEMPOTENT) or time.monotonic() + REACH_STEP > deadline:
+                raise
+            time.sleep(REACH_STEP)
 
 
 def _read_capped(reply: httpx.Response) -> bytes:
