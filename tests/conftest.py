@@ -24,12 +24,11 @@ def pytest_configure(config):
 # The slowest modules first (by their time with three test processes sharing two cores), so the
 # test processes (pytest-xdist, whole modules each) end together: the quick unit and API modules fill
 # the gaps at the end.
-SLOWEST_FIRST = ("test_version_change", "test_schedules", "test_access_airflow2", "test_rolling_update",
-                 "test_contents", "test_idle_sleep", "test_snapshots", "test_console", "test_access",
-                 "test_version_change_down", "test_sdk_clients", "test_rollback", "test_environment_lifecycle",
-                 "test_hibernate", "test_autoscale", "test_teams", "test_restart_draining", "test_isolation",
-                 "test_remote_workers", "test_restart", "test_contents_tools", "test_database_dumps",
-                 "test_audit_after_kill")
+SLOWEST_FIRST = ("test_version_change", "test_schedules", "test_rolling_update", "test_access_airflow2",
+                 "test_snapshots", "test_contents", "test_sdk_clients", "test_console", "test_version_change_down",
+                 "test_idle_sleep", "test_rollback", "test_environment_lifecycle", "test_access", "test_hibernate",
+                 "test_restart_draining", "test_teams", "test_autoscale", "test_restart", "test_remote_workers",
+                 "test_isolation", "test_contents_tools", "test_database_dumps", "test_audit_after_kill")
 
 
 def pytest_collection_modifyitems(items):
