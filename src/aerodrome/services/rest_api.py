@@ -76,15 +76,14 @@ def send(method: str, url: str, *, params: dict | None, body: object, headers: d
          patience: float = REACH_PATIENCE) -> tuple[int, bytes]:
     """One call to Airflow's REST API: (status code, body). A web server that refuses connections
     (restarting in a rolling update, say) is asked again for up to `patience` seconds; so is one that
-    dropped an idempotent request unanswered. A request that may have been acted on is never repeated."""
+    dropped an idempotent request unanswered. A request that may have been acted on is never repeated,
+    and a timeout is not asked again."""
     deadline = time.monotonic() + patience
     while True:
         try:
             with httpx.Client(timeout=REST_TIMEOUT) as client, client.stream(
                     method, url, params=params, json=body, headers=headers) as reply:
                 return reply.status_code, _read_capped(reply)
-        except httpx.TimeoutException:
-            raise
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             unsent = isinstance(exc, httpx.ConnectError)
             if not (unsent or method in IDEMPOTENT) or time.monotonic() + REACH_STEP > deadline:
