@@ -1,3 +1,4 @@
+from pathlib import Path
 
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.local import airflow_env
@@ -50,12 +51,24 @@ def test_no_component_runs_a_log_server_on_every_interface():
     for version in ("3.3.2", "2.11.2"):
         s = spec().replace(airflow_version=version)
         for name, _ in airflow_env.components(s):
-            argv = airflow_env.command(s, PLACEMENT, name, env_id="e1")
+            argv = airflow_env.argv(s, PLACEMENT, name, env_id="e1", venv=Path("/v"))
             if name.startswith("worker") or name == "triggerer":
                 assert "--skip-serve-logs" in argv, (version, name)
             if name in ("api-server", "webserver"):
-                assert "127.0.0.1" in argv, (version, name)
+                assert "127.0.0.1" in argv or f"127.0.0.1:{PLACEMENT.web_port}" in argv, (version, name)
 
 
 def test_secrets_stay_out_of_repr():
     assert "pw" not in repr(WIRING) and "p@" not in repr(WIRING)
+
+
+def test_airflow_2_web_server_is_gunicorn_with_airflows_hooks_and_the_options_of_the_environment():
+    s = spec().replace(airflow_version="2.11.2",
+                       airflow_configuration_options={"webserver.web_server_worker_timeout": "300"})
+    argv = airflow_env.argv(s, PLACEMENT, "webserver", env_id="e1", venv=Path("/v"))
+    assert argv[:3] == ["/v/bin/python", "-m", "gunicorn"]
+    assert argv[-2:] == ["--preload", "airflow.www.app:cached_app()"]  # the app built once, as Airflow does
+    pairs = dict(zip(argv[3:-2:2], argv[4:-2:2], strict=True))
+    assert pairs["--config"] == "python:airflow.www.gunicorn_config"
+    assert (pairs["--workers"], pairs["--timeout"]) == ("1", "300")
+    assert pairs["--bind"] == f"127.0.0.1:{PLACEMENT.web_port}"

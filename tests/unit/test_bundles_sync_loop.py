@@ -62,7 +62,8 @@ def test_trigger_syncs_without_waiting_for_the_interval(bucket, tmp_path, loops)
 def test_a_vanished_bucket_keeps_the_dags_and_the_loop_recovers(bucket, tmp_path, loops):
     target = tmp_path / "dags"
     bucket.put("dags/a.py", b"1")
-    loop = loops(lambda: bucket, "dags", target, interval=0.05)
+    results = []  # every sync that changed the folder
+    loop = loops(lambda: bucket, "dags", target, interval=0.05, on_change=results.append)
     wait_until(lambda: (target / "a.py").exists(), what="the first sync")
     bucket.root.rename(tmp_path / "gone")  # at once (a sync may list it mid-removal otherwise)
     shutil.rmtree(tmp_path / "gone")  # a vanished bucket is an error, not an empty bucket
@@ -71,8 +72,9 @@ def test_a_vanished_bucket_keeps_the_dags_and_the_loop_recovers(bucket, tmp_path
     assert (target / "a.py").read_text() == "1"
     bucket.root.mkdir()  # back, and empty: now the mirror empties
     loop.trigger()
-    wait_until(lambda: not (target / "a.py").exists(), what="the recovery")
-    assert loop.last_error is None and loop.last_result.removed == ("a.py",)
+    wait_until(lambda: len(results) == 2, what="the recovery")  # listeners hear once files are in place
+    assert not (target / "a.py").exists() and loop.last_error is None
+    assert [result.removed for result in results] == [(), ("a.py",)]  # added, then removed: nothing else
 
 
 def test_a_failing_factory_and_a_failing_listener_do_not_stop_the_loop(bucket, tmp_path, loops):

@@ -7,6 +7,7 @@ Precedence (low to high): Aerodrome's MWAA-like defaults < the user's AirflowCon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from aerodrome.domain import classes
 from aerodrome.domain.placement import Placement
@@ -192,12 +193,36 @@ def components(spec: EnvironmentSpec, *, workers: int | None = None) -> list[tup
     return names
 
 
+def argv(spec: EnvironmentSpec, placement: Placement, name: str, *, env_id: str, venv: Path) -> list[str]:
+    """The command line of one process."""
+    if name == "webserver":
+        return [str(venv / "bin" / "python"), "-m", "gunicorn", *web_server_arguments(spec, placement)]
+    return [str(venv / "bin" / "airflow"), *command(spec, placement, name, env_id=env_id)]
+
+
+def web_server_arguments(spec: EnvironmentSpec, placement: Placement) -> list[str]:
+    """Airflow 2's web server as `airflow webserver` starts it (gunicorn, Airflow's hooks, the app
+    preloaded once), without the monitor process that command puts in front of gunicorn. The monitor
+    restarts workers on a timer and exits when its count of gunicorn's children disagrees with its own
+    for `web_server_master_timeout`; the supervisor restarts a web server that exits, so the monitor
+    only added a process, a poll every second and a way to die. Its options are read from the
+    environment's configuration here, so a startup script's export of them does not reach gunicorn."""
+    options = {**DEFAULTS, **spec.airflow_configuration_options}
+    arguments = ["--workers", options.get("webserver.workers", "1"),
+                 "--worker-class", options.get("webserver.worker_class", "sync"),
+                 "--timeout", options.get("webserver.web_server_worker_timeout", "120"),
+                 "--bind", f"127.0.0.1:{placement.web_port}", "--name", "airflow-webserver",
+                 "--config", "python:airflow.www.gunicorn_config",
+                 "--access-logfile", "-", "--error-logfile", "-"]
+    if options.get("webserver.access_logformat", "").strip():
+        arguments += ["--access-logformat", options["webserver.access_logformat"]]
+    return [*arguments, "--preload", "airflow.www.app:cached_app()"]
+
+
 def command(spec: EnvironmentSpec, placement: Placement, name: str, *, env_id: str) -> list[str]:
-    """The `airflow` arguments of one process."""
+    """The `airflow` arguments of one process (not Airflow 2's web server: see web_server_arguments)."""
     if name == "api-server":
         return ["api-server", "--host", "127.0.0.1", "--port", str(placement.web_port), "--workers", "1"]
-    if name == "webserver":
-        return ["webserver", "--hostname", "127.0.0.1", "--port", str(placement.web_port), "--workers", "1"]
     if name.startswith("scheduler"):
         return ["scheduler"]
     # Every component shares one log folder on this host, so the web server reads task logs from

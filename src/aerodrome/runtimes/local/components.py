@@ -166,7 +166,7 @@ class Components:
         staged = _staged(spec, placement)
         env.update(staged.env())
         env.update(log_levels.level_env(spec, component))
-        argv = [str(venv / "bin" / "airflow"), *airflow_env.command(spec, placement, name, env_id=placement.env_id)]
+        argv = airflow_env.argv(spec, placement, name, env_id=placement.env_id, venv=venv)
         argv = contents.wrap_startup(staged, spec, argv, env, python=venv / "bin" / "python",
                                      log=_startup_log(placement, name),
                                      timeout=self._settings.startup_script_timeout)
