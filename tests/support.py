@@ -459,9 +459,11 @@ class Airflow:
     timeout = 30.0
 
     def _login(self, user: str, password: str) -> dict:
-        reply = httpx.post(f"{self.base}/auth/token", json={"username": user, "password": password}, timeout=10)
-        reply.raise_for_status()
-        return {"Authorization": f"Bearer {reply.json()['access_token']}"}
+        def token():  # a fresh api-server on a loaded host may take its time over its first requests
+            reply = httpx.post(f"{self.base}/auth/token", json={"username": user, "password": password},
+                               timeout=self.timeout)
+            return reply.json()["access_token"] if reply.status_code in (200, 201) else None
+        return {"Authorization": f"Bearer {wait_for(ask(token), timeout=120, what='a token from Airflow')}"}
 
     def call(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
         return httpx.request(method, f"{self.base}{self.api}{path}", headers=self.headers, json=body,

@@ -84,12 +84,41 @@ def idp(shared_plane, idp_port):
         yield issuer
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def show_restarts_if_failed(request, home):
+    """After a failed test, the tail of every component log of the plane's environments that shows a
+    restart (an environment's folder is deleted with it, and with it the reason)."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for log_file in sorted(home.glob("environments/*/logs/*.log")):
+        lines = log_file.read_text(errors="replace").splitlines()
+        if sum(line.startswith("=== starting ") for line in lines) > 1:
+            print(f"\n--- {log_file.relative_to(home)} (restarted), last 40 lines ---")
+            print("\n".join(lines[-40:]))
+
+
+@pytest.fixture(autouse=True)
+def restarts_shown(request):
+    """For tests on a module's environments (the `plane` fixture shows its own before deleting them)."""
+    yield
+    if "shared_plane" in request.fixturenames and "plane" not in request.fixturenames:
+        show_restarts_if_failed(request, request.getfixturevalue("shared_plane").settings.home)
+
+
 @pytest.fixture
-def plane(shared_plane):
+def plane(shared_plane, request):
     """The session's control plane; environments a test creates are deleted after it."""
     mwaa, _ = clients_of(shared_plane)
     before = set(mwaa.list_environments()["Environments"])
     yield shared_plane
+    show_restarts_if_failed(request, shared_plane.settings.home)
     delete_environments(mwaa, set(mwaa.list_environments()["Environments"]) - before)
 
 
