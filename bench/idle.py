@@ -7,14 +7,15 @@ children included), so it holds on a busy host; each figure is the median over -
 
     uv run python bench/idle.py [--environments 10] [--samples 5] [--window 30] [--settle 60]
                                 [--idle-sleep MINUTES [--wake-lead S]]
-    uv run python bench/idle.py --wake 5
+    uv run python bench/idle.py --wake 5 [--deep]
 
 With --idle-sleep, every environment sleeps after that many quiet minutes (the plane's default) and
 wakes --wake-lead seconds before its next run; the bench waits until each has slept once, then
 measures (windows that take in wakes for the 5-minute runs too: use --window 60 for a whole period).
 --wake N measures, N times on one environment asleep, how long a web request through its endpoint
 takes to be answered, and how long from an InvokeRestApi call that triggers a run (it waits for
-the wake) to that run's first task running.
+the wake) to that run's first task running: from a light sleep (frozen processes), or with --deep
+from a deep one (processes stopped).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def measure(plane: ControlPlane, args: argparse.Namespace, plane_pid: int) -> in
     return 0
 
 
-def wake(plane: ControlPlane, runs: int) -> int:
+def wake(plane: ControlPlane, runs: int, *, deep: bool) -> int:
     """Web request answered, and InvokeRestApi -> first task running, each from sleep, `runs` times."""
     env = support.bench_spec("sleepy")
     plane.environments.create(env, tags={"aerodrome:idle-sleep": "0.05"})
@@ -180,8 +181,9 @@ def wake(plane: ControlPlane, runs: int) -> int:
     bundle = str(plane.gateways.tls.bundle) if plane.gateways.tls else False
     database = f"env_{plane.environments.placement('sleepy').env_id}"
 
-    def asleep() -> bool:
-        return support.status(plane, "sleepy") == "HIBERNATED"
+    def asleep() -> bool:  # and as deeply as asked: frozen processes, or none
+        frozen = plane.driver.frozen_since(plane.environments.placement("sleepy")) is not None
+        return support.status(plane, "sleepy") == "HIBERNATED" and frozen != deep
 
     def running(run_id: str) -> bool:
         state = plane.driver.postgres.sql(f"SELECT state FROM task_instance WHERE run_id = '{run_id}'",
@@ -203,8 +205,9 @@ def wake(plane: ControlPlane, runs: int) -> int:
         run_id = reply["RestApiResponse"]["dag_run_id"]
         support.wait(lambda run_id=run_id: running(run_id), 300, "the first task", 0.2)
         first_task.append(time.monotonic() - started)
-    support.report(("web request to a sleeping env answered", answered, "s"),
-                   ("wake (InvokeRestApi) -> first task running", first_task, "s"), width=44)
+    depth = "deep" if deep else "light"
+    support.report((f"web request to a {depth}-sleeping env answered", answered, "s"),
+                   (f"wake from {depth} sleep (InvokeRestApi) -> first task running", first_task, "s"), width=52)
     return 0
 
 
@@ -217,12 +220,14 @@ def main() -> int:
     parser.add_argument("--idle-sleep", type=float, default=None, help="plane-wide idle sleep (minutes)")
     parser.add_argument("--wake-lead", type=float, default=45.0, help="with --idle-sleep: wake this early (s)")
     parser.add_argument("--wake", type=int, default=0, help="measure N wakes of one environment instead")
+    parser.add_argument("--deep", action="store_true", help="with --wake: from a deep sleep (processes stopped)")
     parser.add_argument("--schedule", default="*/5 * * * *", help="the DAG's cron schedule (default every 5 min)")
     args = parser.parse_args()
     if args.wake:
         dags = {"quick.py": support.bash_dag("quick")}
-        with support.started_plane(dags, idle_sleep_interval=1.0) as plane:
-            return wake(plane, args.wake)
+        with support.started_plane(dags, idle_sleep_interval=1.0,
+                                   idle_sleep_deep_minutes=0.0 if args.deep else 60.0) as plane:
+            return wake(plane, args.wake, deep=args.deep)
     overrides: dict[str, object] = {}
     if args.idle_sleep is not None:
         overrides = {"idle_sleep_minutes": args.idle_sleep, "idle_sleep_wake_lead": args.wake_lead,

@@ -77,11 +77,14 @@ class Settings:
     # due meanwhile, hibernates itself and wakes idle_sleep_wake_lead seconds before its next run or on
     # the first request that needs it (which waits up to idle_sleep_wake_timeout). The tag
     # aerodrome:idle-sleep (minutes, or off) sets it per environment; this is the default (0: off).
-    # Environments are looked at every idle_sleep_interval seconds.
+    # Environments are looked at every idle_sleep_interval seconds. A sleep freezes the processes
+    # (memory kept, a wake takes a second); after idle_sleep_deep_minutes asleep with no run due
+    # within them, they stop (memory released, a wake starts them: 0 = at once).
     idle_sleep_minutes: float = 0.0
     idle_sleep_interval: float = 15.0
     idle_sleep_wake_lead: float = 90.0
     idle_sleep_wake_timeout: float = 300.0
+    idle_sleep_deep_minutes: float = 60.0  # asleep this long (no run due meanwhile): processes stop
     # Each environment's web endpoint (gateway): HTTPS with a locally generated CA unless web_tls is
     # off; the hostname clients are given (WebServerHostname = web_hostname:port); where PUBLIC_ONLY
     # environments listen (PRIVATE_ONLY ones listen on loopback only).
@@ -270,6 +273,7 @@ class Settings:
             "AERODROME_IDLE_SLEEP_INTERVAL": ("idle_sleep_interval", float),
             "AERODROME_IDLE_SLEEP_WAKE_LEAD": ("idle_sleep_wake_lead", float),
             "AERODROME_IDLE_SLEEP_WAKE_TIMEOUT": ("idle_sleep_wake_timeout", float),
+            "AERODROME_IDLE_SLEEP_DEEP_MINUTES": ("idle_sleep_deep_minutes", float),
             "AERODROME_METRICS_RETENTION_DAYS": ("metrics_retention_days", float),
             "AERODROME_METRICS_INTERVAL": ("metrics_interval", float),
             "AERODROME_ALARM_INTERVAL": ("alarm_interval", float),

@@ -10,9 +10,9 @@ from tests.support import clients_of, delete_environments, running_plane
 
 # What the shared control plane sets beyond the defaults (the contents tests check these limits).
 # Idle sleep is opt-in per environment (a tag), so only test_idle_sleep's environment feels the short
-# intervals: looked at every second, woken 10 s before a run.
+# intervals: looked at every second, woken 10 s before a run, asleep deeply after 30 s with no run due.
 SHARED_SETTINGS = {"plugins_max_bytes": 4 << 20, "startup_script_timeout": 6.0,
-                   "idle_sleep_interval": 1.0, "idle_sleep_wake_lead": 10.0}
+                   "idle_sleep_interval": 1.0, "idle_sleep_wake_lead": 10.0, "idle_sleep_deep_minutes": 0.5}
 
 
 @pytest.fixture(scope="session")

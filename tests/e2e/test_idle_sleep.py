@@ -1,11 +1,14 @@
-"""Idle sleep end to end (the shared plane looks every second and wakes 10 s before a run): an
-environment tagged `aerodrome:idle-sleep` sleeps once nobody uses it, wakes for a web request and an
-InvokeRestApi call (each waits until its web server answers, then succeeds), and for its next
-scheduled run; every sleep and wake is a `hibernate` event, and the run history survives."""
+"""Idle sleep end to end (the shared plane looks every second, wakes 10 s before a run and turns a
+sleep deep after 30 s with no run due): an environment tagged `aerodrome:idle-sleep` sleeps once
+nobody uses it, its processes frozen; it wakes for a web request and an InvokeRestApi call (each waits
+until its web server answers, then succeeds) and for its next scheduled run, the same processes going
+on; a long sleep stops them, and a request then starts them again. Every sleep, deepening and wake is
+a `hibernate` event, and the run history survives."""
 
 import time
 
 import httpx
+import psutil
 import pytest
 
 from tests.support import (
@@ -58,12 +61,19 @@ def test_sleeps_when_idle_and_wakes_for_requests_and_its_next_run(plane, clients
     def wakes() -> list[str]:
         return [detail["reason"] for detail in hibernation_events("wake")]
 
+    def scheduler() -> psutil.Process:
+        _, pid, _ = plane.driver.supervisor.state(f"{placement_of(plane, 'sleepy').env_id}/scheduler-1")
+        assert pid is not None
+        return psutil.Process(pid)
+
     # asleep once opted in: no request for 3 s and nothing scheduled (tick is paused)
     wait_for(lambda: query("SELECT count(*) FROM dag WHERE dag_id = 'tick'") == 1, timeout=120, what="the DAG")
     mwaa.tag_resource(ResourceArn=env["Arn"], Tags={"aerodrome:idle-sleep": QUIET_MINUTES})
+    awake = scheduler()
     wait_for(asleep, timeout=120, what="the first sleep")
     sleep = hibernation_events("sleep")[0]
     assert sleep["reason"] == "idle" and sleep["idleMinutes"] == float(QUIET_MINUTES)
+    wait_for(lambda: scheduler().status() == psutil.STATUS_STOPPED, timeout=5, what="a frozen scheduler")
 
     # a web request waits for the wake, then gets its answer
     started = time.monotonic()
@@ -72,6 +82,7 @@ def test_sleeps_when_idle_and_wakes_for_requests_and_its_next_run(plane, clients
     assert status(mwaa, "sleepy") in ("RESUMING", "AVAILABLE")  # answered once its web server is up
     assert wakes() == ["web request"]
     print(f"web request to a sleeping environment answered in {time.monotonic() - started:.1f} s")
+    assert scheduler().pid == awake.pid and scheduler().status() != psutil.STATUS_STOPPED  # it went on
 
     # so does an InvokeRestApi call: it unpauses tick, which runs at once and then every minute
     wait_for(asleep, timeout=120, what="the second sleep")
@@ -88,3 +99,17 @@ def test_sleeps_when_idle_and_wakes_for_requests_and_its_next_run(plane, clients
     # the history is whole: every run before the sleeps is still there, and Airflow lists them
     listed = invoke("GET", "/dags/tick/dagRuns")["RestApiResponse"]
     assert sum(run["state"] == "success" for run in listed["dag_runs"]) >= done + 1
+
+    # with no run due (tick paused again), a sleep turns deep after 30 s: its processes stop
+    assert invoke("PATCH", "/dags/tick", is_paused=True)["RestApiResponse"]["is_paused"] is True
+    light = scheduler().pid
+    wait_for(lambda: hibernation_events("deep"), timeout=180, what="the deep sleep")
+    assert hibernation_events("deep")[0]["reason"] == "idle" and asleep()
+    assert not psutil.pid_exists(light) or psutil.Process(light).status() == psutil.STATUS_ZOMBIE
+    # and a request starts them again, then gets its answer
+    reply = httpx.get(f"https://{env['WebserverUrl']}/api/v2/monitor/health", verify=trusting(env_vars), timeout=300)
+    assert reply.status_code == 200, reply.text
+    wait_for(lambda: status(mwaa, "sleepy") == "AVAILABLE", timeout=180, what="the schedulers after a deep sleep")
+    assert scheduler().pid != light
+    assert sum(run["state"] == "success"
+               for run in invoke("GET", "/dags/tick/dagRuns")["RestApiResponse"]["dag_runs"]) >= done + 1

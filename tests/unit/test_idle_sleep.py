@@ -71,3 +71,16 @@ def test_it_sleeps_on_without_a_scheduled_run_and_wakes_for_work_that_appeared()
     assert not idle_sleep.wake_due(RunFacts(busy=False, next_run=None), now=NOW, wake_lead=LEAD)
     assert idle_sleep.wake_due(RunFacts(busy=True, next_run=None), now=NOW, wake_lead=LEAD)
     assert idle_sleep.wake_due(RunFacts(busy=False, next_run=None, watched_assets=True), now=NOW, wake_lead=LEAD)
+
+
+def test_a_light_sleep_turns_deep_after_its_time_unless_a_run_comes_soon():
+    hour = 3600.0
+    quiet = RunFacts(busy=False, next_run=None)
+    assert not idle_sleep.deepen_due(quiet, asleep_for=hour - 1, now=NOW, deep=hour)
+    assert idle_sleep.deepen_due(quiet, asleep_for=hour, now=NOW, deep=hour)
+    # a run within the hour: it stays light (its wake is then a signal, not a start)
+    assert not idle_sleep.deepen_due(RunFacts(busy=False, next_run=NOW + hour - 60), asleep_for=2 * hour, now=NOW,
+                                     deep=hour)
+    assert idle_sleep.deepen_due(RunFacts(busy=False, next_run=NOW + 2 * hour), asleep_for=hour, now=NOW, deep=hour)
+    # 0: deep at once
+    assert idle_sleep.deepen_due(RunFacts(busy=False, next_run=NOW + 600), asleep_for=0, now=NOW, deep=0)

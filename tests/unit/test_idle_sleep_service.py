@@ -28,9 +28,19 @@ class Facts:
 
     def __init__(self):
         self.facts = RunFacts(busy=False, next_run=None)
+        self.frozen: float | None = None  # when the reconciler froze its processes
+        self.deepened = 0
 
     def run_facts(self, spec, placement):
         return self.facts
+
+    def frozen_since(self, placement):
+        return self.frozen
+
+    def deepen(self, placement):
+        self.deepened += self.frozen is not None
+        was, self.frozen = self.frozen, None
+        return was is not None
 
 
 def available(store, *, tags):
@@ -61,6 +71,29 @@ def world(store, *, tags, default=0.0, timeout=5.0):
 
 def phases(store):
     return [(p.get("phase"), p.get("reason")) for _, p in events(store) if p.get("phase") in ("sleep", "wake")]
+
+
+def test_a_light_sleep_turns_deep_after_an_hour_with_no_run_coming(store):
+    sleep, clock, runtime, _ = world(store, tags={TAG: "10"})
+    sleep.tick()
+    clock.now += 600
+    sleep.tick()
+    assert status(store) == Status.HIBERNATING
+    move(store, Status.HIBERNATED)
+    runtime.frozen = clock.now  # the reconciler froze it
+    clock.now += 3599
+    sleep.tick()
+    assert runtime.deepened == 0
+    runtime.facts = RunFacts(busy=False, next_run=clock.now + 1800)  # a run within the hour: stays light
+    clock.now += 60
+    sleep.tick()
+    assert runtime.deepened == 0
+    runtime.facts = RunFacts(busy=False, next_run=None)
+    sleep.tick()
+    sleep.tick()
+    assert runtime.deepened == 1 and status(store) == Status.HIBERNATED
+    deep = [p for _, p in events(store) if p.get("phase") == "deep"]
+    assert len(deep) == 1 and deep[0]["reason"] == "idle" and deep[0]["asleepMinutes"] == 61.0
 
 
 def test_an_opted_in_environment_sleeps_after_its_quiet_time_and_wakes_before_its_run(store):

@@ -96,6 +96,24 @@ def test_hibernating_stops_everything_once_idle_or_when_forced():
     assert plan(forced) == [Step.STOP_SYNC, Step.STOP, Step.HIBERNATED]
 
 
+def test_idle_sleep_freezes_instead_of_stopping_and_a_wake_thaws_first():
+    from dataclasses import replace
+
+    idle = Situation(status=Status.HIBERNATING, generation=1, applied_generation=1, ensured=("applied", 1),
+                     running=True, healthy=True, waited=5, health_timeout=300, idle=True)
+    assert plan(idle) == [Step.STOP_SYNC, Step.FREEZE, Step.HIBERNATED]
+    asleep = replace(idle, status=Status.HIBERNATED, ensured=None, healthy=False, frozen=True)
+    assert plan(asleep) == []  # frozen processes stay as they are
+    # a person's hibernation of an asleep environment (no longer idle), or a deep sleep: stop them
+    assert plan(replace(asleep, idle=False)) == [Step.STOP_SYNC, Step.STOP]
+    # a wake thaws, then converges as a resume does (which re-attaches to the thawed processes)
+    assert plan(replace(asleep, status=Status.RESUMING)) == [
+        Step.THAW, Step.PREPARE, Step.START_SYNC, Step.ENSURE_APPLIED, Step.WAIT]
+    # whatever else finds frozen processes thaws them first; a delete stops them as they are
+    assert plan(replace(asleep, status=Status.AVAILABLE))[:1] == [Step.THAW]
+    assert plan(replace(asleep, status=Status.DELETING)) == [Step.STOP_SYNC, Step.DELETE]
+
+
 def test_hibernated_keeps_processes_stopped():
     assert plan(situation(Status.HIBERNATED, applied=1)) == []
     assert plan(situation(Status.HIBERNATED, applied=1, running=True)) == [Step.STOP_SYNC, Step.STOP]

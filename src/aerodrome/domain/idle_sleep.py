@@ -8,6 +8,10 @@ triggerer awake), and no scheduled run is due within that time either. It wakes 
 before its next scheduled run, and on the first request that needs it. An asset-scheduled DAG does
 not keep it awake: its asset events come from this environment's own tasks (which run only awake) or
 through its REST API (a request, which wakes it).
+
+A sleep is light first (the processes are frozen: no CPU, memory kept, a wake in a second) and turns
+deep (the processes stop and their memory is released; a wake starts them) once the environment has
+slept `deep` seconds with no run due within that time either.
 """
 
 from __future__ import annotations
@@ -70,3 +74,10 @@ def wake_due(facts: RunFacts, *, now: float, wake_lead: float) -> bool:
     if facts.busy or facts.watched_assets:
         return True
     return facts.next_run is not None and facts.next_run - now <= wake_lead
+
+
+def deepen_due(facts: RunFacts, *, asleep_for: float, now: float, deep: float) -> bool:
+    """Whether a light sleep (frozen processes) should turn deep (processes stopped)."""
+    if asleep_for < deep or facts.busy or facts.watched_assets:
+        return False
+    return facts.next_run is None or facts.next_run - now > deep

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from aerodrome.domain.status import Status
@@ -26,6 +26,8 @@ class Step(StrEnum):
     DELETE = "delete"  # remove everything, then forget the environment
     QUIESCE = "quiesce"  # stop scheduling new tasks; workers finish the running ones
     HIBERNATED = "hibernated"  # -> HIBERNATED (every process stopped, database and files kept)
+    FREEZE = "freeze"  # idle sleep: stop every process where it stands (no CPU), memory kept
+    THAW = "thaw"  # let frozen processes go on
     RESUMED = "resumed"  # -> AVAILABLE
     RESUME_FAILED = "resume_failed"  # -> UNAVAILABLE
     # an Airflow version change (CREATING_SNAPSHOT -> UPDATING -> AVAILABLE | ROLLING_BACK)
@@ -69,6 +71,8 @@ class Situation:
     crashing: bool = False  # a component keeps exiting: waiting longer will not help
     active_tasks: int = 0  # task instances queued or running (observed while hibernating)
     force_stop: bool = False  # hibernate without waiting for running tasks
+    idle: bool = False  # the hibernation is idle sleep's: freeze the processes instead of stopping them
+    frozen: bool = False  # the environment's processes are frozen (asleep)
     version_change: VersionChange | None = None  # the desired spec runs another Airflow version
 
 
@@ -79,6 +83,8 @@ def plan(s: Situation) -> list[Step]:
 
 
 def _plan(s: Situation) -> list[Step]:
+    if s.frozen and s.status not in (S.HIBERNATED, S.DELETING):  # waking (a stop thaws what it stops)
+        return [Step.THAW] + _plan(replace(s, frozen=False, ensured=None))
     if s.status == S.DELETING:
         return [Step.STOP_SYNC, Step.DELETE]
     if s.status == S.CREATE_FAILED:
@@ -90,9 +96,9 @@ def _plan(s: Situation) -> list[Step]:
     if s.status == S.HIBERNATING:
         if s.running and s.active_tasks and not s.force_stop:
             return [Step.STOP_SYNC, Step.QUIESCE, Step.WAIT]
-        return [Step.STOP_SYNC, Step.STOP, Step.HIBERNATED]
-    if s.status == S.HIBERNATED:
-        return [Step.STOP_SYNC, Step.STOP] if s.running else []
+        return [Step.STOP_SYNC, Step.FREEZE if s.idle else Step.STOP, Step.HIBERNATED]
+    if s.status == S.HIBERNATED:  # asleep: frozen; hibernated for good (or after a deep sleep): stopped
+        return [Step.STOP_SYNC, Step.STOP] if s.running and not (s.frozen and s.idle) else []
     if s.status == S.RESUMING:
         return _converge(s, ("applied", s.applied_generation), Step.ENSURE_APPLIED, Step.RESUMED,
                          Step.RESUME_FAILED, prepare=True)

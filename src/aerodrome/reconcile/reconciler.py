@@ -67,6 +67,7 @@ class Reconciler:
             with self._store.session() as session:
                 record = environments.get(name, session=session)
                 force_stop = hibernation.forced(name, session=session)
+                idle = hibernation.reason(name, session=session) == hibernation.IDLE
         except errors.NotFound:
             self._ensured.pop(name, None)
             return SETTLED_DELAY
@@ -80,6 +81,7 @@ class Reconciler:
             ensured=ensured.target if ensured else None, running=observed.running,
             healthy=observed.healthy, waited=(time.monotonic() - ensured.at) if ensured else 0.0,
             health_timeout=self._health_timeout, crashing=observed.crashing(), force_stop=force_stop,
+            idle=idle, frozen=observed.frozen,
             active_tasks=self._draining(record, placement) if record.status == Status.HIBERNATING
             and observed.running and not force_stop else 0,
             version_change=self._version_changes.observe(record, placement, observed))
@@ -169,6 +171,12 @@ class Reconciler:
             case Step.STOP:
                 self._driver.stop(placement)
                 self._ensured.pop(name, None)
+            case Step.FREEZE:
+                self._driver.freeze(placement)
+                self._ensured.pop(name, None)
+            case Step.THAW:
+                self._driver.thaw(placement)
+                self._ensured.pop(name, None)  # a resume converges again, re-attaching to what runs
             case Step.STOP_SYNC:
                 self._syncs.stop(name)
             case Step.DELETE:

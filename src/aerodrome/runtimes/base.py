@@ -32,6 +32,7 @@ class Observed:
     detail: str = ""  # why not healthy, in words a person can act on
     extra: dict = field(default_factory=dict)
     failed: bool = False  # a component cannot start (e.g. its startup script failed): waiting will not help
+    frozen: bool = False  # asleep: its processes are frozen where they stood (see `freeze`)
 
     @property
     def running(self) -> bool:
@@ -82,6 +83,20 @@ class RuntimeDriver(Placer, Protocol):
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
         """Stop scheduling new tasks (schedulers stop); workers and the web server keep running so
         running tasks finish and report. Idempotent."""
+
+    def freeze(self, placement: Placement) -> None:
+        """Idle sleep: stop every process where it stands (no CPU; memory, connections and state
+        kept), so a wake is instant. `observe` says `frozen` until `thaw` or `stop`."""
+
+    def thaw(self, placement: Placement) -> None:
+        """Let frozen processes go on where they stood (nothing when none are frozen)."""
+
+    def frozen_since(self, placement: Placement) -> float | None:
+        """When the environment's processes were frozen (seconds since the epoch), or None."""
+
+    def deepen(self, placement: Placement) -> bool:
+        """A long idle sleep: stop the frozen processes, releasing their memory (a wake then starts
+        them as a resume does). False when nothing was frozen (a wake came first)."""
 
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
         """Before the schedulers start again after a stop: let Airflow recompute each DAG's next run

@@ -5,8 +5,9 @@ to sleep when `domain.idle_sleep.decide` says so, and wakes a sleeping one when 
 comes near (`wake_due`). The web endpoint, the CLI bridge and InvokeRestApi call `touch` for every
 request and `ensure_awake` before one that needs the environment: it wakes it and waits until it is
 AVAILABLE. A sleep is a hibernation with the reason `idle` (statuses HIBERNATING, HIBERNATED,
-RESUMING), each sleep and wake a `hibernate` event with `phase` sleep or wake; a hibernation asked for
-by a person or a schedule never wakes by itself.
+RESUMING) that freezes the processes; after `deep_minutes` asleep (and no run due within them) `tick`
+has the runtime stop them (`deepen`). Each sleep, deepening and wake is a `hibernate` event with
+`phase` sleep, deep or wake; a hibernation asked for by a person or a schedule never wakes by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from aerodrome import errors
 from aerodrome.domain import idle_sleep
+from aerodrome.domain.placement import Placement
 from aerodrome.domain.status import Status
 from aerodrome.runtimes.base import RuntimeDriver
 from aerodrome.services.lifecycle import LifecycleService
@@ -32,8 +34,8 @@ log = logging.getLogger(__name__)
 
 class IdleSleep:
     def __init__(self, *, store: Store, runtime: RuntimeDriver, lifecycle: LifecycleService, default_minutes: float,
-                 wake_lead: float, wake_timeout: float, clock: Callable[[], float] = time.time,
-                 probe_web: bool = True):
+                 wake_lead: float, wake_timeout: float, deep_minutes: float = 60.0,
+                 clock: Callable[[], float] = time.time, probe_web: bool = True):
         """`probe_web`: a request to an environment that wakes returns once its web server answers
         (off: once it is AVAILABLE)."""
         self._store = store
@@ -42,6 +44,7 @@ class IdleSleep:
         self._default = default_minutes
         self._wake_lead = wake_lead
         self._wake_timeout = wake_timeout
+        self._deep = deep_minutes * 60
         self._clock = clock
         self._lock = threading.Lock()
         self._last_request: dict[str, float] = {}
@@ -148,6 +151,8 @@ class IdleSleep:
                         self._for_a_run.add(name)  # once its run is done it may sleep again at once
                 self._lifecycle.resume(name, detail={"reason": cause})
                 log.info("%s: woken for %s", name, cause)
+            else:
+                self._deepen(record, placement, facts, now)
             return
         if record.status != Status.AVAILABLE or minutes is None:
             return
@@ -167,6 +172,20 @@ class IdleSleep:
                 log.info("%s: asleep (%s)", name, decision.reason)
             except errors.Conflict:
                 pass  # it changed meanwhile (an update began); look again next time
+
+
+    def _deepen(self, record: environments.EnvironmentRecord, placement: Placement, facts: idle_sleep.RunFacts,
+                now: float) -> None:
+        """A light sleep long enough, with no run coming within that time: release the memory."""
+        since = self._runtime.frozen_since(placement)
+        if since is None or not idle_sleep.deepen_due(facts, asleep_for=now - since, now=now, deep=self._deep):
+            return
+        if self._runtime.deepen(placement):
+            with self._store.session() as session:
+                environments.append_event(record.name, "hibernate", {
+                    "phase": "deep", "reason": hibernation.IDLE, "asleepMinutes": round((now - since) / 60, 1),
+                    "arn": record.arn}, session=session)
+            log.info("%s: asleep deeply (its processes stopped)", record.name)
 
 
 def _iso(when: float | None) -> str | None:

@@ -28,20 +28,23 @@ class LifecycleService:
             asleep = hibernation.reason(name, session=session) == hibernation.IDLE
             if record.status == Status.HIBERNATED and asleep and reason is None:
                 hibernation.request(name, force=force, session=session)  # asleep -> hibernated for good
-                return {"Name": name, "Status": record.status.value, "EventPosition": position}
-            if record.status not in HIBERNATABLE:
-                raise errors.Conflict(
-                    f"Environment {name} is {record.status.value}; it can hibernate when it is "
-                    f"{' or '.join(sorted(s.value for s in HIBERNATABLE - {Status.HIBERNATING}))}.")
-            if record.status != Status.HIBERNATING:
-                hibernation.clear(name, session=session)
-                environments.transition(name, Status.HIBERNATING, session=session, expected=record.status)
-            hibernation.request(name, force=force, session=session, reason=reason)
-            if reason is not None:
-                environments.append_event(name, "hibernate", {"phase": "sleep", "reason": reason, **(detail or {}),
-                                                              "arn": record.arn}, session=session)
+                status = Status.HIBERNATED  # (the reconciler stops its frozen processes)
+            else:
+                if record.status not in HIBERNATABLE:
+                    raise errors.Conflict(
+                        f"Environment {name} is {record.status.value}; it can hibernate when it is "
+                        f"{' or '.join(sorted(s.value for s in HIBERNATABLE - {Status.HIBERNATING}))}.")
+                if record.status != Status.HIBERNATING:
+                    hibernation.clear(name, session=session)
+                    environments.transition(name, Status.HIBERNATING, session=session, expected=record.status)
+                hibernation.request(name, force=force, session=session, reason=reason)
+                if reason is not None:
+                    environments.append_event(name, "hibernate", {"phase": "sleep", "reason": reason,
+                                                                  **(detail or {}), "arn": record.arn},
+                                              session=session)
+                status = Status.HIBERNATING
         self._wake(name)
-        return {"Name": name, "Status": Status.HIBERNATING.value, "EventPosition": position}
+        return {"Name": name, "Status": status.value, "EventPosition": position}
 
     def resume(self, name: str, *, detail: dict | None = None) -> dict:
         """Start a HIBERNATED environment again with the configuration it had; `detail` (idle sleep's

@@ -1,5 +1,5 @@
 """An environment's Airflow processes: converge them on a spec (workers by surge, others one at a
-time), scale workers, observe, quiesce and stop them."""
+time), scale workers, observe, quiesce, freeze, thaw and stop them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from aerodrome import errors
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import ComponentState, Observed, Progress
-from aerodrome.runtimes.local import airflow_env, contents, launcher, log_levels, processes, redis, workers
+from aerodrome.runtimes.local import airflow_env, contents, freezing, launcher, log_levels, processes, redis, workers
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.runtimes.local.wiring import base_env
 from aerodrome.settings import Settings
@@ -106,6 +106,8 @@ class Components:
             running, pid, restarts = self.supervisor.state(_key(placement, name))
             states.append(ComponentState(name=name, running=running, pid=pid, restarts=restarts,
                                          log=_log(placement, name)))
+        if freezing.since(placement) is not None:
+            return Observed(tuple(states), healthy=False, frozen=True, detail="asleep: its processes are frozen")
         down = [s for s in states if not s.running]
         for state in down:
             if self.supervisor.recent_exits(_key(placement, state.name))[-1:] == [launcher.SCRIPT_FAILED]:
@@ -128,8 +130,21 @@ class Components:
         processes.parallel(self.supervisor.stop, [_key(placement, n) for n, component
                                                   in airflow_env.components(spec) if component == "scheduler"])
 
+    def freeze(self, placement: Placement) -> None:
+        """Idle sleep: every process of the environment stops where it stands (its broker keeps
+        running; it costs next to nothing and the control plane reads it). Call it `locked`."""
+        broker = _key(placement, redis.NAME)
+        pids = [self.supervisor.state(name)[1] for name in self.supervisor.names(f"{placement.env_id}/")
+                if name != broker]
+        freezing.freeze(placement, [pid for pid in pids if pid])
+
+    def thaw(self, placement: Placement) -> None:
+        """The frozen processes go on where they stood. Call it `locked`."""
+        freezing.thaw(placement)
+
     def stop(self, placement: Placement) -> None:
         processes.parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
+        freezing.thaw(placement)  # what a control plane before this one froze and did not know of
         self.supervisor.drains.stop(f"{placement.env_id}/")
         self._worker_names.pop(placement.env_id, None)
         workers.forget_count(placement.root / "run")  # a stopped environment starts again at MinWorkers

@@ -15,7 +15,7 @@ from aerodrome.domain.idle_sleep import RunFacts
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import Observed, ParseReport, Progress
-from aerodrome.runtimes.local import airflow_env, contents, parse_requests, plugins, teams, web_login
+from aerodrome.runtimes.local import airflow_env, contents, freezing, parse_requests, plugins, teams, web_login
 from aerodrome.runtimes.local.broker_door import BrokerDoors, Certificates
 from aerodrome.runtimes.local.cli_bridge import CliBridge
 from aerodrome.runtimes.local.components import Components
@@ -96,6 +96,24 @@ class LocalDriver:
 
     def quiesce(self, spec: EnvironmentSpec, placement: Placement) -> None:
         self.components.quiesce(spec, placement)
+
+    def freeze(self, placement: Placement) -> None:
+        with self.components.locked(placement):
+            self.components.freeze(placement)
+
+    def thaw(self, placement: Placement) -> None:
+        with self.components.locked(placement):
+            self.components.thaw(placement)
+
+    def frozen_since(self, placement: Placement) -> float | None:
+        return freezing.since(placement)
+
+    def deepen(self, placement: Placement) -> bool:
+        with self.components.locked(placement):  # a wake thaws under the same lock: one or the other
+            if freezing.since(placement) is None:
+                return False
+            self.stop(placement)
+            return True
 
     def refresh_next_runs(self, spec: EnvironmentSpec, placement: Placement) -> None:
         self._cli.refresh_next_runs(spec, placement)

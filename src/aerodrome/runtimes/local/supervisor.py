@@ -262,6 +262,8 @@ def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
         return
     with contextlib.suppress(psutil.Error):
         process.send_signal(sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGCONT)  # a frozen (idle sleep) group handles the signal only once it goes on
     _wait_gone([process], timeout=grace)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
