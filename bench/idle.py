@@ -153,12 +153,15 @@ def measure(plane: ControlPlane, args: argparse.Namespace, plane_pid: int) -> in
     n = len(names)
     print(f"\n{n} idle environments, {args.samples} windows of {args.window:.0f} s"
           + (f", idle sleep {args.idle_sleep} min" if args.idle_sleep is not None else ""))
-    print(f"mean total CPU {statistics.fmean(totals):.1f} % of one core")
+    print(f"mean total CPU {statistics.fmean(totals):.1f} % of one core"
+          + (" (the figure for idle sleep: its windows cover whole periods of the schedule)"
+             if args.idle_sleep is not None else ""))
     support.report((f"total CPU ({n} environments)", totals, "% of one core"),
                    ("total CPU per environment", [t / n for t in totals], "% of one core"), width=44)
-    print("\nCPU by process kind (all environments), median % of one core:")
-    for what, values in sorted(kinds.items(), key=lambda item: -statistics.median(item[1])):
-        print(f"  {what:<40} {statistics.median(values):7.2f}")
+    # asleep, a window holds a wake for the runs or not: over a whole period the mean is the cost
+    print("\nCPU by process kind (all environments), % of one core:   median     mean")
+    for what, values in sorted(kinds.items(), key=lambda item: -statistics.fmean(item[1])):
+        print(f"  {what:<40} {statistics.median(values):15.2f} {statistics.fmean(values):8.2f}")
     shared = ("postgres (shared server)", "control plane (and its psql/tools)")
     pss_kinds = {what: [sample.get(what, 0.0) for sample in pss_samples] for sample in pss_samples for what in sample}
     pss_total = [sum(sample.values()) for sample in pss_samples]

@@ -125,7 +125,8 @@ class ControlPlane:
                                     default_minutes=settings.idle_sleep_minutes,
                                     wake_lead=settings.idle_sleep_wake_lead,
                                     wake_timeout=settings.idle_sleep_wake_timeout,
-                                    deep_minutes=settings.idle_sleep_deep_minutes)
+                                    deep_minutes=settings.idle_sleep_deep_minutes,
+                                    interval=settings.idle_sleep_interval)
         self.idle_sleep_loop = Every(settings.idle_sleep_interval, self.idle_sleep.tick, name="idle-sleep")
         self.snapshots = SnapshotService(store=self.store, settings=settings, runtime=self.driver,
                                          environments=self.environments, wake=self.controller.wake)

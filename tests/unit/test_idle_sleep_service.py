@@ -60,17 +60,34 @@ def status(store):
         return rows.get("dev", session=session).status
 
 
-def world(store, *, tags, default=0.0, timeout=5.0):
+def world(store, *, tags, default=0.0, timeout=5.0, interval=None):
     available(store, tags=tags)
     clock, runtime = Clock(1_000_000.0), Facts()
     lifecycle = LifecycleService(store=store, wake=lambda name: None)
     sleep = IdleSleep(store=store, runtime=runtime, lifecycle=lifecycle, default_minutes=default, wake_lead=60,
-                      wake_timeout=timeout, clock=clock, probe_web=False)
+                      wake_timeout=timeout, clock=clock, probe_web=False, interval=interval)
     return sleep, clock, runtime, lifecycle
 
 
 def phases(store):
     return [(p.get("phase"), p.get("reason")) for _, p in events(store) if p.get("phase") in ("sleep", "wake")]
+
+
+@pytest.mark.parametrize(("frozen", "lead"), [(True, 15), (False, 60)])
+def test_a_light_sleeper_wakes_a_look_before_its_run_a_deep_one_the_lead_before(store, frozen, lead):
+    sleep, clock, runtime, _ = world(store, tags={TAG: "10"}, interval=10)  # a look every 10 s: 15 s
+    sleep.tick()
+    clock.now += 600
+    runtime.facts = RunFacts(busy=False, next_run=clock.now + 3600)
+    sleep.tick()
+    move(store, Status.HIBERNATED)
+    runtime.frozen = clock.now if frozen else None
+    clock.now = runtime.facts.next_run - lead - 1
+    sleep.tick()
+    assert status(store) == Status.HIBERNATED
+    clock.now += 1
+    sleep.tick()
+    assert status(store) == Status.RESUMING
 
 
 def test_a_light_sleep_turns_deep_after_an_hour_with_no_run_coming(store):

@@ -31,18 +31,24 @@ from aerodrome.store.db import Store
 
 log = logging.getLogger(__name__)
 
+LIGHT_WAKE_MARGIN = 5.0  # seconds a thawed environment's scheduler is given before its run is due
+
 
 class IdleSleep:
     def __init__(self, *, store: Store, runtime: RuntimeDriver, lifecycle: LifecycleService, default_minutes: float,
                  wake_lead: float, wake_timeout: float, deep_minutes: float = 60.0,
-                 clock: Callable[[], float] = time.time, probe_web: bool = True):
-        """`probe_web`: a request to an environment that wakes returns once its web server answers
-        (off: once it is AVAILABLE)."""
+                 interval: float | None = None, clock: Callable[[], float] = time.time,
+                 probe_web: bool = True):
+        """`wake_lead`: how early a deep sleeper wakes for its next run (its processes start); a light
+        one (a thaw takes a second) wakes one look (`interval`, when given) and LIGHT_WAKE_MARGIN
+        before, if that is sooner. `probe_web`: a request to an environment that wakes returns once its
+        web server answers (off: once it is AVAILABLE)."""
         self._store = store
         self._runtime = runtime
         self._lifecycle = lifecycle
         self._default = default_minutes
         self._wake_lead = wake_lead
+        self._light_lead = wake_lead if interval is None else min(wake_lead, interval + LIGHT_WAKE_MARGIN)
         self._wake_timeout = wake_timeout
         self._deep = deep_minutes * 60
         self._clock = clock
@@ -142,7 +148,9 @@ class IdleSleep:
             return
         if record.status == Status.HIBERNATED and asleep:
             facts = self._runtime.run_facts(spec, placement)
-            if minutes is None or idle_sleep.wake_due(facts, now=now, wake_lead=self._wake_lead):
+            light = self._runtime.frozen_since(placement) is not None
+            lead = self._light_lead if light else self._wake_lead
+            if minutes is None or idle_sleep.wake_due(facts, now=now, wake_lead=lead):
                 cause = "idle sleep turned off" if minutes is None else (
                     "work waiting" if facts.busy or facts.watched_assets else
                     f"scheduled run at {_iso(facts.next_run)}")
@@ -151,14 +159,14 @@ class IdleSleep:
                         self._for_a_run.add(name)  # once its run is done it may sleep again at once
                 self._lifecycle.resume(name, detail={"reason": cause})
                 log.info("%s: woken for %s", name, cause)
-            else:
+            elif light:
                 self._deepen(record, placement, facts, now)
             return
         if record.status != Status.AVAILABLE or minutes is None:
             return
         facts = self._runtime.run_facts(spec, placement)
         decision = idle_sleep.decide(facts, last_request=last_request, now=now, quiet=minutes * 60,
-                                     wake_lead=self._wake_lead)
+                                     wake_lead=self._light_lead)  # a sleep begins light
         if decision.sleep:
             with self._lock:
                 if self._last_request.get(name, now) > last_request:
