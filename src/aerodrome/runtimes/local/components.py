@@ -17,7 +17,17 @@ from aerodrome import errors
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.base import ComponentState, Observed, Progress
-from aerodrome.runtimes.local import airflow_env, contents, freezing, launcher, log_levels, processes, redis, workers
+from aerodrome.runtimes.local import (
+    airflow_env,
+    contents,
+    freezing,
+    launcher,
+    log_levels,
+    processes,
+    redis,
+    triggerers,
+    workers,
+)
 from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
 from aerodrome.runtimes.local.wiring import base_env
 from aerodrome.settings import Settings
@@ -29,13 +39,16 @@ WEB_STOP_GRACE = 4.0
 
 
 class Components:
-    def __init__(self, settings: Settings, supervisor: Supervisor):
+    def __init__(self, settings: Settings, supervisor: Supervisor, *, has_triggers: Callable[[Placement], bool]):
         self._settings = settings
         self.supervisor = supervisor
         self.workers = workers.WorkerPool(supervisor, drain_limit=settings.worker_drain_timeout)
         self._worker_names: dict[str, list[str]] = {}  # env id -> the workers last converged on
         self._env_locks: dict[str, threading.Lock] = {}
         self._env_locks_lock = threading.Lock()
+        self.triggerers = triggerers.OnDemandTriggerers(supervisor, has_triggers=has_triggers,
+                                                        lock_of=self._env_lock)
+        self.triggerers.start()
         # One client for every health check: httpx.get would build a TLS context (reading the CA
         # bundle, tens of milliseconds of CPU) per call, and checks run every resync per environment.
         self._http = httpx.Client(timeout=3, verify=False)  # plain HTTP to loopback only
@@ -58,11 +71,20 @@ class Components:
         ordered = [o for o in others if o[0] not in last] + [o for o in others if o[0] in last]
         started = []
 
+        on_demand = triggerers.on_demand(spec)
+        if not on_demand:
+            self.triggerers.forget(placement.env_id)
+
         def replace_others() -> None:
             for name, component in ordered:
                 if name in last and "api-server" in started:
                     self._await_web(placement)
-                if self.supervisor.ensure(self._process(spec, placement, wiring, venv, name, component)):
+                process = self._process(spec, placement, wiring, venv, name, component)
+                if component == "triggerer" and on_demand:
+                    restarted = self.triggerers.offer(placement, process)  # it starts when triggers appear
+                else:
+                    restarted = self.supervisor.ensure(process)
+                if restarted:
                     started.append(name)
                     if progress:
                         progress(f"started {name}")
@@ -108,7 +130,8 @@ class Components:
                                          log=_log(placement, name)))
         if freezing.since(placement) is not None:
             return Observed(tuple(states), healthy=False, frozen=True, detail="asleep: its processes are frozen")
-        down = [s for s in states if not s.running]
+        on_demand = triggerers.on_demand(spec)
+        down = [s for s in states if not s.running and not (on_demand and s.name == "triggerer")]
         for state in down:
             if self.supervisor.recent_exits(_key(placement, state.name))[-1:] == [launcher.SCRIPT_FAILED]:
                 script_log = _startup_log(placement, state.name)
@@ -119,7 +142,7 @@ class Components:
             return Observed(tuple(states), healthy=False,
                             detail=f"{first.name} is not running (restarted {first.restarts} times): "
                                    f"{processes.tail(first.log)} (log: {first.log})")
-        healthy, detail = _health(self._http, spec, placement)
+        healthy, detail = _health(self._http, spec, placement, triggerer=not on_demand)
         scripted = [s.name for s in states if processes.in_startup_script(s.pid)]
         if not healthy and scripted:
             detail = (f"the startup script is still running on {', '.join(scripted)} "
@@ -143,6 +166,7 @@ class Components:
         freezing.thaw(placement)
 
     def stop(self, placement: Placement) -> None:
+        self.triggerers.forget(placement.env_id)
         processes.parallel(self.supervisor.stop, self.supervisor.names(f"{placement.env_id}/"))
         freezing.thaw(placement)  # what a control plane before this one froze and did not know of
         self.supervisor.drains.stop(f"{placement.env_id}/")
@@ -152,6 +176,7 @@ class Components:
 
     def close(self) -> None:
         """Stop every environment's processes in parallel, then the host's (PostgreSQL, Redis)."""
+        self.triggerers.close()
         processes.parallel(self.supervisor.stop, [n for n in self.supervisor.names() if not n.startswith("host/")])
         self.supervisor.close()
         self._http.close()
@@ -209,14 +234,16 @@ class Components:
                 time.sleep(1)
 
 
-def _health(http: httpx.Client, spec: EnvironmentSpec, placement: Placement) -> tuple[bool, str]:
+def _health(http: httpx.Client, spec: EnvironmentSpec, placement: Placement, *,
+            triggerer: bool) -> tuple[bool, str]:
+    """Whether Airflow reports itself healthy (the triggerer's part only when it always runs)."""
     path = "/api/v2/monitor/health" if airflow_env.is_airflow3(spec.airflow_version) else "/health"
     url = f"http://127.0.0.1:{placement.web_port}{path}"
     try:
         body = http.get(url).json()
     except (httpx.HTTPError, ValueError) as exc:
         return False, f"the web server does not answer yet ({type(exc).__name__})"
-    parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+    parts = ("metadatabase", "scheduler", "dag_processor") + (("triggerer",) if triggerer else ())
     unhealthy = [p for p in parts if p in body and (body[p] or {}).get("status") != "healthy"]
     if unhealthy:
         return False, f"Airflow reports {', '.join(unhealthy)} unhealthy"

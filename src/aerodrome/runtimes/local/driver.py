@@ -51,13 +51,13 @@ class LocalDriver:
                                          api_url=settings.local_api_url, region=settings.region,
                                          ca_bundle=settings.tls_dir / "bundle.pem" if settings.web_tls else None,
                                          statsd_port=settings.statsd_port)
-        self.components = Components(settings, self.supervisor)
         self._dumps = LocalDumps(postgres=self.postgres, databases=databases, brokers=self.brokers,
                                  stop=self.stop)
         self._cli = CliBridge(versions=self._versions, wiring=self._wiring)
         self._fab = FabUsers(self._cli)
         self._queries = Queries(self.postgres)
         self._tasks = TaskCounts(self._queries)
+        self.components = Components(settings, self.supervisor, has_triggers=self._tasks.has_triggers)
         self._version_change = LocalVersionChange(postgres=self.postgres, versions=self._versions,
                                                   venvs_dir=settings.venvs_dir)
 

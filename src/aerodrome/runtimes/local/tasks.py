@@ -1,5 +1,6 @@
-"""How many task instances an environment has queued or running, and what idle sleep asks (work, the
-next scheduled run): one query each on its database, over the connection `queries.Queries` keeps."""
+"""How many task instances an environment has queued or running, whether triggers wait, and what idle
+sleep asks (work, the next scheduled run): one query each on its database, over the connection
+`queries.Queries` keeps."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class TaskCounts:
                                   "WHERE state IN ('queued', 'running')")
         queued, running = rows[0] if rows else (0, 0)
         return int(queued or 0), int(running or 0)
+
+    def has_triggers(self, placement: Placement) -> bool:
+        """Whether a trigger waits for a triggerer (a deferred task's, an asset watcher's, a deadline's)."""
+        rows = self._queries.rows(placement.env_id, "SELECT EXISTS (SELECT 1 FROM trigger)")
+        return bool(rows and rows[0][0])
 
     def run_facts(self, spec: EnvironmentSpec, placement: Placement) -> RunFacts:
         """Work running or waiting, the next scheduled run and watched assets: what idle sleep needs."""
