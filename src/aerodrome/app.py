@@ -16,6 +16,7 @@ from aerodrome.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
+    from starlette.types import ASGIApp
 
     from aerodrome.bundles.sync import SyncResult
     from aerodrome.console.server import ConsoleServer
@@ -30,15 +31,15 @@ class ControlPlane:
 
     def __init__(self, settings: Settings, *, progress: Callable[[str, str], None] | None = None):
         from aerodrome.api.aws.app import build_mwaa_app
-        from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire, with_service
-        from aerodrome.api.durable import with_durable_audit
-        from aerodrome.api.ext.app import ExtApi, with_extensions
-        from aerodrome.api.prometheus import with_prometheus
-        from aerodrome.api.role_credentials import with_role_credentials
-        from aerodrome.api.sso import build_sso_app, with_sso
-        from aerodrome.api.sts.app import build_sts_app, with_sts
+        from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire
+        from aerodrome.api.ext.app import ExtApi, is_ext
+        from aerodrome.api.front import Rule, build_front
+        from aerodrome.api.prometheus import build_prometheus_app, is_scrape
+        from aerodrome.api.role_credentials import build_role_credentials_app, is_role_credentials
+        from aerodrome.api.sso import build_sso_app, is_sso
+        from aerodrome.api.sts.app import build_sts_app, is_sts
         from aerodrome.auth import sealed
-        from aerodrome.console.server import with_console_redirect
+        from aerodrome.console.server import console_redirect, is_console_page
         from aerodrome.events.webhooks import WebhookSender
         from aerodrome.gateway.server import Gateways
         from aerodrome.reconcile.autoscale import Autoscaler
@@ -133,13 +134,11 @@ class ControlPlane:
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)
         self.sts = SecurityTokenService(store=self.store, account=settings.account)
-        sts = build_sts_app(tokens=self.sts, credentials=self.credentials)
-        self.asgi = with_sts(with_extensions(mwaa, ExtApi(
-            events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
-            authorizer=self.principals, region=settings.region, account=settings.account,
-            closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
-            principals=self.principals, endpoints=self.environments,
-            worker_tokens=WorkerTokenService(store=self.store, hosts=self.driver))), sts)
+        ext = ExtApi(events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
+                     authorizer=self.principals, region=settings.region, account=settings.account,
+                     closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
+                     principals=self.principals, endpoints=self.environments,
+                     worker_tokens=WorkerTokenService(store=self.store, hosts=self.driver))
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
                                                     region=settings.region, account=settings.account)
         self.documents = Documents(settings.metrics_file)
@@ -160,19 +159,21 @@ class ControlPlane:
         self.log_shipper = Every(settings.log_ship_interval, LogShipper(
             store=self.store, logs=self.log_store, retention_days=settings.logs_retention_days).ship,
                                  name="log-shipper")
-        for wire, services in ((cloudwatch_wire(), (self.cloudwatch, self.cloudwatch_documents)),
-                               (logs_wire(region=settings.region, account=settings.account), (self.logs,))):
-            self.asgi = with_service(self.asgi, wire, build_service_app(
-                wire, services=services, credentials=self.credentials, authorizer=self.principals))
-        self.asgi = with_role_credentials(self.asgi, self.execution_roles)
         scrape_token = files.secret(settings.metrics_token_file, make=lambda: secrets.token_urlsafe(32))
-        self.asgi = with_prometheus(self.asgi, render=lambda: exposition(self.metric_store), token=scrape_token)
-        if self.sso is not None:
-            self.asgi = with_sso(self.asgi, build_sso_app(self.sso, secure=True,
-                                                          session_ttl=int(settings.sso_session_ttl)))
+        # the first rule that takes a request decides; the MWAA API answers the rest
+        routes: list[tuple[Rule, ASGIApp]] = []
         if settings.console_port:
-            self.asgi = with_console_redirect(self.asgi, settings.console_url)
-        self.asgi = with_durable_audit(self.asgi, self.audit)
+            routes.append((is_console_page, console_redirect(settings.console_url)))
+        if self.sso is not None:
+            routes.append((is_sso, build_sso_app(self.sso, secure=True, session_ttl=int(settings.sso_session_ttl))))
+        routes += [(is_scrape, build_prometheus_app(render=lambda: exposition(self.metric_store), token=scrape_token)),
+                   (is_role_credentials, build_role_credentials_app(self.execution_roles))]
+        for wire, services in ((logs_wire(region=settings.region, account=settings.account), (self.logs,)),
+                               (cloudwatch_wire(), (self.cloudwatch, self.cloudwatch_documents))):
+            routes.append((wire.takes, build_service_app(wire, services=services, credentials=self.credentials,
+                                                         authorizer=self.principals)))
+        routes += [(is_sts, build_sts_app(tokens=self.sts, credentials=self.credentials)), (is_ext, ext)]
+        self.asgi = build_front(routes, mwaa, audit=self.audit)
         self.console: ConsoleServer | None = None
         self._reporter = threading.Thread(target=self._report_loads, name="snapshot-loads", daemon=True)
         self._s3: S3Server | None = None

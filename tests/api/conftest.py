@@ -3,8 +3,9 @@ import pytest
 from botocore.config import Config
 
 from aerodrome.api.aws.app import build_mwaa_app
-from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire, with_service
-from aerodrome.api.sts.app import build_sts_app, with_sts
+from aerodrome.api.cloudwatch.app import build_service_app, cloudwatch_wire, logs_wire
+from aerodrome.api.front import build_front
+from aerodrome.api.sts.app import build_sts_app, is_sts
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.runtimes.local.s3_serve import S3Server
 from aerodrome.services.cloudwatch import CloudWatchService
@@ -48,11 +49,10 @@ def control_plane(settings, store, known_groups):
     notified: list = []
     log_store = LogStore(settings.logs_file)
     logs = LogsService(log_store, region=settings.region, account=settings.account)
-    served = with_sts(app, sts)
-    for wire, services in ((cloudwatch_wire(), (metrics, documents)),
-                           (logs_wire(region=settings.region, account=settings.account), (logs,))):
-        served = with_service(served, wire, build_service_app(wire, services=services, credentials=credentials,
-                                                               authorizer=principals))
+    routes = [(wire.takes, build_service_app(wire, services=services, credentials=credentials, authorizer=principals))
+              for wire, services in ((logs_wire(region=settings.region, account=settings.account), (logs,)),
+                                     (cloudwatch_wire(), (metrics, documents)))]
+    served = build_front([*routes, (is_sts, sts)], app)
     with serve_asgi(served) as url:
         key, secret = credentials.admin()
         yield {"url": url, "key": key, "secret": secret, "wakes": wakes, "environments": environments,

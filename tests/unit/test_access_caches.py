@@ -16,6 +16,8 @@ def test_a_deleted_principal_is_refused_at_once(store):
     keys = CredentialService(store=store)
     principals = PrincipalService(store=store, region="us-east-1", account="000000000000")
     key, secret = principals.create("ci")
+    with pytest.raises(errors.AccessDenied):
+        principals.authorize(key, "airflow:ListEnvironments", "*")  # the decision is kept, until...
     principals.attach("ci", "list", ALLOW_LIST)
     assert keys.secret_for(key) == secret
     assert keys.cached_secret(key) == secret  # kept

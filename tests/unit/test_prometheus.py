@@ -7,7 +7,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.responses import Response
 
-from aerodrome.api.prometheus import with_prometheus
+from aerodrome.api.front import build_front
+from aerodrome.api.prometheus import build_prometheus_app, is_scrape
 from aerodrome.telemetry.metric_store import Datapoint, MetricStore, dimensions_of
 from aerodrome.telemetry.prometheus import exposition
 from tests.support import serve_asgi
@@ -40,7 +41,8 @@ def test_the_scrape_needs_the_token_and_other_requests_pass_through():
     async def rest(scope, receive, send):
         await Response("the rest")(scope, receive, send)
 
-    with serve_asgi(with_prometheus(rest, render=lambda: b"# nothing\n", token="s3cret")) as url:
+    scrape = build_prometheus_app(render=lambda: b"# nothing\n", token="s3cret")
+    with serve_asgi(build_front([(is_scrape, scrape)], rest)) as url:
         assert httpx.get(f"{url}/metrics").status_code == 401
         assert httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         scraped = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer s3cret"})

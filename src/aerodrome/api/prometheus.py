@@ -11,18 +11,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from aerodrome.web.incoming import Incoming, incoming
+
 PATH = "/metrics"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def with_prometheus(app: ASGIApp, *, render: Callable[[], bytes], token: str) -> ASGIApp:
+def is_scrape(request: Incoming) -> bool:
+    return request.path == PATH and request.method == "GET"
+
+
+def build_prometheus_app(*, render: Callable[[], bytes], token: str) -> ASGIApp:
     expected = f"Bearer {token}".encode()
 
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != PATH or scope.get("method") != "GET":
-            await app(scope, receive, send)
-            return
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
+    async def scrape(scope: Scope, receive: Receive, send: Send) -> None:
+        given = incoming(scope).header(b"authorization")
         response: Response
         if not hmac.compare_digest(given, expected):
             response = PlainTextResponse("Show the scrape token: Authorization: Bearer <home/metrics-scrape.token>.\n",
@@ -31,4 +34,4 @@ def with_prometheus(app: ASGIApp, *, render: Callable[[], bytes], token: str) ->
             response = Response(await run_in_threadpool(render), media_type=CONTENT_TYPE)
         await response(scope, receive, send)
 
-    return routed
+    return scrape

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.settings import ROLE_CREDENTIALS_PATH as PATH
+from aerodrome.web.incoming import Incoming, incoming
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +22,13 @@ class RoleCredentials(Protocol):
         """Raises errors.AccessDenied for a token of no environment."""
 
 
-def with_role_credentials(app: ASGIApp, roles: RoleCredentials) -> ASGIApp:
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != PATH:
-            await app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        token = headers.get("authorization", "")
+def is_role_credentials(request: Incoming) -> bool:
+    return request.path == PATH
+
+
+def build_role_credentials_app(roles: RoleCredentials) -> ASGIApp:
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        token = incoming(scope).header(b"authorization").decode("latin-1")
         status, body = 200, {}
         if scope.get("method") != "GET":
             status, body = 405, {"code": "InvalidAction", "message": f"Use GET on {PATH}."}
@@ -47,4 +48,4 @@ def with_role_credentials(app: ASGIApp, roles: RoleCredentials) -> ASGIApp:
                                 (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": payload})
 
-    return wrapped
+    return answer

@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.domain import web_paths
 from aerodrome.services.sso import Person, SingleSignOn
+from aerodrome.web.incoming import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +100,9 @@ def build_sso_app(sso: SingleSignOn, *, secure: bool, session_ttl: int) -> Starl
                              Route("/sso/me", me)])
 
 
-def with_sso(app: ASGIApp, sso_app: ASGIApp) -> ASGIApp:
-    """`app`, with the single sign-on pages under /sso/ (outside the signed APIs)."""
-
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
-            await sso_app(scope, receive, send)
-        else:
-            await app(scope, receive, send)
-
-    return routed
+def is_sso(request: Incoming) -> bool:
+    """The single sign-on pages are under /sso/ (outside the signed APIs)."""
+    return request.path.startswith(PREFIX)
 
 
 def _page(status: int, title: str, message: str) -> HTMLResponse:

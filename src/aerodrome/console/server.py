@@ -9,10 +9,11 @@ import threading
 from typing import TYPE_CHECKING
 
 from starlette.responses import RedirectResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from aerodrome.auth import tls
 from aerodrome.console.sessions import ConsoleSessions
+from aerodrome.web.incoming import Incoming
 
 if TYPE_CHECKING:
     import uvicorn
@@ -52,13 +53,10 @@ class ConsoleServer:
         self._sessions.close()
 
 
-def with_console_redirect(app: ASGIApp, console_url: str) -> ASGIApp:
-    """`app`, with GET /console on this port answered by a redirect to the console's own listener."""
+def is_console_page(request: Incoming) -> bool:
+    return request.method == "GET" and request.path in ("/console", "/console/")
 
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in ("/console", "/console/"):
-            await RedirectResponse(console_url, status_code=303)(scope, receive, send)
-        else:
-            await app(scope, receive, send)
 
-    return routed
+def console_redirect(console_url: str) -> ASGIApp:
+    """GET /console on the API's port, answered by a redirect to the console's own listener."""
+    return RedirectResponse(console_url, status_code=303)

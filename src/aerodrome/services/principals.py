@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -20,19 +21,21 @@ NO_ROLE = "No Airflow role granted in IAM."
 # Who an access key acts as and what its policies say changes only when one of these does.
 ACCESS_TABLES = ("principals", "policies", "credentials", "session_credentials")
 MAX_CACHED = 10_000
+MAX_DECISIONS = 1_000  # per key: (action, resource) pairs whose decision is kept
 
 
 class PrincipalService:
-    """Decisions are made per call; the parsed policies behind them are kept per access key until a
-    principal, policy or key changes (the store's generations say when). Audit entries go to `audit`
-    (a journal that stores them in the background), each written before the call returns."""
+    """Decisions are made per call; the parsed policies behind them, and the decisions they gave for
+    each action and resource, are kept per access key until a principal, policy or key changes (the
+    store's generations say when). Every call writes its audit entry to `audit` (a journal that
+    stores them in the background) before it returns."""
 
     def __init__(self, *, store: Store, region: str, account: str, audit: Audit | None = None):
         self._store = store
         self._region = region
         self._account = account
         self._audit = audit or DirectAudit(store)
-        self._known: dict[str, tuple[int, str, list[policy.Statement]]] = {}
+        self._known: dict[str, _Access] = {}
         self._known_lock = threading.Lock()
 
     # --- management ----------------------------------------------------------------------------
@@ -104,8 +107,13 @@ class PrincipalService:
     # --- decisions -----------------------------------------------------------------------------
     def authorize(self, access_key_id: str, action: str, resource: str) -> str:
         """The caller's principal if its policies allow `action` on `resource`; AccessDenied otherwise."""
-        principal, statements = self._statements(access_key_id)
-        decision = policy.decide(statements, action, resource)
+        access = self._access(access_key_id)
+        principal = access.principal
+        decision = access.decisions.get((action, resource))
+        if decision is None:
+            decision = policy.decide(access.statements, action, resource)
+            if len(access.decisions) < MAX_DECISIONS:
+                access.decisions[(action, resource)] = decision
         self._audit.append(AuditEntry(principal, action, resource, "allowed" if decision == "Allow" else "denied"))
         if decision != "Allow":
             why = "an explicit deny in a policy" if decision == "Deny" else "no policy allows it"
@@ -115,8 +123,9 @@ class PrincipalService:
 
     def granted_role(self, access_key_id: str, action: str, environment: str) -> tuple[str, str]:
         """(principal, strongest Airflow role its policies allow for `action` on `environment`)."""
-        principal, statements = self._statements(access_key_id)
-        role = policy.granted_role(statements, action, region=self._region, account=self._account,
+        access = self._access(access_key_id)
+        principal = access.principal
+        role = policy.granted_role(access.statements, action, region=self._region, account=self._account,
                                    environment=environment)
         arn = policy.role_arn(region=self._region, account=self._account, environment=environment, role=role or "*")
         self._audit.append(AuditEntry(principal, action, arn, "allowed" if role else "denied"))
@@ -128,13 +137,13 @@ class PrincipalService:
     def record(self, principal: str, action: str, resource: str, outcome: str, detail: str = "") -> None:
         self._audit.append(AuditEntry(principal, action, resource, outcome, detail))
 
-    def _statements(self, access_key_id: str) -> tuple[str, list[policy.Statement]]:
+    def _access(self, access_key_id: str) -> _Access:
         """The principal `access_key_id` acts as and its parsed policies: kept while no principal,
         policy or key changes; read again otherwise (an unknown key always is)."""
         generation = self._store.generations.of(*ACCESS_TABLES)
         known = self._known.get(access_key_id)
-        if known is not None and known[0] == generation:
-            return known[1], known[2]
+        if known is not None and known.generation == generation:
+            return known
         with self._store.session() as session:
             principal = principals.principal_of(access_key_id, session=session)
             if principal is None:
@@ -142,16 +151,25 @@ class PrincipalService:
             statements: list[policy.Statement] = []
             for document in principals.policies(principal, session=session).values():
                 statements.extend(policy.parse(document))
+        access = _Access(generation, principal, statements, {})
         with self._known_lock:
             if len(self._known) >= MAX_CACHED:
                 self._known.clear()
-            self._known[access_key_id] = (generation, principal, statements)
-        return principal, statements
+            self._known[access_key_id] = access
+        return access
 
     @staticmethod
     def _must_exist(name: str, session: Session) -> None:
         if not principals.exists(name, session=session):
             raise errors.NotFound(f"Principal {name} does not exist.")
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    generation: int  # of ACCESS_TABLES when read
+    principal: str
+    statements: list[policy.Statement]
+    decisions: dict[tuple[str, str], str]  # (action, resource) -> policy.decide's answer
 
 
 def _check_name(kind: str, name: str) -> None:

@@ -2,11 +2,12 @@
 
 `AuditJournal.append` only queues an entry. One writer thread takes everything queued, appends it
 to a local journal file as JSON lines and syncs that file once for the whole batch (group commit),
-then inserts the batch into the store in one transaction; once every line is stored and the file
-has grown past EMPTY_PAST, it empties the file. A request's answer waits (`settled`) until the
-entries appended before it are in the synced file: many requests share one sync, and a kill -9
-after the answer loses none of them, because the next start (`open`) stores whatever the file still
-holds that the store lacks.
+then inserts what it has synced into the store in one transaction: at once when nothing more is
+queued (or `wait_stored` is waiting), otherwise after the next batches, up to STORE_EVERY entries.
+Once every line is stored and the file has grown past EMPTY_PAST, it empties the file. A request's
+answer waits (`settled`) until the entries appended before it are in the synced file: many requests
+share one sync, and a kill -9 after the answer loses none of them, because the next start (`open`)
+stores whatever the file still holds that the store lacks.
 
 `DirectAudit` writes each entry in its own transaction: for services built without a journal
 (tests, one-off commands).
@@ -21,7 +22,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 RETRY = 0.5  # seconds before a failed sync or insert is tried again
 EMPTY_PAST = 1 << 20  # bytes: the file is emptied (once all of it is stored) only past this size, as
 # emptying it makes the next sync a file-system journal commit too
+STORE_EVERY = 1000  # entries: while requests keep coming, the store takes them this many at a time
+_LINE = json.JSONEncoder(separators=(",", ":"))  # one encoder for every line: json.dumps makes one a call
 
 
 class Audit(Protocol):
@@ -71,6 +73,7 @@ class AuditJournal:
         self._appended = 0  # entries appended so far
         self._durable = 0  # of which this many are in the synced file
         self._stored = 0  # and this many in the store
+        self._wanted = 0  # callers of wait_stored waiting
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="audit-journal", daemon=True)
@@ -127,7 +130,11 @@ class AuditJournal:
     def wait_stored(self, timeout: float = 10.0) -> None:
         with self._cond:
             target = self._appended
-            self._cond.wait_for(lambda: self._stored >= target or not self._thread.is_alive(), timeout)
+            self._wanted += 1  # the writer stores what it has synced rather than wait for more
+            try:
+                self._cond.wait_for(lambda: self._stored >= target or not self._thread.is_alive(), timeout)
+            finally:
+                self._wanted -= 1
 
     # --- the writer ----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -142,6 +149,8 @@ class AuditJournal:
                 self._write(batch)
                 self._release(upto)
                 unstored.extend(batch)
+            if unstored and self._queued and len(unstored) < STORE_EVERY and not closing and not self._wanted:
+                continue  # more already waits for its sync: the store takes these with it, in one transaction
             if unstored and self._store_all(unstored):
                 unstored = []
                 with self._cond:
@@ -158,7 +167,7 @@ class AuditJournal:
                         return
 
     def _write(self, batch: list[AuditEntry]) -> None:
-        data = "".join(json.dumps(asdict(e), separators=(",", ":")) + "\n" for e in batch).encode()
+        data = "".join([_LINE.encode(vars(e)) + "\n" for e in batch]).encode()
         while True:
             try:
                 assert self._file is not None

@@ -9,7 +9,6 @@ INSERT/UPDATE/DELETE statements a session executes; not other processes, nor raw
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from typing import Any
 
 from sqlalchemy import event
@@ -20,7 +19,7 @@ _WRITTEN = "aerodrome.written_tables"
 
 class Generations:
     def __init__(self, sessions: sessionmaker[Session]):
-        self._counts: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         event.listen(sessions, "after_flush", _note_flush)
         event.listen(sessions, "do_orm_execute", _note_statement)
@@ -29,14 +28,15 @@ class Generations:
 
     def of(self, *tables: str) -> int:
         """A number that changes whenever one of `tables` does (the sum of their counts)."""
-        counts = self._counts
-        return sum(counts[t] for t in tables)
+        counts = self._counts  # a list, not a generator: this runs several times per API request
+        return sum([counts.get(t, 0) for t in tables])
 
     def _count(self, session: Session) -> None:
         written = session.info.pop(_WRITTEN, None)
         if written:
             with self._lock:
-                self._counts.update(written)
+                for table in written:
+                    self._counts[table] = self._counts.get(table, 0) + 1
 
 
 def _note_flush(session: Session, _context: Any) -> None:

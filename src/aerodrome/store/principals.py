@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import Float, Integer, String, Text, delete, insert, select
+from sqlalchemy import Float, Integer, String, Table, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from aerodrome import errors
@@ -124,8 +125,10 @@ class AuditEntry:
 
 
 def record_all(entries: Sequence[AuditEntry], *, session: Session) -> None:
+    """One executemany into the table (not the ORM's bulk insert, which costs twice as much a row)."""
     if entries:
-        session.execute(insert(AuditRow), [{**asdict(e), "detail": e.detail[:500]} for e in entries])
+        rows = [{**vars(e), "detail": e.detail[:500]} for e in entries]
+        session.execute(insert(cast(Table, AuditRow.__table__)), rows)
 
 
 def unrecorded(entries: Iterable[AuditEntry], *, session: Session) -> list[AuditEntry]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from aerodrome import errors
 
@@ -18,7 +19,11 @@ PROXY_MAX_BYTES = 64 * 1024 * 1024  # what the Airflow UI and REST API receive t
 
 def check_declared(request: Request, limit: int) -> None:
     """errors.TooLarge when the request says it carries more than `limit` bytes (or says it unreadably)."""
-    declared = request.headers.get("content-length")
+    check_length(request.headers.get("content-length"), limit)
+
+
+def check_length(declared: str | None, limit: int) -> None:
+    """check_declared for the Content-Length header's value (None: none sent)."""
     if declared is None:
         return
     try:
@@ -41,13 +46,18 @@ async def capped_stream(request: Request, limit: int) -> AsyncIterator[bytes]:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, at most `limit` bytes (errors.TooLarge past that). Read from the ASGI channel
-    itself: an async generator per request costs the API's hot path more than the read does."""
-    check_declared(request, limit)
+    """The whole body, at most `limit` bytes (errors.TooLarge past that)."""
+    return await read_received(request.receive, request.headers.get("content-length"), limit)
+
+
+async def read_received(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """read_body from the ASGI channel itself, given the Content-Length header's value: an async
+    generator per request costs the API's hot path more than the read does."""
+    check_length(declared, limit)
     chunks: list[bytes] = []
     seen = 0
     while True:
-        message = await request.receive()
+        message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         chunk = message.get("body", b"")

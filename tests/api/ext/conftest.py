@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from aerodrome.api.aws.app import build_mwaa_app
-from aerodrome.api.ext.app import ExtApi, with_extensions
+from aerodrome.api.ext.app import ExtApi, is_ext
+from aerodrome.api.front import build_front
 from aerodrome.runtimes.local.placement import HostPlacements
 from aerodrome.services.credentials import CredentialService
 from aerodrome.services.environments import EnvironmentService
@@ -68,13 +69,11 @@ def plane(settings, store):
     principals.ensure_admin()
     mwaa = build_mwaa_app(environments=environments, credentials=credentials, region=settings.region,
                           account=settings.account, authorizer=principals)
-    app = with_extensions(mwaa, ExtApi(events=events, lifecycle=lifecycle, credentials=credentials,
-                                       authorizer=principals, region=settings.region,
-                                       account=settings.account, closing=closing,
-                                       snapshots=snapshots,
-                                       schedules=ScheduleService(store=store, lifecycle=lifecycle),
-                                       principals=principals, endpoints=environments,
-                                       worker_tokens=WorkerTokenService(store=store)))
+    ext = ExtApi(events=events, lifecycle=lifecycle, credentials=credentials, authorizer=principals,
+                 region=settings.region, account=settings.account, closing=closing, snapshots=snapshots,
+                 schedules=ScheduleService(store=store, lifecycle=lifecycle), principals=principals,
+                 endpoints=environments, worker_tokens=WorkerTokenService(store=store))
+    app = build_front([(is_ext, ext)], mwaa)
     with serve_asgi(app) as url:
         key, secret = credentials.admin()
         port = int(url.rsplit(":", 1)[1])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
 import re
-import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aerodrome import errors
@@ -31,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PASSES_ROLE = ("CreateEnvironment", "UpdateEnvironment")  # the caller hands its environment an execution role
 IN_MEMORY = ("ListEnvironments", "GetEnvironment")  # on the event loop while the environments are in memory
+JSON = b"application/json"
 T = TypeVar("T")
 
 
@@ -71,44 +70,50 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
             return await _without_waiting(run, operation, payload, principal)
         return await run_in_threadpool(run, operation, payload, principal)
 
-    async def handle(request: Request) -> Response:
-        request_id = _request_id()
-        raw = request.scope.get("raw_path")
-        raw_path = raw.decode() if raw else request.url.path
-        query = request.scope.get("query_string", b"").decode()  # as request.url.query, without building a URL
+    async def handle(scope: Scope, receive: Receive, request_id: str) -> tuple[int, dict, tuple]:
+        """(status, JSON document, extra headers) for one request, read straight from its ASGI scope."""
+        method = scope["method"]
+        raw = scope.get("raw_path")
+        raw_path = raw.decode() if raw else scope["path"]
+        query = scope.get("query_string", b"").decode()
+        headers = {name.decode("latin-1"): value.decode("latin-1")  # reversed: a repeated name's first value
+                   for name, value in reversed(scope["headers"])}
         try:
-            body = await limits.read_body(request, limits.MWAA_API_MAX_BYTES)  # capped before anything reads it
-            caller = sigv4.verify(method=request.method, raw_path=raw_path, query=query,
-                                  headers=request.headers, body=body,
-                                  secret_for=await signing.secret_finder(credentials, request.headers),
+            body = await limits.read_received(receive, headers.get("content-length"), limits.MWAA_API_MAX_BYTES)
+            caller = sigv4.verify(method=method, raw_path=raw_path, query=query, headers=headers, body=body,
+                                  secret_for=await signing.secret_finder(credentials, headers),
                                   service=SIGNING_NAME)
-            route, labels = protocol.match(request.method, raw_path)
+            route, labels = protocol.match(method, raw_path)
             payload = protocol.parse_input(route, labels, query, body)
             if route.input_shape:
                 validate.check(route.input_shape, payload)
             log.debug("%s %s by %s", route.operation, labels.get("Name", ""), caller.access_key_id)  # audited
-            result = await call(route.operation, payload, caller.access_key_id)
-            return _json(200, result, request_id)
+            return 200, await call(route.operation, payload, caller.access_key_id), ()
         except errors.RestApiFailure as exc:
             code, status, document = aws_errors.rest_api_error(exc)
-            return _json(status, document, request_id, {"x-amzn-ErrorType": code})
+            return status, document, ((b"x-amzn-errortype", code.encode()),)
         except errors.NotFound as exc:
             if "No MWAA operation" in str(exc):
-                return _error("UnknownOperationException", 404, str(exc), request_id)
-            return _error(*aws_errors.to_aws(exc), request_id)
+                return _error("UnknownOperationException", 404, str(exc))
+            return _error(*aws_errors.to_aws(exc))
         except Exception as exc:
             code, status, message = aws_errors.to_aws(exc)
             if status >= 500:
                 log.exception("request %s failed", request_id)
-            return _error(code, status, message, request_id)
+            return _error(code, status, message)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         """Every request reaches `handle`, whatever its method, so one the model lacks (OPTIONS, say)
         gets an AWS error too rather than a router's plain-text 405."""
         if scope["type"] != "http":
             return
-        response = await handle(Request(scope, receive))
-        await response(scope, receive, send)
+        request_id = _request_id()
+        status, document, extra = await handle(scope, receive, request_id)
+        body = json.dumps(document).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", JSON),
+                                (b"x-amzn-requestid", request_id.encode()), *extra]})
+        await send({"type": "http.response.body", "body": body})
 
     return app
 
@@ -125,18 +130,21 @@ async def _without_waiting(function: Callable[..., T], *args: object) -> T:
 
 def _request_id() -> str:
     """A version-4 UUID from Python's generator: uuid4 asks the OS (os.urandom), which lets go of the
-    GIL, and winning it back under load costs more than the whole request; an id needs no secrecy."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    GIL, and winning it back under load costs more than the whole request; an id needs no secrecy.
+    Formatted here: uuid.UUID checks and converts more than the request can spare."""
+    bits = random.getrandbits(128) & _UUID_KEEP | _UUID_V4
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def _json(status: int, data: dict, request_id: str, headers: dict | None = None) -> Response:
-    return Response(json.dumps(data), status_code=status, media_type="application/json",
-                    headers={"x-amzn-RequestId": request_id, **(headers or {})})
+_UUID_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)  # version and variant bits cleared
+_UUID_V4 = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 
 
-def _error(code: str, status: int, message: str, request_id: str) -> Response:
-    return _json(status, aws_errors.body(code, message), request_id, {"x-amzn-ErrorType": code})
+def _error(code: str, status: int, message: str) -> tuple[int, dict, tuple]:
+    return status, aws_errors.body(code, message), ((b"x-amzn-errortype", code.encode()),)
 
 
+@functools.cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -102,7 +102,7 @@ def _string(shape: dict, value: object, path: str, problems: list[str], *, sensi
     elif "enum" in shape and value not in shape["enum"]:
         problems.append(f"{shown} at '{path}' failed to satisfy constraint: Member must satisfy enum value set: "
                         f"[{', '.join(shape['enum'])}]")
-    elif "pattern" in shape and not _pattern(shape["pattern"]).fullmatch(value):
+    elif "pattern" in shape and not _matches(shape["pattern"], value):
         problems.append(f"{shown} at '{path}' failed to satisfy constraint: Member must satisfy regular "
                         f"expression pattern: {shape['pattern']}")
 
@@ -117,6 +117,13 @@ def _number(shape: dict, value: object, path: str, problems: list[str]) -> None:
     if "max" in shape and value > shape["max"]:
         problems.append(f"Value '{value}' at '{path}' failed to satisfy constraint: Member must have value "
                         f"less than or equal to {shape['max']}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches(pattern: str, value: str) -> bool:
+    """Kept per value: the same names come again and again, and a match in `regex` may let go of
+    the GIL, which a busy event loop waits long to win back."""
+    return _pattern(pattern).fullmatch(value) is not None
 
 
 @functools.cache

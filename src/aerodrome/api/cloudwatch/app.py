@@ -1,7 +1,7 @@
 """CloudWatch (botocore `cloudwatch`, signing name `monitoring`) and CloudWatch Logs (`logs`) on the
-MWAA endpoint, in each protocol SDKs send (codec.py). `with_service` sends a request to a service's
-app when its signature is scoped to that service, or, unsigned, when it is shaped as one of its
-calls; the rest goes on unchanged. Every call is authorized as `<prefix>:<Operation>`: CloudWatch's
+MWAA endpoint, in each protocol SDKs send (codec.py). A wire `takes` a request (api/front.py routes
+it to the service's app) when its signature is scoped to that service, or, unsigned, when it is
+shaped as one of its calls. Every call is authorized as `<prefix>:<Operation>`: CloudWatch's
 on `*`, CloudWatch Logs' on the log group's ARN (`*` when none is named).
 """
 
@@ -27,6 +27,7 @@ from aerodrome.auth import sigv4
 from aerodrome.services.cloudwatch import CloudWatchError
 from aerodrome.services.contracts import Authorizer, Credentials
 from aerodrome.web import limits
+from aerodrome.web.incoming import Incoming, incoming
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,21 @@ class Wire:
     protocols: tuple[str, ...]
     resource: Callable[[dict], str]  # the resource an operation's payload names
 
-    def protocol_of(self, scope: Scope) -> str | None:
+    def protocol_of(self, request: Incoming) -> str | None:
         """The protocol a request to this service speaks, or None when it is not one."""
-        headers = dict(scope.get("headers") or [])
-        service = sigv4.signed_service(headers.get(b"authorization", b"").decode("latin-1"))
-        if service not in (None, self.signing_name):
+        service = request.service
+        if service is not None and service != self.signing_name:
             return None
         target = self.codec.target
-        if CBOR in self.protocols and (headers.get(b"smithy-protocol") == b"rpc-v2-cbor" or
-                                       scope.get("path", "").startswith(f"/service/{target}/")):
+        if CBOR in self.protocols and (request.header(b"smithy-protocol") == b"rpc-v2-cbor" or
+                                       request.path.startswith(f"/service/{target}/")):
             return CBOR
-        if headers.get(b"x-amz-target", b"").decode("latin-1").startswith(f"{target}."):
+        if request.header(b"x-amz-target").decode("latin-1").startswith(f"{target}."):
             return JSON
         return QUERY if QUERY in self.protocols and service == self.signing_name else None
+
+    def takes(self, request: Incoming) -> bool:
+        return self.protocol_of(request) is not None
 
 
 def cloudwatch_wire() -> Wire:
@@ -68,16 +71,6 @@ def logs_wire(*, region: str, account: str) -> Wire:
         return f"arn:aws:logs:{region}:{account}:log-group:{name}" if name else "*"
 
     return Wire(Codec("logs"), "logs", "logs", (JSON,), resource)
-
-
-def with_service(app: ASGIApp, wire: Wire, service: ASGIApp) -> ASGIApp:
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and wire.protocol_of(scope):
-            await service(scope, receive, send)
-        else:
-            await app(scope, receive, send)
-
-    return routed
 
 
 def build_service_app(wire: Wire, *, services: Sequence[object], credentials: Credentials,
@@ -98,7 +91,7 @@ def build_service_app(wire: Wire, *, services: Sequence[object], credentials: Cr
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         request_id = str(uuid.uuid4())
-        protocol = wire.protocol_of(scope) or wire.protocols[-1]
+        protocol = wire.protocol_of(incoming(scope)) or wire.protocols[-1]
         operation = ""
         try:
             body = await limits.read_body(request, MAX_BYTES)

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from aerodrome import errors
 from aerodrome.api import signing
@@ -53,6 +53,7 @@ from aerodrome.services.contracts import (
     WorkerTokens,
 )
 from aerodrome.web import limits
+from aerodrome.web.incoming import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -187,17 +188,9 @@ class ExtApi:
                 yield b": keepalive\n\n"
 
 
-def with_extensions(mwaa: ASGIApp, ext: ASGIApp) -> ASGIApp:
-    """One ASGI app: PREFIX/... goes to the Aerodrome API, everything else to the MWAA API."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == PREFIX or path.startswith(PREFIX + "/")):
-            await ext(scope, receive, send)
-        else:
-            await mwaa(scope, receive, send)
-
-    return app
+def is_ext(request: Incoming) -> bool:
+    """PREFIX/... is the Aerodrome API's (api/front.py routes it here); MWAA's paths never start so."""
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
 
 
 def reply(status: int, data: dict, headers: dict | None = None) -> Response:

@@ -1,6 +1,6 @@
 """STS on the MWAA endpoint (botocore's `sts` model, query protocol): a form-encoded POST to `/`,
-SigV4-signed for service `sts`, answered in XML. `with_sts` sends a request here when its signature
-is scoped to `sts` (or, unsigned, when it is a form POST to `/`); everything else goes on unchanged.
+SigV4-signed for service `sts`, answered in XML. `is_sts` takes a request for this app (api/front.py
+routes it) when its signature is scoped to `sts` (or, unsigned, when it is a form POST to `/`).
 
     GetCallerIdentity                                        -> Account, Arn, UserId
     GetSessionToken  [DurationSeconds 900..129600, 43200]    -> Credentials (ASIA..., SessionToken, Expiration)
@@ -25,6 +25,7 @@ from aerodrome.api.aws import errors as aws_errors
 from aerodrome.auth import sigv4
 from aerodrome.services.contracts import Credentials, SecurityTokens
 from aerodrome.web import limits
+from aerodrome.web.incoming import Incoming
 from aerodrome.web.xml import xml_text
 
 log = logging.getLogger(__name__)
@@ -41,23 +42,11 @@ class _Failure(Exception):
         self.code, self.status = code, status
 
 
-def is_sts(scope: Scope) -> bool:
-    headers = dict(scope.get("headers") or [])
-    service = sigv4.signed_service(headers.get(b"authorization", b"").decode("latin-1"))
-    if service:
-        return service == SIGNING_NAME
-    return scope.get("method") == "POST" and scope.get("path") == "/" and \
-        headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
-
-
-def with_sts(app: ASGIApp, sts: ASGIApp) -> ASGIApp:
-    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_sts(scope):
-            await sts(scope, receive, send)
-        else:
-            await app(scope, receive, send)
-
-    return routed
+def is_sts(request: Incoming) -> bool:
+    if request.service:
+        return request.service == SIGNING_NAME
+    return request.method == "POST" and request.path == "/" and \
+        request.header(b"content-type").startswith(b"application/x-www-form-urlencoded")
 
 
 def build_sts_app(*, tokens: SecurityTokens, credentials: Credentials) -> ASGIApp:
