@@ -62,3 +62,4 @@ def test_a_stop_ends_a_frozen_group_at_once(tmp_path: Path, supervisor):
     supervisor.stop("e1/triggerer", grace=20)
     assert time.monotonic() - started < 5  # it handled SIGTERM once let go on, not SIGKILL after the grace
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert freezing.since(placement) is None  # a marker whose processes are gone freezes nothing

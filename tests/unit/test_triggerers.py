@@ -66,7 +66,9 @@ def test_it_runs_while_triggers_wait_and_for_the_linger_after(tmp_path: Path, su
     with lock:
         tended.tick()
     assert not running()
-    freezing.freeze(placement, [])
+    supervisor.ensure(ProcessSpec(name="e1/scheduler-1", argv=["sleep", "60"], env={"PATH": os.environ["PATH"]},
+                                  log_file=tmp_path / "s.log", pid_file=tmp_path / "run" / "s.pid"))
+    freezing.freeze(placement, [supervisor.state("e1/scheduler-1")[1]])
     tended.tick()
     assert not running()
     freezing.thaw(placement)

@@ -48,11 +48,15 @@ def thaw(placement: Placement) -> None:
 
 
 def since(placement: Placement) -> float | None:
-    """When the environment was frozen (seconds since the epoch), or None when it is not."""
+    """When the environment was frozen (seconds since the epoch), or None when it is not: no marker,
+    or none of the processes it lists is alive (a control plane that stopped them all as it closed)."""
+    marker = _marker(placement)
     try:
-        return _marker(placement).stat().st_mtime
-    except OSError:
+        frozen_at = marker.stat().st_mtime
+        marks = json.loads(marker.read_text())
+    except (OSError, ValueError):
         return None
+    return frozen_at if any(processes.marked(mark["pid"], mark) is not None for mark in marks) else None
 
 
 def forget(placement: Placement) -> None:
