@@ -41,6 +41,7 @@ class Controller:
         self._failures: dict[str, int] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._stopped = threading.Event()  # the resync waits on this, not on `_cond`, which every wake notifies
 
     def start(self) -> None:
         for index in range(self._workers):
@@ -55,6 +56,7 @@ class Controller:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        self._stopped.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -118,13 +120,7 @@ class Controller:
             return 0.0  # look again: the failed status has its own plan
 
     def _resync(self) -> None:
-        while True:
-            with self._cond:
-                if self._stopping:
-                    return
-                self._cond.wait(timeout=self._resync_interval)
-                if self._stopping:
-                    return
+        while not self._stopped.wait(self._resync_interval):
             try:
                 for name in self._names():
                     self.wake(name)
