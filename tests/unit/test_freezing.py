@@ -1,6 +1,6 @@
 """Idle sleep's freeze with real processes: a frozen process group (leader and child) uses no CPU
 and is not judged dead; a thaw lets it go on, also from a later control plane (the marker); a stop
-ends a frozen group at once, not after the grace."""
+lets a frozen group handle its stop signal, not SIGKILL it after the grace."""
 
 import os
 import time
@@ -50,16 +50,17 @@ def test_a_frozen_group_uses_no_cpu_and_goes_on_when_thawed(tmp_path: Path, supe
     wait_for(lambda: group_cpu(pid) > frozen_at + 0.05, timeout=10, what="CPU after the thaw")
 
 
-def test_a_stop_ends_a_frozen_group_at_once(tmp_path: Path, supervisor):
+def test_a_stop_lets_a_frozen_group_handle_its_signal(tmp_path: Path, supervisor):
     placement = Placement(env_id="e1", root=tmp_path, web_port=1, broker_db=1)
-    supervisor.ensure(ProcessSpec(name="e1/triggerer", argv=["sh", "-c", "trap 'exit 0' TERM; sleep 60 & wait"],
+    handled = tmp_path / "handled"
+    supervisor.ensure(ProcessSpec(name="e1/triggerer",
+                                  argv=["sh", "-c", f"trap 'touch {handled}; exit 0' TERM; sleep 60 & wait"],
                                   env={"PATH": os.environ["PATH"]}, log_file=tmp_path / "t.log",
                                   pid_file=tmp_path / "run" / "t.pid"))
     _, pid, _ = supervisor.state("e1/triggerer")
     assert pid is not None
     freezing.freeze(placement, [pid])
-    started = time.monotonic()
     supervisor.stop("e1/triggerer", grace=20)
-    assert time.monotonic() - started < 5  # it handled SIGTERM once let go on, not SIGKILL after the grace
+    assert handled.exists()  # it handled SIGTERM once let go on, not SIGKILL after the grace
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert freezing.since(placement) is None  # a marker whose processes are gone freezes nothing

@@ -148,8 +148,8 @@ class IdleSleep:
             return
         if record.status == Status.HIBERNATED and asleep:
             facts = self._runtime.run_facts(spec, placement)
-            light = self._runtime.frozen_since(placement) is not None
-            lead = self._light_lead if light else self._wake_lead
+            frozen_since = self._runtime.frozen_since(placement)
+            lead = self._wake_lead if frozen_since is None else self._light_lead
             if minutes is None or idle_sleep.wake_due(facts, now=now, wake_lead=lead):
                 cause = "idle sleep turned off" if minutes is None else (
                     "work waiting" if facts.busy or facts.watched_assets else
@@ -159,8 +159,8 @@ class IdleSleep:
                         self._for_a_run.add(name)  # once its run is done it may sleep again at once
                 self._lifecycle.resume(name, detail={"reason": cause})
                 log.info("%s: woken for %s", name, cause)
-            elif light:
-                self._deepen(record, placement, facts, now)
+            elif frozen_since is not None:
+                self._deepen(record, placement, facts, now, since=frozen_since)
             return
         if record.status != Status.AVAILABLE or minutes is None:
             return
@@ -183,10 +183,9 @@ class IdleSleep:
 
 
     def _deepen(self, record: environments.EnvironmentRecord, placement: Placement, facts: idle_sleep.RunFacts,
-                now: float) -> None:
-        """A light sleep long enough, with no run coming within that time: release the memory."""
-        since = self._runtime.frozen_since(placement)
-        if since is None or not idle_sleep.deepen_due(facts, asleep_for=now - since, now=now, deep=self._deep):
+                now: float, *, since: float) -> None:
+        """A light sleep (frozen `since`) long enough, with no run coming within that time: release the memory."""
+        if not idle_sleep.deepen_due(facts, asleep_for=now - since, now=now, deep=self._deep):
             return
         if self._runtime.deepen(placement):
             with self._store.session() as session:
