@@ -50,16 +50,20 @@ with DAG("{dag_id}", start_date=datetime.datetime(2026, 1, 1), schedule="{schedu
 
 def kind(process: psutil.Process, plane_pid: int) -> str:
     """What a process under the control plane is: its supervised component (by the top ancestor's
-    command line), the shared PostgreSQL server, a broker, or the control plane itself."""
+    command line, below the control plane or the environment's fork server), the fork server, the
+    shared PostgreSQL server, a broker, or the control plane itself."""
     if process.pid == plane_pid:
         return "control plane (and its psql/tools)"
     chain = [process]
     try:
-        while (parent := chain[-1].parent()) is not None and parent.pid != plane_pid:
+        while (parent := chain[-1].parent()) is not None and parent.pid != plane_pid \
+                and "forkserver" not in " ".join(parent.cmdline()):  # a component it forked
             chain.append(parent)
         words = " ".join(chain[-1].cmdline())
     except psutil.Error:
         return "gone"
+    if "forkserver" in words:
+        return "fork server"
     if "postgres" in words and "-D" in words:
         return "postgres (shared server)"
     if "redis" in words:

@@ -7,21 +7,13 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from aerodrome.domain.placement import Placement
 from aerodrome.runtimes.local import freezing
-from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
+from aerodrome.runtimes.local.supervisor import ProcessSpec
 from tests.support import wait_for
 
 BUSY = "sh -c 'while :; do :; done' & while :; do :; done"  # a busy leader with a busy child
-
-
-@pytest.fixture
-def supervisor():
-    running = Supervisor(poll_interval=0.1)
-    yield running
-    running.close(grace=2)
 
 
 def group_cpu(pid: int) -> float:

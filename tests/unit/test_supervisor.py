@@ -9,18 +9,10 @@ import subprocess
 import time
 
 import psutil
-import pytest
 
 from aerodrome.runtimes.local import processes
-from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
+from aerodrome.runtimes.local.supervisor import ProcessSpec
 from tests.support import wait_for
-
-
-@pytest.fixture
-def supervisor():
-    running = Supervisor(poll_interval=0.1)
-    yield running
-    running.close(grace=2)
 
 
 def spec(tmp_path, script: str, *, name: str = "env/worker-1") -> ProcessSpec:

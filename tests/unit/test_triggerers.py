@@ -11,7 +11,7 @@ import pytest
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
 from aerodrome.runtimes.local import freezing, triggerers
-from aerodrome.runtimes.local.supervisor import ProcessSpec, Supervisor
+from aerodrome.runtimes.local.supervisor import ProcessSpec
 
 
 class Clock:
@@ -19,13 +19,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def supervisor():
-    running = Supervisor(poll_interval=0.1)
-    yield running
-    running.close(grace=2)
 
 
 def test_it_runs_while_triggers_wait_and_for_the_linger_after(tmp_path: Path, supervisor):

@@ -39,6 +39,9 @@ DEFAULTS = {
     "scheduler.scheduler_idle_sleep_time": "2",
     # Pool gauges every 30 s (MWAA: 5 s): CloudWatch keeps them per minute anyway.
     "scheduler.pool_metrics_interval": "30",
+    # Airflow 3's Celery worker forks a process (about 80 MB) that every 30 minutes removes stale
+    # copies of versioned dag bundles; every bundle here is a local folder, which has no versions.
+    "dag_processor.stale_bundle_cleanup_interval": "0",
     "celery_broker_transport_options.visibility_timeout": "43200",
     "api.workers": "1",
     "webserver.workers": "1",

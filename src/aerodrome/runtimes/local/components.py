@@ -20,6 +20,7 @@ from aerodrome.runtimes.base import ComponentState, Observed, Progress
 from aerodrome.runtimes.local import (
     airflow_env,
     contents,
+    forks,
     freezing,
     launcher,
     log_levels,
@@ -36,6 +37,7 @@ WEB_WAIT = 120.0
 # The api-server finishes its requests within a second of SIGTERM but lingers on after; it holds
 # the port running tasks report to, so it is not given the full grace.
 WEB_STOP_GRACE = 4.0
+FORKSERVER_WAIT = 60.0  # it preloads Airflow in a few seconds
 
 
 class Components:
@@ -89,10 +91,11 @@ class Components:
                     if progress:
                         progress(f"started {name}")
 
+        self._converge_forkserver(spec, placement, wiring, venv, progress=progress)
         forced = spec.worker_replacement_strategy == "FORCED"  # MWAA's: replace without waiting for tasks
         self._converge_workers(spec, placement, wiring, venv, progress=progress, meanwhile=replace_others,
                                drain_limit=0.0 if forced else None)
-        keep = {_key(placement, n) for n, _ in others}
+        keep = {_key(placement, n) for n, _ in others} | {_key(placement, forks.NAME)}
         for name in self.supervisor.names(f"{placement.env_id}/"):
             if name not in keep and not workers.NAME.match(name.rsplit("/", 1)[-1]) \
                     and name != _key(placement, redis.NAME):
@@ -182,6 +185,27 @@ class Components:
         self._http.close()
 
     # --- internals ---------------------------------------------------------------------------
+    def _converge_forkserver(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
+                             venv: Path, *, progress: Progress | None) -> None:
+        """Run the environment's fork server (forks.py) before its components, or none."""
+        key = _key(placement, forks.NAME)
+        if not forks.wanted(spec, placement, startup_script=_staged(spec, placement).startup_script is not None):
+            self.supervisor.stop(key)
+            return
+        forks.prepare(placement, wiring.user)
+        env = airflow_env.component_env(spec, placement, wiring, component=forks.NAME, base=base_env(venv))
+        env.update(_staged(spec, placement).env())
+        argv = forks.argv(placement, spec.airflow_version, python=venv / "bin" / "python")
+        fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
+        process = ProcessSpec(name=key, argv=argv, env=env, cwd=placement.root, log_file=_log(placement, forks.NAME),
+                              pid_file=placement.root / "run" / f"{forks.NAME}.pid", fingerprint=fingerprint,
+                              user=wiring.user, group_only=True)
+        if self.supervisor.ensure(process) and progress:
+            progress("started the fork server")
+        # what starts before it listens starts on its own (supervisor._forked), so this only waits
+        forks.await_ready(forks.socket_path(placement), timeout=FORKSERVER_WAIT,
+                          running=lambda: self.supervisor.state(key)[0])
+
     def _converge_workers(self, spec: EnvironmentSpec, placement: Placement, wiring: airflow_env.Wiring,
                           venv: Path, *, progress: Progress | None, meanwhile: Callable[[], None] | None = None,
                           drain_limit: float | None = None) -> None:
@@ -214,11 +238,13 @@ class Components:
         described = json.dumps([argv, sorted(env.items())])
         fingerprint = hashlib.sha256((described.replace(name, "<worker>") if component == "worker"
                                       else described).encode()).hexdigest()
+        forked = forks.wanted(spec, placement, startup_script=staged.startup_script is not None)
         return ProcessSpec(name=_key(placement, name), argv=argv, env=env, cwd=placement.root,
                            log_file=_log(placement, name),
                            pid_file=placement.root / "run" / f"{name}.pid", fingerprint=fingerprint,
                            user=wiring.user,
-                           stop_grace=WEB_STOP_GRACE if component == "webserver" else None)
+                           stop_grace=WEB_STOP_GRACE if component == "webserver" else None,
+                           forkserver=forks.socket_path(placement) if forked else None)
 
     def _await_web(self, placement: Placement) -> None:
         """Until the web server answers HTTP at all (at most WEB_WAIT seconds; then go on regardless).

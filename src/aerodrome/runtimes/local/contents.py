@@ -17,7 +17,7 @@ from aerodrome import errors
 from aerodrome.domain import classes
 from aerodrome.domain.placement import Placement
 from aerodrome.domain.spec import EnvironmentSpec
-from aerodrome.runtimes.local import airflow_env, launcher, overlays, plugins
+from aerodrome.runtimes.local import airflow_env, files, launcher, overlays, plugins
 
 Bundles = dict[str, bytes | None]  # "plugins" | "requirements" | "startup" -> content (None when not set)
 Fetch = Callable[[set[str]], Bundles]  # fetch(kinds) -> the pinned bytes of those kinds
@@ -56,14 +56,7 @@ def wrap_startup(staged: Staged, spec: EnvironmentSpec, argv: list[str], env: di
 def _launcher_beside(script: Path) -> Path:
     """A copy of the launcher (standard library only) in the script's folder, which the environment's OS
     user can read wherever Aerodrome itself is installed."""
-    copy = script.parent / "aerodrome-launcher.py"
-    source = Path(launcher.__file__).read_bytes()
-    if not copy.exists() or copy.read_bytes() != source:
-        temporary = copy.with_suffix(".tmp")
-        temporary.write_bytes(source)
-        temporary.chmod(0o644)
-        temporary.replace(copy)
-    return copy
+    return files.readable_copy(Path(launcher.__file__), script.parent / "aerodrome-launcher.py")
 
 
 def identity(spec: EnvironmentSpec, kind: str) -> str | None:

@@ -49,3 +49,16 @@ def ids(user: str) -> tuple[int, int]:
 
     entry = pwd.getpwnam(user)
     return entry.pw_uid, entry.pw_gid
+
+
+def readable_copy(source: Path, copy: Path) -> Path:
+    """`copy` holding `source`'s bytes (mode 0644), replaced atomically when they differ: a script of
+    ours the environment's OS user can read wherever Aerodrome itself is installed."""
+    text = source.read_bytes()
+    if not copy.exists() or copy.read_bytes() != text:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        temporary = copy.with_suffix(".tmp")
+        temporary.write_bytes(text)
+        temporary.chmod(0o644)
+        temporary.replace(copy)
+    return copy

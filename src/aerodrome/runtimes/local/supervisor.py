@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from aerodrome.runtimes.local import processes
+from aerodrome.runtimes.local import forks, processes
 from aerodrome.runtimes.local.draining import Drains
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ class ProcessSpec:
     fingerprint: str = ""  # changes when the configuration changes; a running process with another is replaced
     stop_signal: int = signal.SIGTERM
     stop_grace: float | None = None  # at most this long between the stop signal and SIGKILL
+    forkserver: Path | None = None  # the socket of the fork server to start it from (forks.py)
+    group_only: bool = False  # a stop ends its process group only (a fork server's children run on)
 
     def __repr__(self) -> str:  # env may hold secrets
         return f"ProcessSpec(name={self.name!r}, argv0={self.argv[0]!r})"
@@ -160,20 +162,29 @@ class Supervisor:
         with open(spec.log_file, "ab") as out:
             out.write(f"\n=== starting {spec.name} at {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n".encode())
             out.flush()
-            popen = subprocess.Popen(list(spec.argv), env=dict(spec.env), cwd=spec.cwd, stdout=out,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, **as_user(spec.user))
-        entry.popen = popen
-        entry.process = psutil.Process(popen.pid)
+            pid = _forked(spec, out.fileno())
+            if pid is None:
+                entry.popen = subprocess.Popen(list(spec.argv), env=dict(spec.env), cwd=spec.cwd, stdout=out,
+                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                               start_new_session=True, **as_user(spec.user))
+                pid = entry.popen.pid
+            else:
+                entry.popen = None
         entry.started_at = time.time()
+        try:
+            entry.process = psutil.Process(pid)
+        except psutil.NoSuchProcess:  # a forked one that ended at once: the monitor restarts it
+            entry.process = None
+            return
         spec.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        spec.pid_file.write_text(json.dumps({"pid": popen.pid, **processes.start_mark(entry.process),
+        spec.pid_file.write_text(json.dumps({"pid": pid, **processes.start_mark(entry.process),
                                              "fingerprint": spec.fingerprint}))
 
     def _terminate(self, entry: _Supervised, *, grace: float = 10.0) -> None:
         if entry.process is not None:
             limit = entry.spec.stop_grace
-            _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal)
+            _kill_group(entry.process, grace=grace if limit is None else min(grace, limit), sig=entry.spec.stop_signal,
+                        children=not entry.spec.group_only)
         if entry.popen is not None:
             processes.reap(entry.popen)
         entry.spec.pid_file.unlink(missing_ok=True)
@@ -195,6 +206,8 @@ class Supervisor:
         if entry.next_start == 0.0:
             if entry.popen is not None:  # exited, not yet collected: its group's id is still its own
                 _kill_orphans(entry.popen.pid, entry.spec.name)
+            elif entry.spec.forkserver is not None and entry.process is not None:
+                _kill_strays(entry.process, entry.spec.name)
             code = entry.popen.poll() if entry.popen else None
             entry.exits = (entry.exits + [code if code is not None else -1])[-10:]
             uptime = now - entry.started_at
@@ -209,6 +222,19 @@ class Supervisor:
                 entry.restarts += 1
                 entry.next_start = 0.0
                 self._start(entry)
+
+
+def _forked(spec: ProcessSpec, out: int) -> int | None:
+    """The pid of `spec`'s process as its fork server started it; None to start it on our own (no
+    fork server, or one that refused: it is not up, say)."""
+    if spec.forkserver is None:
+        return None
+    try:
+        return forks.spawn(spec.forkserver, argv=list(spec.argv), env=dict(spec.env), cwd=spec.cwd or Path.cwd(),
+                           log=out)
+    except forks.Refused as exc:
+        log.warning("%s: starting it on its own: %s", spec.name, exc)
+        return None
 
 
 def as_user(user: str | None) -> dict:
@@ -252,11 +278,11 @@ def _kill_recorded(pid_file: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
-def _kill_group(process: psutil.Process, *, grace: float, sig: int) -> None:
+def _kill_group(process: psutil.Process, *, grace: float, sig: int, children: bool = True) -> None:
     """Signal the main process (it stops its own children), wait, signal the rest of its process
-    group (and stray children), then SIGKILL what is left."""
+    group (and, unless `children` is false, stray children in other groups), then SIGKILL what is left."""
     try:
-        members = [process] + process.children(recursive=True)
+        members = [process] + (process.children(recursive=True) if children else [])
         pgid = os.getpgid(process.pid)
     except (psutil.Error, ProcessLookupError):
         return
@@ -287,6 +313,26 @@ def _kill_orphans(pgid: int, name: str) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
     _wait_gone(left, timeout=2)
+
+
+def _kill_strays(leader: psutil.Process, name: str) -> None:
+    """SIGKILL, one by one, what is left of the group of a forked leader that has exited (its fork
+    server collected it, so the group's id is no longer certainly its own): members started after it."""
+    left = [p for p in _members(leader.pid) if p.pid != leader.pid and _started_since(p, leader)]
+    if not left:
+        return
+    log.warning("%s left %d process(es) in its group; killing them", name, len(left))
+    for process in left:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    _wait_gone(left, timeout=2)
+
+
+def _started_since(process: psutil.Process, leader: psutil.Process) -> bool:
+    try:
+        return process.create_time() >= leader.create_time()
+    except psutil.Error:
+        return False
 
 
 def _members(pgid: int) -> list[psutil.Process]:
