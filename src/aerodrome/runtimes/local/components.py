@@ -195,7 +195,7 @@ class Components:
         forks.prepare(placement, wiring.user)
         env = airflow_env.component_env(spec, placement, wiring, component=forks.NAME, base=base_env(venv))
         env.update(_staged(spec, placement).env())
-        argv = forks.argv(placement, spec.airflow_version, python=venv / "bin" / "python")
+        argv = forks.argv(placement, python=venv / "bin" / "python")
         fingerprint = hashlib.sha256(json.dumps([argv, sorted(env.items())]).encode()).hexdigest()
         process = ProcessSpec(name=key, argv=argv, env=env, cwd=placement.root, log_file=_log(placement, forks.NAME),
                               pid_file=placement.root / "run" / f"{forks.NAME}.pid", fingerprint=fingerprint,

@@ -2,8 +2,8 @@
 uses one, the process that runs it, and asking it to start a component.
 
 Components forked from one process that imported Airflow share those imports' memory copy-on-write:
-an idle Airflow 3 environment's processes take about a third less memory. Components of an
-environment with a startup script are started as before, each after its own run of the script
+an idle Airflow 3 environment's processes take about a quarter less memory. Components of an
+environment with a startup script, or of Airflow 2, are started as before, each after its own run of the script
 (what the script exports, PYTHONPATH or LD_LIBRARY_PATH say, must reach the component's start).
 `aerodrome.fork_server` = False in AirflowConfigurationOptions starts every component on its own.
 """
@@ -24,17 +24,14 @@ OPTION = "aerodrome.fork_server"
 NAME = "forkserver"
 SPAWN_TIMEOUT = 10.0
 SOCKET_LIMIT = 107  # bytes in a Unix socket's path
+# Airflow 2's components start on their own: forked from a server that preloaded it, its scheduler
+# lost its database connection at its first commit and its CLI lacked the Celery commands.
+AIRFLOW = 3
 # What every component imports at its start: the shared part of their memory.
-PRELOAD = {
-    "3": ("airflow.models", "airflow.serialization.serialized_objects", "airflow.jobs.scheduler_job_runner",
-          "airflow.dag_processing.manager", "airflow.api_fastapi.app",
-          "airflow.providers.celery.executors.celery_executor", "airflow.cli.cli_parser", "airflow.sdk",
-          "celery", "fastapi", "uvicorn"),
-    "2": ("airflow.models", "airflow.serialization.serialized_objects", "airflow.jobs.scheduler_job_runner",
-          "airflow.dag_processing.manager", "airflow.www.app",
-          "airflow.providers.celery.executors.celery_executor", "airflow.cli.cli_parser",
-          "celery", "flask", "gunicorn.app.wsgiapp"),
-}
+PRELOAD = ("airflow.models", "airflow.serialization.serialized_objects", "airflow.jobs.scheduler_job_runner",
+           "airflow.dag_processing.manager", "airflow.api_fastapi.app",
+           "airflow.providers.celery.executors.celery_executor", "airflow.cli.cli_parser", "airflow.sdk",
+           "celery", "fastapi", "uvicorn")
 
 
 class Refused(Exception):
@@ -44,7 +41,8 @@ class Refused(Exception):
 def wanted(spec: EnvironmentSpec, placement: Placement, *, startup_script: bool) -> bool:
     chosen = spec.airflow_configuration_options.get(OPTION, "True").strip().lower()
     fits = len(str(socket_path(placement)).encode()) <= SOCKET_LIMIT
-    return fits and not startup_script and chosen not in ("false", "0", "no", "off")
+    return (fits and not startup_script and chosen not in ("false", "0", "no", "off")
+            and int(spec.airflow_version.split(".")[0]) >= AIRFLOW)
 
 
 def socket_path(placement: Placement) -> Path:
@@ -59,11 +57,10 @@ def prepare(placement: Placement, user: str | None) -> None:
         os.chown(folder, *files.ids(user))
 
 
-def argv(placement: Placement, version: str, *, python: Path) -> list[str]:
+def argv(placement: Placement, *, python: Path) -> list[str]:
     """The fork server's command line (its script copied where the environment's user can read it)."""
-    modules = PRELOAD["3" if int(version.split(".")[0]) >= 3 else "2"]
     return [str(python), str(_script_copy(placement)), "--socket", str(socket_path(placement)),
-            "--preload", ",".join(modules)]
+            "--preload", ",".join(PRELOAD)]
 
 
 def ready(path: Path) -> bool:
