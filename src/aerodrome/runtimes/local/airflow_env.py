@@ -122,7 +122,7 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": wiring.database_url,
         "AIRFLOW__CELERY__BROKER_URL": wiring.broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + wiring.database_url.replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend(spec, wiring),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
         "AIRFLOW__CORE__FERNET_KEY": wiring.fernet_key,
         "AIRFLOW__CORE__PARALLELISM": str(max(32, concurrency * spec.max_workers)),
@@ -160,6 +160,15 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
             "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
         })
     return env
+
+
+def result_backend(spec: EnvironmentSpec, wiring: Wiring) -> str:
+    """Where Celery keeps task states: Airflow 3's in the broker (celery-task-meta-* keys), so a remote
+    worker host, whose tasks need no database, needs none for the results either; Airflow 2's in the
+    metadata database, which its workers use anyway."""
+    if is_airflow3(spec.airflow_version):
+        return wiring.broker_url
+    return "db+" + wiring.database_url.replace("+psycopg2", "")
 
 
 def _aws_clients(wiring: Wiring) -> dict[str, str]:

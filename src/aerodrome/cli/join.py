@@ -1,0 +1,133 @@
+"""`aerodrome worker join --endpoint URL --token T [--concurrency N] [--home DIR]`: make this host a
+remote worker host of the environment the token is for, and run its Celery worker in the foreground
+until Ctrl-C or SIGTERM (which drain it).
+
+The token may also come from AERODROME_JOIN_TOKEN or a file (--token-file), which `ps` does not show.
+Nothing starts when the handshake or the preparation fails: the message says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aerodrome import errors
+from aerodrome.settings import Settings
+
+if TYPE_CHECKING:
+    from aerodrome.bundles.base import Bucket
+    from aerodrome.runtimes.local.contents import Fetch
+    from aerodrome.runtimes.local.remote_worker import Joined
+
+TOKEN_VARIABLE = "AERODROME_JOIN_TOKEN"
+HANDSHAKE_TIMEOUT = 60.0
+SYNC_INTERVAL = 5.0  # seconds between DAG syncs
+
+
+def register(group: argparse._SubParsersAction) -> None:
+    join = group.add_parser("join", help="make this host a remote worker host of an environment and run its worker")
+    join.add_argument("--endpoint", required=True, metavar="URL", help="the control plane's API (http://host:8700)")
+    join.add_argument("--token", metavar="T", help=f"the join token (or {TOKEN_VARIABLE}, or --token-file)")
+    join.add_argument("--token-file", metavar="FILE", help="a file holding the join token")
+    join.add_argument("--concurrency", type=int, default=None, metavar="N",
+                      help="task slots of this host's worker (default 5)")
+    join.add_argument("--home", metavar="DIR", help="this host's folder for venvs, DAGs and logs "
+                                                    "(default: the user's data folder, aerodrome-worker)")
+    join.add_argument("--host-name", metavar="NAME", help="how this host is known to the control plane "
+                                                          "(default: its host name)")
+    join.add_argument("--environment", metavar="ENV", help="refuse a token of any other environment")
+    join.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from aerodrome.bundles import sync
+    from aerodrome.bundles.plane import PlaneBucket
+    from aerodrome.domain import worker_join
+    from aerodrome.runtimes.local import remote_host, remote_worker
+
+    def say(line: str) -> None:
+        print(f"worker join: {line}", flush=True)
+
+    started = time.monotonic()
+    try:
+        token = _token(args)
+        concurrency = args.concurrency or remote_worker.DEFAULT_CONCURRENCY
+        if concurrency < 1:
+            raise errors.Invalid("--concurrency must be 1 or more.")
+        host = args.host_name or socket.gethostname()
+        answer = handshake(args.endpoint, token, host, environment=args.environment)
+        joined = remote_worker.Joined.from_answer(answer)
+        say(f"joined {joined.environment} (Airflow {joined.spec.airflow_version}) as {host}, queue {joined.queue}")
+        folders = remote_worker.HostFolders(_home(args.home), joined.environment)
+        bucket = PlaneBucket(args.endpoint, token=token, host=host, name=joined.environment)
+        venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), say=say)
+        prefix = worker_join.dag_prefix(joined.spec)
+        result = sync.sync_prefix(bucket, prefix, folders.dags)
+        say(f"DAGs in sync: {len(result.added)} file(s)")
+        loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL)
+        loop.start()
+        worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, concurrency=concurrency, say=say)
+        say(f"ready {time.monotonic() - started:.1f} s after the handshake began; starting the worker")
+        try:
+            code = worker.run()
+        finally:
+            loop.stop()
+            bucket.close()
+    except errors.AerodromeError as exc:
+        print(f"worker join: {exc}", file=sys.stderr, flush=True)
+        return 1
+    say(f"the worker exited with code {code}")
+    return 0 if code in (0, -15) else 1
+
+
+def handshake(endpoint: str, token: str, host: str, *, environment: str | None = None) -> dict:
+    """The join answer, or the control plane's refusal as a domain error."""
+    import httpx
+
+    from aerodrome.bundles.plane import PREFIX, error_of
+
+    body = {"Token": token, "Host": host, **({"Environment": environment} if environment else {})}
+    try:
+        reply = httpx.post(f"{endpoint.rstrip('/')}{PREFIX}/join", json=body, timeout=HANDSHAKE_TIMEOUT)
+    except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise errors.Temporary(f"cannot reach the control plane at {endpoint}: {exc}") from exc
+    if reply.status_code != 200:
+        raise error_of(reply)
+    return dict(reply.json())
+
+
+def _fetcher(bucket: Bucket, joined: Joined) -> Fetch:
+    """The pinned plugins, requirements and startup script of the joined spec, through the plane."""
+    spec = joined.spec
+    keys = {"plugins": spec.plugins_s3_path, "requirements": spec.requirements_s3_path,
+            "startup": spec.startup_script_s3_path}
+
+    def fetch(kinds: set[str]) -> dict[str, bytes | None]:
+        return {kind: bucket.get(key) if (key := keys[kind]) else None for kind in kinds}
+
+    return fetch
+
+
+def _token(args: argparse.Namespace) -> str:
+    if args.token_file:
+        try:
+            return Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            raise errors.Invalid(f"cannot read the token file: {exc}") from exc
+    token = args.token or os.environ.get(TOKEN_VARIABLE, "")
+    if not token:
+        raise errors.Invalid(f"give the join token with --token, {TOKEN_VARIABLE} or --token-file.")
+    return token.strip()
+
+
+def _home(given: str | None) -> Path:
+    if given:
+        return Path(given).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("aerodrome-worker"))
