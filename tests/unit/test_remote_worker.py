@@ -35,6 +35,10 @@ def test_hosts_join_airflow_3_environments_without_teams():
     assert "Airflow 2.11.2" in worker_join.refusal(spec(airflow_version="2.11.2"))
     teams = {"data": TeamConfig(source_bucket_arn="arn:aws:s3:::b", dag_s3_path="team")}
     assert "multi-team" in worker_join.refusal(spec(teams=teams))
+    # hosts elsewhere reach the Execution API through the web endpoint: not one on loopback only
+    assert worker_join.refusal(spec(), worker_address="127.0.0.1") is None
+    assert "is PRIVATE_ONLY" in worker_join.refusal(spec(), worker_address="10.0.0.1")
+    assert worker_join.refusal(spec(webserver_access_mode="PUBLIC_ONLY"), worker_address="10.0.0.1") is None
 
 
 def test_a_host_reads_its_dag_prefix_and_pinned_files_only():
@@ -64,6 +68,11 @@ def test_a_joined_token_serves_only_its_host_until_revoked():
                                            "was revoked")):
         with pytest.raises(errors.AccessDenied, match=message):
             worker_tokens.joined(stored, secret, host=host)
+
+
+def test_a_hosts_worker_has_as_many_slots_as_the_classs_workers_unless_told():
+    assert remote_worker.concurrency_of(spec(environment_class="mw1.large")) == \
+        remote_worker.airflow_env.WORKER_CONCURRENCY["mw1.large"]
 
 
 def test_the_workers_variables_have_no_database_and_the_environments_options_below_aerodromes():
@@ -113,3 +122,41 @@ def test_a_hosts_broker_user_reaches_its_queue_and_celerys_bookkeeping():
     assert keys[:2] == ["gpu", "gpu\x06\x16*"]
     assert "celery-task-meta-*" in keys and "_kombu.binding.*" in keys and "default" not in keys
     assert redis.host_keys(None) == ["*"]  # a host let in before queues were kept
+
+
+def test_a_drained_worker_gets_celerys_warm_shutdown_and_one_told_before_it_starts_never_starts(tmp_path):
+    import threading
+
+    from aerodrome.runtimes.local import contents, remote_host
+    from tests.support import wait_for
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    fake = venv / "bin" / "airflow"  # stands for `airflow celery worker`: exits 0 on SIGTERM, as a warm shutdown
+    fake.write_text(f"#!/bin/sh\ntrap 'echo warm > {tmp_path}/stopped; exit 0' TERM\nwhile :; do sleep 0.05; done\n")
+    fake.chmod(0o755)
+    folders = HostFolders(tmp_path / "home", "dev")
+    folders.root.mkdir(parents=True)
+    said = []
+
+    def worker():
+        return remote_host.RemoteWorker(Joined.from_answer(answer()), folders, venv=venv, concurrency=1,
+                                        staged=contents.Staged(plugins_dir=tmp_path), say=said.append)
+
+    running = worker()
+
+    def drain_once_running():  # run() takes the signals, so it runs in the main thread
+        wait_for(lambda: (folders.root / "worker.pid").exists(), timeout=10, interval=0.05, what="the worker")
+        running.drain()
+        running.drain()  # again: nothing more
+
+    thread = threading.Thread(target=drain_once_running)
+    thread.start()
+    assert running.run() == 0
+    thread.join(10)
+    assert (tmp_path / "stopped").read_text() == "warm\n"
+    assert sum("draining" in line for line in said) == 1 and not (folders.root / "worker.pid").exists()
+
+    early = worker()
+    early.drain()
+    assert early.run() == 0 and not any("started" in line for line in said[len(said) - 1:])

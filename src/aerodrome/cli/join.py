@@ -35,7 +35,7 @@ def register(group: argparse._SubParsersAction) -> None:
     join.add_argument("--token", metavar="T", help=f"the join token (or {TOKEN_VARIABLE}, or --token-file)")
     join.add_argument("--token-file", metavar="FILE", help="a file holding the join token")
     join.add_argument("--concurrency", type=int, default=None, metavar="N",
-                      help="task slots of this host's worker (default 5)")
+                      help="task slots of this host's worker (default: as the environment class's workers)")
     join.add_argument("--home", metavar="DIR", help="this host's folder for venvs, DAGs and logs "
                                                     "(default: the user's data folder, aerodrome-worker)")
     join.add_argument("--host-name", metavar="NAME", help="how this host is known to the control plane "
@@ -56,12 +56,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     try:
         token = _token(args)
-        concurrency = args.concurrency or remote_worker.DEFAULT_CONCURRENCY
-        if concurrency < 1:
+        if args.concurrency is not None and args.concurrency < 1:
             raise errors.Invalid("--concurrency must be 1 or more.")
         host = args.host_name or socket.gethostname()
         answer = handshake(args.endpoint, token, host, environment=args.environment)
         joined = remote_worker.Joined.from_answer(answer)
+        concurrency = args.concurrency or remote_worker.concurrency_of(joined.spec)
         say(f"joined {joined.environment} (Airflow {joined.spec.airflow_version}) as {host}, queue {joined.queue}")
         folders = remote_worker.HostFolders(_home(args.home), joined.environment)
         bucket = PlaneBucket(args.endpoint, token=token, host=host, name=joined.environment)
@@ -69,9 +69,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         prefix = worker_join.dag_prefix(joined.spec)
         result = sync.sync_prefix(bucket, prefix, folders.dags)
         say(f"DAGs in sync: {len(result.added)} file(s)")
-        loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL)
-        loop.start()
         worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, concurrency=concurrency, say=say)
+
+        shut: list[str] = []
+
+        def shut_out(exc: Exception) -> None:  # a revoked token: the worker drains and the host leaves
+            if isinstance(exc, errors.AccessDenied) and not shut:
+                shut.append(str(exc))
+                say(f"{exc} Leaving.")
+                worker.drain()
+
+        loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL, on_error=shut_out)
+        loop.start()
         say(f"ready {time.monotonic() - started:.1f} s after the handshake began; starting the worker")
         try:
             code = worker.run()

@@ -7,7 +7,8 @@ the DAG prefix and those pinned files (`readable`), nothing of another environme
 
 This slice runs Celery workers of Airflow 3 environments: their tasks reach the api-server's
 Execution API through the environment's HTTPS web endpoint and need no database. Airflow 2 workers
-need the metadata database, and multi-team environments more than one DAG bundle (`refusal`).
+need the metadata database, multi-team environments more than one DAG bundle, and hosts elsewhere
+an endpoint that does not listen on loopback only (`refusal`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,20 @@ _MEMBERS = {
 }
 
 
-def refusal(spec: EnvironmentSpec) -> str | None:
-    """Why no remote worker host can join `spec`'s environment yet, or None when one can."""
+LOOPBACK = frozenset({None, "", "127.0.0.1", "localhost", "::1"})
+
+
+def refusal(spec: EnvironmentSpec, *, worker_address: str | None = None) -> str | None:
+    """Why no remote worker host can join `spec`'s environment yet, or None when one can.
+    `worker_address`: where the broker doors listen (loopback when None)."""
     if int(spec.airflow_version.split(".")[0]) < 3:
         return (f"Environment {spec.name} runs Airflow {spec.airflow_version}; remote worker hosts join "
                 "Airflow 3 environments so far (Airflow 2 workers need the metadata database).")
     if spec.teams or spec.retired_teams:
         return f"Environment {spec.name} has teams; remote worker hosts cannot join multi-team environments yet."
+    if worker_address not in LOOPBACK and spec.webserver_access_mode == "PRIVATE_ONLY":
+        return (f"Environment {spec.name} is PRIVATE_ONLY: its web endpoint, through which tasks reach the "
+                "Execution API, listens on this host's loopback only. Make it PUBLIC_ONLY to let other hosts join.")
     return None
 
 

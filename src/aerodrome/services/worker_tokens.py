@@ -90,7 +90,8 @@ class WorkerTokenService:
             stored = store_tokens.get(token_id, session=session)
             admitted = domain.admit(stored, secret, host=host_name, now=now, environment=environment)
             record = environments.get(admitted.environment, session=session)
-            if (refused := worker_join.refusal(record.spec)) is not None:
+            address = self._settings.worker_address if self._settings is not None else None
+            if (refused := worker_join.refusal(record.spec, worker_address=address)) is not None:
                 raise errors.Invalid(refused)
             if stored is not None and stored.host is None and \
                     not store_tokens.claim_host(token_id, host_name, now=now, session=session):

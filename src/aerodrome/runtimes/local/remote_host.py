@@ -54,13 +54,14 @@ class RemoteWorker:
         self._concurrency = concurrency
         self._say = say
         self._process: subprocess.Popen | None = None
-        self._signals = 0
+        self._sent: set[int] = set()  # signals sent to the worker
+        self._leaving = False
         self._lock = threading.Lock()
 
     def run(self) -> int:
-        """Run the worker until it exits; its exit code. Signals drain it (see `stop`)."""
+        """Run the worker until it exits; its exit code. Signals drain it (see `_on_signal`)."""
         env = remote_worker.worker_env(self._joined, self._folders, concurrency=self._concurrency,
-                         base=wiring.base_env(self._venv), staged=self._staged.env())
+                                       base=wiring.base_env(self._venv), staged=self._staged.env())
         argv = remote_worker.worker_argv(self._joined, self._venv, concurrency=self._concurrency)
         argv = contents.wrap_startup(self._staged, self._joined.spec, argv, env, python=self._venv / "bin" / "python",
                                      log=self._folders.logs / "startup_script.log", timeout=STARTUP_TIMEOUT)
@@ -69,6 +70,8 @@ class RemoteWorker:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             with self._lock:  # own session: a Ctrl-C reaches this process only, which drains the worker
+                if self._leaving:  # told to drain before it started: it does not start
+                    return 0
                 self._process = subprocess.Popen(argv, env=env, cwd=self._folders.root, start_new_session=True,
                                                  stdin=subprocess.DEVNULL)
             pid_file.write_text(str(self._process.pid))
@@ -80,22 +83,30 @@ class RemoteWorker:
                 signal.signal(sig, handler)
             pid_file.unlink(missing_ok=True)
 
-    def stop(self) -> None:
-        """The first call drains the worker (Celery's warm shutdown), the next one stops it at once."""
+    def drain(self) -> None:
+        """Celery's warm shutdown: running tasks finish, no new ones start (again: nothing more)."""
         with self._lock:
-            self._signals += 1
+            self._leaving = True
+        self._signal(signal.SIGTERM, "draining: running tasks finish, no new ones start")
+
+    def _signal(self, sig: int, saying: str) -> None:
+        with self._lock:  # before the worker runs there is nothing to signal (a sync failure calls again)
             process = self._process
-        if process is None or process.poll() is not None:
-            return
-        if self._signals == 1:
-            self._say("draining: running tasks finish, no new ones start (again to stop at once)")
-            process.send_signal(signal.SIGTERM)
+            if process is None or process.poll() is not None or sig in self._sent:
+                return
+            self._sent.add(sig)
+        self._say(saying)
+        if sig == signal.SIGTERM:
+            process.send_signal(sig)
         else:
-            self._say("stopping at once")
-            os.killpg(process.pid, signal.SIGQUIT)
+            os.killpg(process.pid, sig)
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        self.stop()
+        """The first SIGINT or SIGTERM drains the worker, the next one stops it at once."""
+        if signal.SIGTERM not in self._sent:
+            self._signal(signal.SIGTERM, "draining: running tasks finish, no new ones start (again to stop at once)")
+        else:
+            self._signal(signal.SIGQUIT, "stopping at once")
 
 
 def refuse_if_running(pid_file: Path) -> None:

@@ -21,7 +21,6 @@ from aerodrome.domain import worker_join
 from aerodrome.domain.spec import AIRFLOW_RELEASES, EnvironmentSpec
 from aerodrome.runtimes.local import airflow_env
 
-DEFAULT_CONCURRENCY = 5
 HOST_VARIABLE = "AERODROME_WORKER_HOST"  # tasks can tell which host runs them
 
 
@@ -95,6 +94,11 @@ def check_version(version: str) -> None:
     if version not in AIRFLOW_RELEASES:
         raise errors.Permanent(f"This Aerodrome cannot build Airflow {version} (it knows "
                                f"{', '.join(sorted(AIRFLOW_RELEASES))}); upgrade Aerodrome on this host.")
+
+
+def concurrency_of(spec: EnvironmentSpec) -> int:
+    """Task slots of a host's worker unless told otherwise: as many as the class gives a worker."""
+    return airflow_env.WORKER_CONCURRENCY.get(spec.environment_class, 5)
 
 
 def result_backend(broker_url: str, ca_file: Path) -> str:
