@@ -134,14 +134,16 @@ class ControlPlane:
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)
         self.sts = SecurityTokenService(store=self.store, account=settings.account)
+        self.worker_tokens = WorkerTokenService(store=self.store, hosts=self.driver, settings=settings,
+                                                web_ca=self._web_ca)
         ext = ExtApi(events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
                      authorizer=self.principals, region=settings.region, account=settings.account,
                      closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
                      principals=self.principals, endpoints=self.environments,
-                     worker_tokens=WorkerTokenService(store=self.store, hosts=self.driver, settings=settings,
-                                                      web_ca=self._web_ca))
+                     worker_tokens=self.worker_tokens)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
-                                                    region=settings.region, account=settings.account)
+                                                    region=settings.region, account=settings.account,
+                                                    host_environment=self.worker_tokens.environment_of)
         self.documents = Documents(settings.metrics_file)
         self.cloudwatch_documents = CloudWatchDocuments(
             self.documents, self.cloudwatch, region=settings.region, account=settings.account,

@@ -27,7 +27,7 @@ def answer(**changes) -> dict:
     return {"Environment": "dev", "TokenId": "0123456789abcdef", "Host": "edge-1", "Queue": "gpu",
             "AirflowVersion": "3.3.2", "Spec": worker_join.worker_spec(spec()),
             "BrokerUrl": f"rediss://host-0123456789abcdef:{PASSWORD}@10.0.0.1:7000/0", "BrokerCa": "CA",
-            "ExecutionApiUrl": "https://plane:8801/execution/", "WebCa": "WEB CA", **changes}
+            "ExecutionApiUrl": "https://plane:8801/execution/", "WebCa": "WEB CA", "Region": "eu-west-1", **changes}
 
 
 def test_hosts_join_airflow_3_environments_without_teams():
@@ -78,7 +78,8 @@ def test_a_hosts_worker_has_as_many_slots_as_the_classs_workers_unless_told():
 def test_the_workers_variables_have_no_database_and_the_environments_options_below_aerodromes():
     joined = Joined.from_answer(answer())
     folders = HostFolders(Path("/h"), "dev")
-    env = remote_worker.worker_env(joined, folders, concurrency=3, base={"PATH": "/v/bin"},
+    env = remote_worker.worker_env(joined, folders, api_url="http://plane:8700/", concurrency=3,
+                                   base={"PATH": "/v/bin"},
                                    staged={"AIRFLOW__CORE__PLUGINS_FOLDER": "/h/environments/dev/plugins/x"})
     assert not any("SQL_ALCHEMY" in key or "DATABASE" in key or "FERNET" in key or "JWT" in key for key in env)
     assert env["AIRFLOW__CELERY__BROKER_URL"] == joined.broker_url  # not the user's option
@@ -94,8 +95,13 @@ def test_the_workers_variables_have_no_database_and_the_environments_options_bel
     assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == "/h/environments/dev/plugins/x"
     assert env[remote_worker.HOST_VARIABLE] == "edge-1" and env["PATH"] == "/v/bin"
     assert PASSWORD not in repr(joined)
-    plain = remote_worker.worker_env(Joined.from_answer({**answer(), "WebCa": None}), folders, concurrency=1,
-                                     base={}, staged={})
+    # tasks act as the execution role, showing the host's join token, and call the plane for AWS APIs
+    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == "http://plane:8700/aerodrome/v1/role-credentials"
+    assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == "/h/environments/dev/secrets/join.token"
+    assert env["AWS_ENDPOINT_URL_STS"] == "http://plane:8700" and env["AWS_REGION"] == "eu-west-1"
+    assert "REQUESTS_CA_BUNDLE" not in env  # the public roots stay the trusted ones
+    plain = remote_worker.worker_env(Joined.from_answer({**answer(), "WebCa": None}), folders, api_url="http://p",
+                                     concurrency=1, base={}, staged={})
     assert "AIRFLOW__API__SSL_CA_FILE" not in plain  # an endpoint over plain HTTP
 
 
@@ -140,7 +146,7 @@ def test_a_drained_worker_gets_celerys_warm_shutdown_and_one_told_before_it_star
     said = []
 
     def worker():
-        return remote_host.RemoteWorker(Joined.from_answer(answer()), folders, venv=venv, concurrency=1,
+        return remote_host.RemoteWorker(Joined.from_answer(answer()), folders, venv=venv, concurrency=1, api_url="http://p",
                                         staged=contents.Staged(plugins_dir=tmp_path), say=said.append)
 
     running = worker()

@@ -65,11 +65,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         say(f"joined {joined.environment} (Airflow {joined.spec.airflow_version}) as {host}, queue {joined.queue}")
         folders = remote_worker.HostFolders(_home(args.home), joined.environment)
         bucket = PlaneBucket(args.endpoint, token=token, host=host, name=joined.environment)
-        venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), say=say)
+        venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), token=token, say=say)
         prefix = worker_join.dag_prefix(joined.spec)
         result = sync.sync_prefix(bucket, prefix, folders.dags)
         say(f"DAGs in sync: {len(result.added)} file(s)")
-        worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, concurrency=concurrency, say=say)
+        worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, api_url=args.endpoint,
+                                          concurrency=concurrency, say=say)
 
         shut: list[str] = []
 

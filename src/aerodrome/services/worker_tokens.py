@@ -100,6 +100,8 @@ class WorkerTokenService:
                   "Queue": admitted.queue, "TokenId": token_id, "Host": host_name,
                   "Spec": worker_join.worker_spec(record.spec)}
         if self._settings is not None:
+            answer["Region"] = self._settings.region
+        if self._settings is not None:
             scheme = "https" if self._settings.web_tls else "http"
             answer["ExecutionApiUrl"] = (f"{scheme}://{self._settings.web_hostname}:"
                                          f"{record.placement.endpoint_port}/execution/")
@@ -131,6 +133,13 @@ class WorkerTokenService:
             raise errors.NotFound(f"s3://{bucket.name}/{key} is gone.")
         return {"Key": key, "ETag": info.etag,
                 "Body": base64.b64encode(bucket.get(key, version_id=version)).decode()}
+
+    def environment_of(self, token_text: str) -> str:
+        """The environment of a token a host has joined with and that is not revoked (what tasks on
+        that host show to get the execution role's credentials), or AccessDenied."""
+        token_id, secret = domain.split(token_text)
+        with self._store.session() as session:
+            return domain.held(store_tokens.get(token_id, session=session), secret).environment
 
     def _joined_spec(self, token_text: object, host: object) -> EnvironmentSpec:
         host_name = domain.check_host(host)

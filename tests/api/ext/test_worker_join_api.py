@@ -2,7 +2,8 @@
 join answer carries the environment's worker spec, the Execution API behind its HTTPS web endpoint
 and that endpoint's CA, and no database address; an Airflow 2 environment refuses hosts without
 recording one; a joined host mirrors its DAG prefix with the main host's bucket sync, reading
-through the plane with its token, and nothing else of the bucket, and not once it is revoked."""
+through the plane with its token, and nothing else of the bucket, and not once it is revoked; its
+tasks get the execution role's credentials with the same token, until it is revoked."""
 
 import base64
 import json
@@ -93,3 +94,22 @@ def test_a_joined_host_mirrors_its_dags_through_the_plane_and_reads_nothing_else
     assert revoked.status_code == 403 and "was revoked" in revoked.json()["message"]
     unknown = post(plane, "objects", {**body, "Key": "x"})
     assert unknown.status_code == 400 and "Unknown member(s): Key" in unknown.json()["message"]
+
+
+def test_tasks_on_a_joined_host_act_as_the_execution_role_until_the_token_is_revoked(plane, mwaa):
+    from aerodrome.services.execution_roles import ExecutionRoleService
+    from aerodrome.services.worker_tokens import WorkerTokenService
+
+    mwaa.create_environment(**minimal(Name="dev"))
+    tokens = WorkerTokenService(store=plane["store"])
+    roles = ExecutionRoleService(store=plane["store"], role_token=lambda placement: None, region="us-east-1",
+                                 account="123456789012", host_environment=tokens.environment_of)
+    issued = tokens.issue("dev")
+    with pytest.raises(errors.AccessDenied, match="has not joined"):
+        roles.credentials(issued["Token"])
+    tokens.join(issued["Token"], host="edge-1")
+    credentials = roles.credentials(issued["Token"])
+    assert credentials["AccessKeyId"].startswith("ASIA") and credentials["RoleArn"].endswith(":role/airflow")
+    tokens.revoke("dev", issued["TokenId"])
+    with pytest.raises(errors.AccessDenied, match="was revoked"):
+        roles.credentials(issued["Token"])

@@ -26,7 +26,8 @@ STARTUP_TIMEOUT = 300.0
 Say = Callable[[str], None]
 
 
-def prepare(joined: Joined, folders: HostFolders, fetch: contents.Fetch, *, say: Say) -> tuple[Path, contents.Staged]:
+def prepare(joined: Joined, folders: HostFolders, fetch: contents.Fetch, *, token: str,
+            say: Say) -> tuple[Path, contents.Staged]:
     """(the venv, the staged contents) for the joined environment; errors.Permanent when the host
     cannot build them (an unknown version, requirements that do not resolve, a bad plugins.zip)."""
     spec = joined.spec
@@ -36,6 +37,7 @@ def prepare(joined: Joined, folders: HostFolders, fetch: contents.Fetch, *, say:
         folder.mkdir(parents=True, exist_ok=True)
     folders.secrets.chmod(0o700)
     files.write_private(folders.broker_ca, joined.broker_ca)
+    files.write_private(folders.join_token, token)
     if joined.web_ca is not None:
         files.write_private(folders.web_ca, joined.web_ca)
     placement = Placement(env_id=f"remote-{joined.token_id}", root=folders.root, web_port=0, broker_db=0)
@@ -45,13 +47,14 @@ def prepare(joined: Joined, folders: HostFolders, fetch: contents.Fetch, *, say:
 
 
 class RemoteWorker:
-    def __init__(self, joined: Joined, folders: HostFolders, *, venv: Path,
-                 staged: contents.Staged, concurrency: int, say: Say):
+    def __init__(self, joined: Joined, folders: HostFolders, *, venv: Path, staged: contents.Staged,
+                 api_url: str, concurrency: int, say: Say):
         self._joined = joined
         self._folders = folders
         self._venv = venv
         self._staged = staged
         self._concurrency = concurrency
+        self._api_url = api_url
         self._say = say
         self._process: subprocess.Popen | None = None
         self._sent: set[int] = set()  # signals sent to the worker
@@ -60,7 +63,8 @@ class RemoteWorker:
 
     def run(self) -> int:
         """Run the worker until it exits; its exit code. Signals drain it (see `_on_signal`)."""
-        env = remote_worker.worker_env(self._joined, self._folders, concurrency=self._concurrency,
+        env = remote_worker.worker_env(self._joined, self._folders, api_url=self._api_url,
+                                       concurrency=self._concurrency,
                                        base=wiring.base_env(self._venv), staged=self._staged.env())
         argv = remote_worker.worker_argv(self._joined, self._venv, concurrency=self._concurrency)
         argv = contents.wrap_startup(self._staged, self._joined.spec, argv, env, python=self._venv / "bin" / "python",

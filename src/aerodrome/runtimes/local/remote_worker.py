@@ -37,6 +37,7 @@ class Joined:
     broker_ca: str
     execution_api_url: str
     web_ca: str | None = None
+    region: str = "us-east-1"
 
     def __repr__(self) -> str:
         return f"Joined({self.environment!r}, host={self.host!r}, queue={self.queue!r})"
@@ -50,7 +51,8 @@ class Joined:
         return cls(environment=answer["Environment"], token_id=answer["TokenId"], host=answer["Host"],
                    queue=answer["Queue"], spec=worker_join.from_worker_spec(answer["Environment"], answer["Spec"]),
                    broker_url=answer["BrokerUrl"], broker_ca=answer["BrokerCa"],
-                   execution_api_url=answer["ExecutionApiUrl"], web_ca=answer.get("WebCa"))
+                   execution_api_url=answer["ExecutionApiUrl"], web_ca=answer.get("WebCa"),
+                   region=answer.get("Region") or "us-east-1")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class HostFolders:
     def web_ca(self) -> Path:
         return self.secrets / "web-ca.pem"
 
+    @property
+    def join_token(self) -> Path:
+        """The host's join token (0600): its tasks show it for the execution role's credentials."""
+        return self.secrets / "join.token"
+
 
 def check_version(version: str) -> None:
     """A version this host can build, or errors.Permanent saying why not."""
@@ -110,9 +117,11 @@ def celery_hostname(joined: Joined) -> str:
     return f"remote-{joined.token_id}@{joined.host}"
 
 
-def worker_env(joined: Joined, folders: HostFolders, *, concurrency: int, base: dict[str, str],
+def worker_env(joined: Joined, folders: HostFolders, *, api_url: str, concurrency: int, base: dict[str, str],
                staged: dict[str, str]) -> dict[str, str]:
-    """Every variable of the host's worker (`staged`: the plugins folder and requirements overlay)."""
+    """Every variable of the host's worker (`staged`: the plugins folder and requirements overlay).
+    Its tasks reach the control plane at `api_url` for the execution role's credentials (shown the
+    host's join token) and for MWAA, STS and CloudWatch calls, as tasks on the main host do."""
     spec = joined.spec
     sized = {"celery.worker_autoscale": f"{concurrency},{concurrency}"}
     options = {**airflow_env.DEFAULTS, **spec.airflow_configuration_options, **sized}
@@ -140,6 +149,8 @@ def worker_env(joined: Joined, folders: HostFolders, *, concurrency: int, base: 
         "PYTHONUNBUFFERED": "1",
         HOST_VARIABLE: joined.host,
     })
+    env.update(airflow_env.aws_clients(api_url=api_url.rstrip("/"), token_file=str(folders.join_token),
+                                       region=joined.region))
     if joined.web_ca is not None:
         env["AIRFLOW__API__SSL_CA_FILE"] = str(folders.web_ca)
     return env
