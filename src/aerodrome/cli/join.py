@@ -12,7 +12,9 @@ import argparse
 import os
 import socket
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ from aerodrome.settings import Settings
 if TYPE_CHECKING:
     from aerodrome.bundles.base import Bucket
     from aerodrome.runtimes.local.contents import Fetch
-    from aerodrome.runtimes.local.remote_worker import Joined
+    from aerodrome.runtimes.local.remote_worker import HostFolders, Joined
 
 TOKEN_VARIABLE = "AERODROME_JOIN_TOKEN"
 HANDSHAKE_TIMEOUT = 60.0
@@ -45,10 +47,8 @@ def register(group: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from aerodrome.bundles import sync
     from aerodrome.bundles.plane import PlaneBucket
-    from aerodrome.domain import worker_join
-    from aerodrome.runtimes.local import remote_host, remote_worker
+    from aerodrome.runtimes.local import remote_worker
 
     def say(line: str) -> None:
         print(f"worker join: {line}", flush=True)
@@ -65,34 +65,46 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         say(f"joined {joined.environment} (Airflow {joined.spec.airflow_version}) as {host}, queue {joined.queue}")
         folders = remote_worker.HostFolders(_home(args.home), joined.environment)
         bucket = PlaneBucket(args.endpoint, token=token, host=host, name=joined.environment)
-        venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), token=token, say=say)
-        prefix = worker_join.dag_prefix(joined.spec)
-        result = sync.sync_prefix(bucket, prefix, folders.dags)
-        say(f"DAGs in sync: {len(result.added)} file(s)")
-        worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, api_url=args.endpoint,
-                                          concurrency=concurrency, say=say)
-
-        shut: list[str] = []
-
-        def shut_out(exc: Exception) -> None:  # a revoked token: the worker drains and the host leaves
-            if isinstance(exc, errors.AccessDenied) and not shut:
-                shut.append(str(exc))
-                say(f"{exc} Leaving.")
-                worker.drain()
-
-        loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL, on_error=shut_out)
-        loop.start()
-        say(f"ready {time.monotonic() - started:.1f} s after the handshake began; starting the worker")
         try:
-            code = worker.run()
+            code = _work(joined, folders, bucket, endpoint=args.endpoint, token=token, concurrency=concurrency,
+                         started=started, say=say)
         finally:
-            loop.stop()
             bucket.close()
     except errors.AerodromeError as exc:
         print(f"worker join: {exc}", file=sys.stderr, flush=True)
         return 1
     say(f"the worker exited with code {code}")
     return 0 if code in (0, -15) else 1
+
+
+def _work(joined: Joined, folders: HostFolders, bucket: Bucket, *, endpoint: str, token: str, concurrency: int,
+          started: float, say: Callable[[str], None]) -> int:
+    """Prepare this host, keep its DAGs in sync and run its worker until it exits; its exit code."""
+    from aerodrome.bundles import sync
+    from aerodrome.domain import worker_join
+    from aerodrome.runtimes.local import remote_host
+
+    venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), token=token, say=say)
+    prefix = worker_join.dag_prefix(joined.spec)
+    result = sync.sync_prefix(bucket, prefix, folders.dags)
+    say(f"DAGs in sync: {len(result.added)} file(s)")
+    worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, api_url=endpoint,
+                                      concurrency=concurrency, say=say)
+    revoked = threading.Event()
+
+    def shut_out(exc: Exception) -> None:  # a revoked token: the worker drains and the host leaves
+        if isinstance(exc, errors.AccessDenied) and not revoked.is_set():
+            revoked.set()
+            say(f"{exc} Leaving.")
+            worker.drain()
+
+    loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL, on_error=shut_out)
+    loop.start()
+    say(f"ready {time.monotonic() - started:.1f} s after the join began; starting the worker")
+    try:
+        return worker.run()
+    finally:
+        loop.stop()
 
 
 def handshake(endpoint: str, token: str, host: str, *, environment: str | None = None) -> dict:

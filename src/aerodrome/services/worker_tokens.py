@@ -101,7 +101,6 @@ class WorkerTokenService:
                   "Spec": worker_join.worker_spec(record.spec)}
         if self._settings is not None:
             answer["Region"] = self._settings.region
-        if self._settings is not None:
             scheme = "https" if self._settings.web_tls else "http"
             answer["ExecutionApiUrl"] = (f"{scheme}://{self._settings.web_hostname}:"
                                          f"{record.placement.endpoint_port}/execution/")
@@ -152,6 +151,7 @@ class WorkerTokenService:
         if self._settings is None:
             raise errors.Permanent("This control plane serves no buckets to worker hosts.")
         return resolve.open_bucket(self._settings, spec.source_bucket_arn)
+
 
 def broker_user(token_id: str) -> str:
     return f"host-{token_id}"
