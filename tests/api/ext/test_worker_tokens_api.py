@@ -61,7 +61,8 @@ def test_cli_issues_lists_and_revokes_and_only_the_hash_is_kept(plane, mwaa, cli
     assert reply.status_code == 200
     version = mwaa.get_environment(Name="dev")["Environment"]["AirflowVersion"]
     assert {k: v for k, v in reply.json().items() if k not in ("Spec", "ExecutionApiUrl", "WebCa")} == {
-        "Environment": "dev", "AirflowVersion": version, "Queue": "gpu", "TokenId": token_id, "Host": "edge-1"}
+        "Environment": "dev", "AirflowVersion": version, "Queue": "gpu", "TokenId": token_id, "Host": "edge-1",
+        "Region": "us-east-1"}
     code, out, _ = cli("tokens", "dev")
     assert code == 0 and f"{token_id}" in out and "joined" in out and "edge-1" in out
 
