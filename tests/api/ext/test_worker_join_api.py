@@ -113,3 +113,32 @@ def test_tasks_on_a_joined_host_act_as_the_execution_role_until_the_token_is_rev
     tokens.revoke("dev", issued["TokenId"])
     with pytest.raises(errors.AccessDenied, match="was revoked"):
         roles.credentials(issued["Token"])
+
+
+def test_join_refusals_say_why_and_start_nothing(plane, mwaa, capsys, tmp_path, monkeypatch):
+    from aerodrome.cli import main
+
+    mwaa.create_environment(**minimal(Name="old", AirflowVersion="2.11.2"))
+    mwaa.create_environment(**minimal(Name="dev"))
+    client = ExtClient(plane["settings"])
+    old = client.request("POST", "/environments/old/worker-tokens", body={})
+    dev = client.request("POST", "/environments/dev/worker-tokens", body={})
+    client.request("DELETE", f"/environments/dev/worker-tokens/{dev['TokenId']}")
+    home = tmp_path / "host"
+
+    def join(*args):
+        code = main(["worker", "join", "--home", str(home), "--host-name", "edge-1", *args])
+        return code, capsys.readouterr().err
+
+    for args, message in (
+            (["--endpoint", plane["url"], "--token", old["Token"]], "runs Airflow 2.11.2"),
+            (["--endpoint", plane["url"], "--token", dev["Token"]], "was revoked at"),
+            (["--endpoint", plane["url"], "--token", "adw1.0123456789abcdef." + "x" * 43], "not issued by this"),
+            (["--endpoint", plane["url"], "--token", old["Token"], "--environment", "dev"], "is for environment old"),
+            (["--endpoint", "http://127.0.0.1:1", "--token", old["Token"]], "cannot reach the control plane"),
+            (["--endpoint", plane["url"]], "give the join token with --token")):
+        code, err = join(*args)
+        assert code == 1 and message in err, (args, err)
+    monkeypatch.setenv("AERODROME_JOIN_TOKEN", old["Token"])  # the token from the environment, not argv
+    assert join("--endpoint", plane["url"])[1].count("runs Airflow 2.11.2") == 1
+    assert not home.exists()  # nothing prepared, nothing started
