@@ -130,7 +130,7 @@ def test_a_hosts_broker_user_reaches_its_queue_and_celerys_bookkeeping():
     assert redis.host_keys(None) == ["*"]  # a host let in before queues were kept
 
 
-def test_a_drained_worker_gets_celerys_warm_shutdown_and_one_told_before_it_starts_never_starts(tmp_path):
+def test_a_changed_spec_starts_a_new_worker_first_and_drains_the_old_one(tmp_path):
     import threading
 
     from aerodrome.runtimes.local import contents, remote_host
@@ -138,31 +138,32 @@ def test_a_drained_worker_gets_celerys_warm_shutdown_and_one_told_before_it_star
 
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
-    fake = venv / "bin" / "airflow"  # stands for `airflow celery worker`: exits 0 on SIGTERM, as a warm shutdown
-    fake.write_text(f"#!/bin/sh\ntrap 'echo warm > {tmp_path}/stopped; exit 0' TERM\nwhile :; do sleep 0.05; done\n")
+    fake = venv / "bin" / "airflow"  # stands for `airflow celery worker`: a warm shutdown on SIGTERM
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/argv-$$\n"
+                    f"trap 'echo warm > {tmp_path}/stopped-$$; exit 0' TERM\nwhile :; do sleep 0.05; done\n")
     fake.chmod(0o755)
     folders = HostFolders(tmp_path / "home", "dev")
     folders.root.mkdir(parents=True)
     said = []
+    workers = remote_host.HostWorkers(folders, api_url="http://p", concurrency=1, say=said.append)
+    staged = contents.Staged(plugins_dir=tmp_path)
+    first = Joined.from_answer(answer())
+    assert workers.start(first, venv=venv, staged=staged)
 
-    def worker():
-        return remote_host.RemoteWorker(Joined.from_answer(answer()), folders, venv=venv, concurrency=1, api_url="http://p",
-                                        staged=contents.Staged(plugins_dir=tmp_path), say=said.append)
+    def update_then_leave():  # run() takes the signals, so it runs in the main thread
+        wait_for(lambda: len(list(tmp_path.glob("argv-*"))) == 1, timeout=10, interval=0.05, what="the first worker")
+        workers.start(Joined.from_answer(answer()), venv=venv, staged=staged)
+        wait_for(lambda: len(list(tmp_path.glob("stopped-*"))) == 1, timeout=10, interval=0.05, what="the old one")
+        assert len(list(tmp_path.glob("argv-*"))) == 2  # the new one started before the old one drained
+        workers.drain()
+        workers.drain()  # again: nothing more
 
-    running = worker()
-
-    def drain_once_running():  # run() takes the signals, so it runs in the main thread
-        wait_for(lambda: (folders.root / "worker.pid").exists(), timeout=10, interval=0.05, what="the worker")
-        running.drain()
-        running.drain()  # again: nothing more
-
-    thread = threading.Thread(target=drain_once_running)
+    thread = threading.Thread(target=update_then_leave)
     thread.start()
-    assert running.run() == 0
+    assert workers.run() == 0
     thread.join(10)
-    assert (tmp_path / "stopped").read_text() == "warm\n"
-    assert sum("draining" in line for line in said) == 1 and not (folders.root / "worker.pid").exists()
-
-    early = worker()
-    early.drain()
-    assert early.run() == 0 and not any("started" in line for line in said[len(said) - 1:])
+    hostnames = sorted(path.read_text().split("--celery-hostname ")[1].split()[0] for path in tmp_path.glob("argv-*"))
+    assert hostnames == ["remote-0123456789abcdef.2@edge-1", "remote-0123456789abcdef@edge-1"]
+    assert len(list(tmp_path.glob("stopped-*"))) == 2 and sum("draining" in line for line in said) == 1
+    assert not (folders.root / "join.pid").exists()
+    assert not workers.start(first, venv=venv, staged=staged)  # a host that left starts nothing

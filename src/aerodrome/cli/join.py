@@ -1,6 +1,7 @@
 """`aerodrome worker join --endpoint URL --token T [--concurrency N] [--home DIR]`: make this host a
 remote worker host of the environment the token is for, and run its Celery worker in the foreground
-until Ctrl-C or SIGTERM (which drain it).
+until Ctrl-C or SIGTERM (which drain it), or until the token is revoked. When the environment's spec
+changes (an update, a version change), a worker for the new spec starts and the old one drains.
 
 The token may also come from AERODROME_JOIN_TOKEN or a file (--token-file), which `ps` does not show.
 Nothing starts when the handshake or the preparation fails: the message says why.
@@ -9,6 +10,7 @@ Nothing starts when the handshake or the preparation fails: the message says why
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
 import sys
@@ -23,12 +25,15 @@ from aerodrome.settings import Settings
 
 if TYPE_CHECKING:
     from aerodrome.bundles.base import Bucket
-    from aerodrome.runtimes.local.contents import Fetch
+    from aerodrome.domain.spec import EnvironmentSpec
     from aerodrome.runtimes.local.remote_worker import HostFolders, Joined
+
+    Fetch = Callable[[EnvironmentSpec, set[str]], dict[str, bytes | None]]
 
 TOKEN_VARIABLE = "AERODROME_JOIN_TOKEN"
 HANDSHAKE_TIMEOUT = 60.0
 SYNC_INTERVAL = 5.0  # seconds between DAG syncs
+SPEC_INTERVAL = 10.0  # seconds between looks for a changed spec
 
 
 def register(group: argparse._SubParsersAction) -> None:
@@ -79,43 +84,86 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _work(joined: Joined, folders: HostFolders, bucket: Bucket, *, endpoint: str, token: str, concurrency: int,
           started: float, say: Callable[[str], None]) -> int:
-    """Prepare this host, keep its DAGs in sync and run its worker until it exits; its exit code."""
+    """Prepare this host, keep its DAGs in sync, run its workers (replaced when the environment's
+    spec changes) until they exit; the last one's exit code."""
     from aerodrome.bundles import sync
     from aerodrome.domain import worker_join
     from aerodrome.runtimes.local import remote_host
 
-    venv, staged = remote_host.prepare(joined, folders, _fetcher(bucket, joined), token=token, say=say)
+    fetch = _fetcher(bucket)
+    venv, staged = remote_host.prepare(joined, folders, fetch, token=token, say=say)
     prefix = worker_join.dag_prefix(joined.spec)
     result = sync.sync_prefix(bucket, prefix, folders.dags)
     say(f"DAGs in sync: {len(result.added)} file(s)")
-    worker = remote_host.RemoteWorker(joined, folders, venv=venv, staged=staged, api_url=endpoint,
-                                      concurrency=concurrency, say=say)
-    revoked = threading.Event()
+    workers = remote_host.HostWorkers(folders, api_url=endpoint, concurrency=concurrency, say=say)
+    revoked, done = threading.Event(), threading.Event()
 
-    def shut_out(exc: Exception) -> None:  # a revoked token: the worker drains and the host leaves
+    def shut_out(exc: Exception) -> None:  # a revoked token: the workers drain and the host leaves
         if isinstance(exc, errors.AccessDenied) and not revoked.is_set():
             revoked.set()
             say(f"{exc} Leaving.")
-            worker.drain()
+            workers.drain()
 
-    loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL, on_error=shut_out)
-    loop.start()
-    say(f"ready {time.monotonic() - started:.1f} s after the join began; starting the worker")
+    def sync_loop(prefix: str) -> sync.DagSyncLoop:
+        loop = sync.DagSyncLoop(lambda: bucket, prefix, folders.dags, interval=SYNC_INTERVAL, on_error=shut_out)
+        loop.start()
+        return loop
+
+    loops = [sync_loop(prefix)]
+
+    def follow() -> None:  # a changed spec: prepare it, start its worker, drain the old one
+        current, failed = joined, None
+        while not done.wait(SPEC_INTERVAL):
+            try:
+                members = _host_call(endpoint, "spec", token, joined.host)["Spec"]
+            except errors.AccessDenied as exc:
+                shut_out(exc)
+                return
+            except errors.AerodromeError:
+                continue  # the plane is away: ask again
+            if members == worker_join.worker_spec(current.spec) or members == failed:
+                continue
+            new = dataclasses.replace(current, spec=worker_join.from_worker_spec(current.environment, members))
+            say(f"the environment's spec changed (Airflow {new.spec.airflow_version}); preparing a new worker")
+            try:
+                venv, staged = remote_host.prepare(new, folders, fetch, token=token, say=say)
+            except errors.AerodromeError as exc:
+                say(f"the new spec cannot run here, the current worker stays: {exc}")
+                failed = members
+                continue
+            if worker_join.dag_prefix(new.spec) != worker_join.dag_prefix(current.spec):
+                loops.append(sync_loop(worker_join.dag_prefix(new.spec)))
+                loops.pop(0).stop()
+            if workers.start(new, venv=venv, staged=staged):
+                current = new
+
+    workers.start(joined, venv=venv, staged=staged)
+    say(f"ready {time.monotonic() - started:.1f} s after the join began")
+    watch = threading.Thread(target=follow, name="spec-watch", daemon=True)
+    watch.start()
     try:
-        return worker.run()
+        return workers.run()
     finally:
-        loop.stop()
+        done.set()
+        watch.join(HANDSHAKE_TIMEOUT)
+        for loop in loops:
+            loop.stop()
 
 
 def handshake(endpoint: str, token: str, host: str, *, environment: str | None = None) -> dict:
     """The join answer, or the control plane's refusal as a domain error."""
+    return _host_call(endpoint, "join", token, host, **({"Environment": environment} if environment else {}))
+
+
+def _host_call(endpoint: str, operation: str, token: str, host: str, **members: str) -> dict:
+    """POST /aerodrome/v1/workers/<operation> with the host's token; the answer or a domain error."""
     import httpx
 
     from aerodrome.bundles.plane import PREFIX, error_of
 
-    body = {"Token": token, "Host": host, **({"Environment": environment} if environment else {})}
     try:
-        reply = httpx.post(f"{endpoint.rstrip('/')}{PREFIX}/join", json=body, timeout=HANDSHAKE_TIMEOUT)
+        reply = httpx.post(f"{endpoint.rstrip('/')}{PREFIX}/{operation}",
+                           json={"Token": token, "Host": host, **members}, timeout=HANDSHAKE_TIMEOUT)
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise errors.Temporary(f"cannot reach the control plane at {endpoint}: {exc}") from exc
     if reply.status_code != 200:
@@ -123,13 +171,13 @@ def handshake(endpoint: str, token: str, host: str, *, environment: str | None =
     return dict(reply.json())
 
 
-def _fetcher(bucket: Bucket, joined: Joined) -> Fetch:
-    """The pinned plugins, requirements and startup script of the joined spec, through the plane."""
-    spec = joined.spec
-    keys = {"plugins": spec.plugins_s3_path, "requirements": spec.requirements_s3_path,
-            "startup": spec.startup_script_s3_path}
+def _fetcher(bucket: Bucket) -> Fetch:
+    """The pinned plugins, requirements and startup script of a spec, through the plane (which
+    serves each at the version the environment's current spec pins)."""
 
-    def fetch(kinds: set[str]) -> dict[str, bytes | None]:
+    def fetch(spec: EnvironmentSpec, kinds: set[str]) -> dict[str, bytes | None]:
+        keys = {"plugins": spec.plugins_s3_path, "requirements": spec.requirements_s3_path,
+                "startup": spec.startup_script_s3_path}
         return {kind: bucket.get(key) if (key := keys[kind]) else None for kind in kinds}
 
     return fetch

@@ -110,6 +110,10 @@ class WorkerTokenService:
             answer |= self._hosts.admit_worker_host(record.placement, broker_user(token_id), queue=admitted.queue)
         return answer
 
+    def spec(self, token_text: object, *, host: object) -> dict:
+        """{"Spec"}: what a joined host's workers run with now (a host replaces its workers when it changes)."""
+        return {"Spec": worker_join.worker_spec(self._joined_spec(token_text, host))}
+
     def objects(self, token_text: object, *, host: object) -> dict:
         """{"Objects": [{"Key", "ETag", "Size"}]}: the DAG files of a joined host's environment."""
         spec = self._joined_spec(token_text, host)

@@ -85,13 +85,16 @@ def test_a_joined_host_mirrors_its_dags_through_the_plane_and_reads_nothing_else
     finally:
         host.close()
 
+    current = post(plane, "spec", body)  # what the host's workers run now (it replaces them on a change)
+    assert current.status_code == 200 and current.json()["Spec"]["RequirementsS3Path"] == "requirements.txt"
     read = post(plane, "object", {**body, "Key": "dags/a.py"})
     assert read.status_code == 200 and base64.b64decode(read.json()["Body"]) == b"a = 1\n"
     other_host = post(plane, "object", {**body, "Host": "edge-2", "Key": "dags/a.py"})
     assert other_host.status_code == 403 and "has not joined" in other_host.json()["message"]
     ExtClient(plane["settings"]).request("DELETE", f"/environments/dev/worker-tokens/{token['TokenId']}")
-    revoked = post(plane, "objects", body)
-    assert revoked.status_code == 403 and "was revoked" in revoked.json()["message"]
+    for path in ("objects", "spec"):
+        revoked = post(plane, path, body)
+        assert revoked.status_code == 403 and "was revoked" in revoked.json()["message"]
     unknown = post(plane, "objects", {**body, "Key": "x"})
     assert unknown.status_code == 400 and "Unknown member(s): Key" in unknown.json()["message"]
 

@@ -113,8 +113,11 @@ def result_backend(broker_url: str, ca_file: Path) -> str:
     return f"{broker_url}?ssl_cert_reqs=required&ssl_ca_certs={quote(str(ca_file), safe='')}"
 
 
-def celery_hostname(joined: Joined) -> str:
-    return f"remote-{joined.token_id}@{joined.host}"
+def celery_hostname(joined: Joined, *, generation: int = 1) -> str:
+    """`remote-<token id>@<host>`, and `remote-<token id>.<n>@<host>` for the worker that replaces the
+    first n-1 (two workers never share a Celery hostname)."""
+    suffix = f".{generation}" if generation > 1 else ""
+    return f"remote-{joined.token_id}{suffix}@{joined.host}"
 
 
 def worker_env(joined: Joined, folders: HostFolders, *, api_url: str, concurrency: int, base: dict[str, str],
@@ -156,9 +159,9 @@ def worker_env(joined: Joined, folders: HostFolders, *, api_url: str, concurrenc
     return env
 
 
-def worker_argv(joined: Joined, venv: Path, *, concurrency: int) -> list[str]:
+def worker_argv(joined: Joined, venv: Path, *, concurrency: int, hostname: str | None = None) -> list[str]:
     """`airflow celery worker` for the token's queue. No log server (it would listen on every
     interface); no mingle or gossip, which only talk to other workers."""
     return [str(venv / "bin" / "airflow"), "celery", "worker", "--queues", joined.queue,
-            "--concurrency", str(concurrency), "--celery-hostname", celery_hostname(joined),
+            "--concurrency", str(concurrency), "--celery-hostname", hostname or celery_hostname(joined),
             "--skip-serve-logs", "--without-mingle", "--without-gossip"]
