@@ -134,13 +134,16 @@ class ControlPlane:
         self.schedules = ScheduleService(store=self.store, lifecycle=self.lifecycle, snapshot=self._scheduled_snapshot)
         self.schedule_loop = ScheduleLoop(self.schedules.tick)
         self.sts = SecurityTokenService(store=self.store, account=settings.account)
+        self.worker_tokens = WorkerTokenService(store=self.store, hosts=self.driver, settings=settings,
+                                                web_ca=self._web_ca)
         ext = ExtApi(events=self.events, lifecycle=self.lifecycle, credentials=self.credentials,
                      authorizer=self.principals, region=settings.region, account=settings.account,
                      closing=self._closing, snapshots=self.snapshots, schedules=self.schedules,
                      principals=self.principals, endpoints=self.environments,
-                     worker_tokens=WorkerTokenService(store=self.store, hosts=self.driver))
+                     worker_tokens=self.worker_tokens)
         self.execution_roles = ExecutionRoleService(store=self.store, role_token=self.driver.role_token,
-                                                    region=settings.region, account=settings.account)
+                                                    region=settings.region, account=settings.account,
+                                                    host_environment=self.worker_tokens.environment_of)
         self.documents = Documents(settings.metrics_file)
         self.cloudwatch_documents = CloudWatchDocuments(
             self.documents, self.cloudwatch, region=settings.region, account=settings.account,
@@ -358,6 +361,10 @@ class ControlPlane:
                     f"The API server did not start on {self.settings.host}:{self.settings.port}; "
                     "is the port in use? Choose another with --port or AERODROME_PORT.")
             time.sleep(0.05)
+
+    def _web_ca(self) -> str | None:
+        """The web endpoints' CA certificate (PEM), which remote worker hosts trust; None over HTTP."""
+        return self.gateways.tls.ca.read_text() if self.gateways.tls is not None else None
 
     def _write_endpoint(self) -> None:
         data = {"endpoint_url": self.settings.endpoint_url, "region": self.settings.region}

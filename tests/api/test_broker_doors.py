@@ -48,7 +48,7 @@ def test_a_host_gets_celerys_commands_over_tls_and_loses_them_when_dismissed(bro
     settings, supervisor, brokers, placement = broker
     driver = LocalDriver(settings, door_certificates=lambda address: door_certificates(settings, address))
     try:
-        answer = driver.admit_worker_host(placement, "host-0123456789abcdef")
+        answer = driver.admit_worker_host(placement, "host-0123456789abcdef", queue="default")
         url = answer["BrokerUrl"]
         assert url.startswith("rediss://host-0123456789abcdef:") and "@127.0.0.1:" in url
         host = host_client(url, answer["BrokerCa"], tmp_path)
@@ -56,6 +56,12 @@ def test_a_host_gets_celerys_commands_over_tls_and_loses_them_when_dismissed(bro
         host.lpush("default", "a task message")
         assert host.brpop(["default"], timeout=1) == (b"default", b"a task message")
         host.publish("celeryev", "hello")
+        host.set("celery-task-meta-1", "a result")  # the result backend of Airflow 3 environments
+        host.lpush("default\x06\x163", "a message of priority 3")
+        # another queue's messages, and any other key, are not the host's
+        for command in (("LPUSH", "gpu", "x"), ("GET", "some-key"), ("KEYS", "*")):
+            with pytest.raises(redis_py.exceptions.NoPermissionError):
+                host.execute_command(*command)
         for admin in (("CONFIG", "GET", "requirepass"), ("FLUSHALL",), ("ACL", "LIST"), ("SHUTDOWN",)):
             with pytest.raises(redis_py.exceptions.NoPermissionError):
                 host.execute_command(*admin)
@@ -72,7 +78,7 @@ def test_a_host_gets_celerys_commands_over_tls_and_loses_them_when_dismissed(bro
         assert host_client(url, answer["BrokerCa"], tmp_path).ping()
 
         # a second handshake replaces the password; dismissing ends the open connection at once
-        again = driver.admit_worker_host(placement, "host-0123456789abcdef")
+        again = driver.admit_worker_host(placement, "host-0123456789abcdef", queue="default")
         with pytest.raises(redis_py.exceptions.AuthenticationError):
             host_client(url, answer["BrokerCa"], tmp_path).ping()
         open_connection = host_client(again["BrokerUrl"], again["BrokerCa"], tmp_path)
@@ -91,7 +97,7 @@ def test_after_a_control_plane_restart_the_door_opens_again_where_hosts_look(bro
     settings, supervisor, brokers, placement = broker
     certificates = lambda address: door_certificates(settings, address)  # noqa: E731
     first = LocalDriver(settings, door_certificates=certificates)
-    answer = first.admit_worker_host(placement, "host-0000000000000001")
+    answer = first.admit_worker_host(placement, "host-0000000000000001", queue="default")
     first.close()
     with pytest.raises(redis_py.exceptions.ConnectionError):
         host_client(answer["BrokerUrl"], answer["BrokerCa"], tmp_path).ping()
@@ -111,7 +117,7 @@ def test_without_a_running_broker_the_host_is_told_to_join_again(broker, tmp_pat
     settings, supervisor, brokers, placement = broker
     supervisor.stop(f"{placement.env_id}/broker")
     with pytest.raises(errors.Temporary, match="not running; join again once it is AVAILABLE"):
-        brokers.admit_host(placement, "host-aa", "secret")
+        brokers.admit_host(placement, "host-aa", "secret", queue="default")
     doors = BrokerDoors(settings)
     with pytest.raises(errors.Permanent, match="no certificate for broker doors"):
         doors.open(placement)
@@ -152,7 +158,7 @@ def test_a_simulated_host_reaches_the_door_only_on_the_exposed_address(broker, s
     exposed = settings.replace(worker_address=MAIN)
     driver = LocalDriver(exposed, door_certificates=lambda address: door_certificates(exposed, address))
     try:
-        answer = driver.admit_worker_host(placement, "host-feedfacefeedface")
+        answer = driver.admit_worker_host(placement, "host-feedfacefeedface", queue="gpu")
         assert f"@{MAIN}:" in answer["BrokerUrl"]
         ca = tmp_path / "host-ca.pem"
         ca.write_text(answer["BrokerCa"])

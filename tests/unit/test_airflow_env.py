@@ -34,7 +34,11 @@ def test_mwaa_variables_for_user_code():
     assert env["AIRFLOW_CONN_AWS_DEFAULT"] == "aws://"
     assert env["AWS_EXECUTION_ENV"] == "Amazon_MWAA_332"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8801/execution/"
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://u:p@127.0.0.1:5/env_e1"
+
+def test_task_results_live_in_the_broker_on_airflow_3_and_in_the_database_on_airflow_2():
+    assert env_of(spec())["AIRFLOW__CELERY__RESULT_BACKEND"] == WIRING.broker_url
+    assert env_of(spec().replace(airflow_version="2.11.2"))["AIRFLOW__CELERY__RESULT_BACKEND"] == \
+        "db+postgresql://u:p@127.0.0.1:5/env_e1"
 
 
 def test_components_follow_the_spec():

@@ -116,3 +116,16 @@ def test_stop_ends_the_thread_promptly_even_with_a_long_interval(bucket, tmp_pat
     wait_until(lambda: loop.last_synced_at is not None, what="the first sync")
     loop.stop()
     assert not loop.running
+
+
+def test_error_listeners_hear_of_each_failed_sync(tmp_path, loops):
+    class Refusing:
+        name = "b"
+
+        def list(self, prefix):
+            raise errors.AccessDenied("revoked")
+
+    heard = []
+    loop = loops(lambda: Refusing(), "dags", tmp_path / "dags", interval=0.05, on_error=heard.append)
+    wait_until(lambda: len(heard) >= 2, what="two failed syncs")
+    assert all(isinstance(exc, errors.AccessDenied) for exc in heard) and loop.last_error == "revoked"

@@ -258,17 +258,20 @@ class DagSyncLoop:
 
     Errors never stop it and never empty the folder: the DAGs it has stay, `last_error` says what
     went wrong, and it retries (backing off to at most ten seconds, or `interval` if longer).
-    `on_change(result)` runs in the loop's thread after each sync that changed the folder.
+    `on_change(result)` runs in the loop's thread after each sync that changed the folder, and
+    `on_error(exc)` after each failed one.
     """
 
     def __init__(self, bucket_factory: Callable[[], Bucket], prefix: str, target_dir: Path, *, interval: float,
-                 on_change: Callable[[SyncResult], None] | None = None):
+                 on_change: Callable[[SyncResult], None] | None = None,
+                 on_error: Callable[[Exception], None] | None = None):
         self._factory = bucket_factory
         self._bucket: Bucket | None = None
         self._prefix = prefix
         self._target = target_dir
         self._interval = interval
         self._on_change = on_change
+        self._on_error = on_error
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"dag-sync:{target_dir}", daemon=True)
@@ -302,6 +305,8 @@ class DagSyncLoop:
             except Exception as exc:  # noqa: BLE001 - the loop outlives any one failure
                 failures += 1
                 self._failed(exc, failures)
+                if self._on_error is not None:
+                    self._on_error(exc)
                 self._wake.wait(self._backoff(exc, failures))
                 continue
             if failures:

@@ -1,16 +1,18 @@
 """`aerodrome worker token ENV [--queue Q] [--ttl 12h]`: a join token for one remote worker host
 (printed once; only its hash is kept). `aerodrome worker tokens ENV`: the environment's tokens and
-the hosts that joined with them. `aerodrome worker revoke ENV TOKEN_ID`: revoke one."""
+the hosts that joined with them. `aerodrome worker revoke ENV TOKEN_ID`: revoke one.
+`aerodrome worker join --endpoint URL --token T`: on another host, join and run a worker (cli/join.py)."""
 
 from __future__ import annotations
 
 import argparse
 
+from aerodrome.cli import join
 from aerodrome.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    group = commands.add_parser("worker", help="remote worker hosts: join tokens").add_subparsers(
+    group = commands.add_parser("worker", help="remote worker hosts: join tokens, joining").add_subparsers(
         dest="worker_command", required=True)
     token = group.add_parser("token", help="issue a join token for one remote worker host")
     token.add_argument("name", metavar="ENV")
@@ -25,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     revoke.add_argument("name", metavar="ENV")
     revoke.add_argument("token_id", metavar="TOKEN_ID")
     revoke.set_defaults(handler=revoke_token)
+    join.register(group)
 
 
 def issue(args: argparse.Namespace, settings: Settings) -> int:

@@ -114,6 +114,25 @@ def admit(stored: WorkerToken | None, secret: str, *, host: str, now: float,
     return WorkerToken(**{**stored.__dict__, "host": host, "joined_at": now})
 
 
+def joined(stored: WorkerToken | None, secret: str, *, host: str) -> WorkerToken:
+    """The token of a host that has joined with it (for the host's later requests), or AccessDenied."""
+    token = held(stored, secret, host=host)
+    if token.host != host:
+        raise errors.AccessDenied(f"Host {host} has not joined with token {token.token_id}; join first.")
+    return token
+
+
+def held(stored: WorkerToken | None, secret: str, *, host: str | None = None) -> WorkerToken:
+    """A token some host has joined with and that is not revoked, or AccessDenied."""
+    if stored is None or not hmac.compare_digest(stored.secret_hash, hash_secret(secret)):
+        raise errors.AccessDenied(FOREIGN)
+    if stored.revoked_at is not None:
+        raise errors.AccessDenied(f"Join token {stored.token_id} was revoked at {iso(stored.revoked_at)}.")
+    if stored.host is None:
+        raise errors.AccessDenied(f"Host {host or 'none'} has not joined with token {stored.token_id}; join first.")
+    return stored
+
+
 def state(stored: WorkerToken, now: float) -> str:
     if stored.revoked_at is not None:
         return "revoked"

@@ -204,8 +204,9 @@ class RuntimeDriver(Placer, Protocol):
 class WorkerHosts(Protocol):
     """What remote worker hosts need from a runtime: a way into the environment's broker."""
 
-    def admit_worker_host(self, placement: Placement, user: str) -> dict[str, str]:
-        """Let the host that is `user` into the environment's broker with a new password; returns
+    def admit_worker_host(self, placement: Placement, user: str, *, queue: str) -> dict[str, str]:
+        """Let the host that is `user` into the environment's broker with a new password, for Celery
+        queue `queue` and the task results only; returns
         {"BrokerUrl": "rediss://user:password@address:port/0", "BrokerCa": CA certificate (PEM)}.
         Raises Temporary while the environment's broker is not running, Permanent where hosts cannot join."""
 

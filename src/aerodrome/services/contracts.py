@@ -175,3 +175,12 @@ class WorkerTokens(Protocol):
 
     def join(self, token_text: object, *, host: object, environment: str | None = None) -> dict:
         """A host's join handshake. Raises AccessDenied saying why a token may not join, Invalid."""
+
+    def spec(self, token_text: object, *, host: object) -> dict:
+        """{"Spec"}: the worker spec a joined host runs now. Raises AccessDenied."""
+
+    def objects(self, token_text: object, *, host: object) -> dict:
+        """{"Objects": [...]}: the DAG files a joined host mirrors. Raises AccessDenied."""
+
+    def read(self, token_text: object, *, host: object, key: object) -> dict:
+        """{"Key", "ETag", "Body" (base64)} of one object a joined host may read. Raises AccessDenied, NotFound."""

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from aerodrome import errors
+from aerodrome.domain import worker_tokens
 from aerodrome.domain.placement import Placement
 from aerodrome.store import credentials, principals
 from aerodrome.store import environments as environment_rows
@@ -28,6 +29,7 @@ from aerodrome.store.db import Store
 ADMIN = "admin"  # never an execution role: a task would act with every right
 LIFETIME = 3600.0  # seconds temporary role credentials live
 RENEW_BEFORE = 900.0  # handed out again until this long before they expire
+HOST_TOKEN_PREFIX = f"{worker_tokens.PREFIX}."  # a remote worker host's join token
 _ROLE_NAME = re.compile(r"^arn:aws:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
 
 
@@ -52,9 +54,12 @@ def default_policy(environment_arn: str, *, region: str, account: str, environme
 
 class ExecutionRoleService:
     def __init__(self, *, store: Store, role_token: Callable[[Placement], str | None], region: str, account: str,
-                 clock: Callable[[], float] = time.time):
+                 host_environment: Callable[[str], str] | None = None, clock: Callable[[], float] = time.time):
+        """`host_environment(token)`: the environment of a remote worker host's join token (AccessDenied
+        for any other), so tasks on a joined host act as the role too, until the token is revoked."""
         self._store = store
         self._role_token = role_token
+        self._host_environment = host_environment
         self._region = region
         self._account = account
         self._clock = clock
@@ -63,13 +68,20 @@ class ExecutionRoleService:
 
     def credentials(self, token: str) -> dict:
         """Credentials in the container provider's shape for the environment whose token this is."""
-        env_id = token.partition(".")[0]
         with self._store.session() as session:
             records = environment_rows.all_records(session=session)
-        record = next((r for r in records if r.placement.env_id == env_id), None)
-        expected = self._role_token(record.placement) if record is not None else None
-        if record is None or not expected or not hmac.compare_digest(expected, token):
-            raise errors.AccessDenied("The authorization token names no environment.")
+        if self._host_environment is not None and token.startswith(HOST_TOKEN_PREFIX):
+            name = self._host_environment(token)
+            record = next((r for r in records if r.name == name), None)
+            if record is None:
+                raise errors.AccessDenied("The authorization token names no environment.")
+        else:
+            env_id = token.partition(".")[0]
+            record = next((r for r in records if r.placement.env_id == env_id), None)
+            expected = self._role_token(record.placement) if record is not None else None
+            if record is None or not expected or not hmac.compare_digest(expected, token):
+                raise errors.AccessDenied("The authorization token names no environment.")
+        env_id = record.placement.env_id
         role_arn = record.spec.execution_role_arn
         with self._lock:
             role, issued = self._issued.get(env_id, ("", {}))

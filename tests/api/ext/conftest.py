@@ -20,6 +20,8 @@ from aerodrome.services.snapshots import SnapshotService
 from aerodrome.services.worker_tokens import WorkerTokenService
 from tests.support import Wakes, serve_asgi
 
+WEB_CA = "-----BEGIN CERTIFICATE-----\nthe web endpoints' CA\n-----END CERTIFICATE-----\n"
+
 
 class StandInRuntime:
     """What the local runtime does for snapshots, minus PostgreSQL: a fixed dump and counts."""
@@ -72,7 +74,8 @@ def plane(settings, store):
     ext = ExtApi(events=events, lifecycle=lifecycle, credentials=credentials, authorizer=principals,
                  region=settings.region, account=settings.account, closing=closing, snapshots=snapshots,
                  schedules=ScheduleService(store=store, lifecycle=lifecycle), principals=principals,
-                 endpoints=environments, worker_tokens=WorkerTokenService(store=store))
+                 endpoints=environments,
+                 worker_tokens=WorkerTokenService(store=store, settings=settings, web_ca=lambda: WEB_CA))
     app = build_front([(is_ext, ext)], mwaa)
     with serve_asgi(app) as url:
         key, secret = credentials.admin()

@@ -60,8 +60,9 @@ def test_cli_issues_lists_and_revokes_and_only_the_hash_is_kept(plane, mwaa, cli
     reply = join(plane, {"Token": token, "Host": "edge-1"})
     assert reply.status_code == 200
     version = mwaa.get_environment(Name="dev")["Environment"]["AirflowVersion"]
-    assert reply.json() == {"Environment": "dev", "AirflowVersion": version, "Queue": "gpu",
-                            "TokenId": token_id, "Host": "edge-1"}
+    assert {k: v for k, v in reply.json().items() if k not in ("Spec", "ExecutionApiUrl", "WebCa")} == {
+        "Environment": "dev", "AirflowVersion": version, "Queue": "gpu", "TokenId": token_id, "Host": "edge-1",
+        "Region": "us-east-1"}
     code, out, _ = cli("tokens", "dev")
     assert code == 0 and f"{token_id}" in out and "joined" in out and "edge-1" in out
 
@@ -142,8 +143,8 @@ class RecordingHosts:
     def __init__(self):
         self.calls = []
 
-    def admit_worker_host(self, placement, user):
-        self.calls.append(("admit", placement.env_id, user))
+    def admit_worker_host(self, placement, user, *, queue):
+        self.calls.append(("admit", placement.env_id, user, queue))
         return {"BrokerUrl": f"rediss://{user}:pw@127.0.0.1:1/0", "BrokerCa": "PEM"}
 
     def dismiss_worker_host(self, placement, user):
@@ -166,5 +167,6 @@ def test_a_join_lets_the_host_into_the_broker_and_a_revoke_shuts_it_out(plane, m
     user = f"host-{issued['TokenId']}"
     assert answer["BrokerUrl"] == f"rediss://{user}:pw@127.0.0.1:1/0" and answer["BrokerCa"] == "PEM"
     service.revoke("dev", issued["TokenId"])
-    assert [(call, who) for call, _, who in hosts.calls] == [("admit", user), ("dismiss", user)]
-    assert {env for _, env, _ in hosts.calls} == {env_id}
+    assert [(call, who) for call, _, who, *_ in hosts.calls] == [("admit", user), ("dismiss", user)]
+    assert hosts.calls[0][3] == "gpu"  # the host's broker user reaches its token's queue
+    assert {env for _, env, *_ in hosts.calls} == {env_id}

@@ -91,9 +91,10 @@ class ExtApi:
             body = await limits.read_body(request, limits.EXT_API_MAX_BYTES)  # capped before anything reads it
             raw_path = scope.get("raw_path", request.url.path.encode()).decode()
             path = raw_path.split("?")[0][len(PREFIX):]
-            if path == ext_workers.JOIN and request.method == "POST" and self._worker_tokens is not None:
+            if path in ext_workers.UNSIGNED and request.method == "POST" and self._worker_tokens is not None:
                 # the join token is the host's credential (a remote host holds no access key)
-                response = reply(200, await ext_workers.join(self._worker_tokens, protocol.json_object(body)))
+                response = reply(200, await ext_workers.host_request(self._worker_tokens, path,
+                                                                     protocol.json_object(body)))
             else:
                 caller = sigv4.verify(method=request.method, raw_path=raw_path, query=request.url.query,
                                       headers=request.headers, body=body,

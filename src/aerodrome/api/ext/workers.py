@@ -6,8 +6,12 @@
     GET    /aerodrome/v1/environments/NAME/worker-tokens  -> {"Name", "Tokens": [...]}   (airflow:ListWorkerTokens)
     DELETE /aerodrome/v1/environments/NAME/worker-tokens/ID -> the token, revoked     (airflow:RevokeWorkerToken)
     POST   /aerodrome/v1/workers/join  {"Token", "Host", "Environment"?}
-           -> {"Environment", "AirflowVersion", "Queue", "TokenId", "Host"}
-           (not SigV4-signed: the join token is the joining host's credential)
+           -> {"Environment", "AirflowVersion", "Queue", "TokenId", "Host", "Spec", "BrokerUrl", "BrokerCa",
+               "ExecutionApiUrl", "WebCa"?}
+    POST   /aerodrome/v1/workers/spec     {"Token", "Host"} -> {"Spec"}  (what the host's workers run now)
+    POST   /aerodrome/v1/workers/objects  {"Token", "Host"} -> {"Objects": [{"Key", "ETag", "Size"}]}
+    POST   /aerodrome/v1/workers/object   {"Token", "Host", "Key"} -> {"Key", "ETag", "Body" (base64)}
+           (none SigV4-signed: the join token is the joining host's credential)
 """
 
 from __future__ import annotations
@@ -21,10 +25,16 @@ from aerodrome import errors
 from aerodrome.services.contracts import WorkerTokens
 
 JOIN = "/workers/join"
+SPEC = "/workers/spec"
+OBJECTS = "/workers/objects"
+OBJECT = "/workers/object"
+UNSIGNED = frozenset({JOIN, SPEC, OBJECTS, OBJECT})  # POST only
 _TOKENS = re.compile(r"^/environments/([^/]+)/worker-tokens$")
 _TOKEN = re.compile(r"^/environments/([^/]+)/worker-tokens/([^/]+)$")
 _ISSUE_MEMBERS = {"Queue", "Ttl"}
 _JOIN_MEMBERS = {"Token", "Host", "Environment"}
+_HOST_MEMBERS = {"Token", "Host"}
+_OBJECT_MEMBERS = {"Token", "Host", "Key"}
 
 
 def matches(path: str) -> bool:
@@ -51,6 +61,20 @@ async def route(tokens: WorkerTokens, method: str, path: str, body: dict,
         await authorize("RevokeWorkerToken", name)
         return await asyncio.to_thread(tokens.revoke, name, token_id)
     raise errors.NotFound(f"No worker-token operation matches {method} {path}.")
+
+
+async def host_request(tokens: WorkerTokens, path: str, body: dict) -> dict:
+    """A request of a (joining) host, which its join token authenticates."""
+    if path == JOIN:
+        return await join(tokens, body)
+    allowed = _OBJECT_MEMBERS if path == OBJECT else _HOST_MEMBERS
+    if unknown := set(body) - allowed:
+        raise errors.Invalid(f"Unknown member(s): {', '.join(sorted(unknown))}; give {', '.join(sorted(allowed))}.")
+    if path == SPEC:
+        return await asyncio.to_thread(lambda: tokens.spec(body.get("Token"), host=body.get("Host")))
+    if path == OBJECTS:
+        return await asyncio.to_thread(lambda: tokens.objects(body.get("Token"), host=body.get("Host")))
+    return await asyncio.to_thread(lambda: tokens.read(body.get("Token"), host=body.get("Host"), key=body.get("Key")))
 
 
 async def join(tokens: WorkerTokens, body: dict) -> dict:

@@ -125,7 +125,7 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": wiring.database_url,
         "AIRFLOW__CELERY__BROKER_URL": wiring.broker_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + wiring.database_url.replace("+psycopg2", ""),
+        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend(spec, wiring),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
         "AIRFLOW__CORE__FERNET_KEY": wiring.fernet_key,
         "AIRFLOW__CORE__PARALLELISM": str(max(32, concurrency * spec.max_workers)),
@@ -136,7 +136,8 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
         "PYTHONUNBUFFERED": "1",
     }
     if wiring.api_url:
-        env.update(_aws_clients(wiring))
+        env.update(aws_clients(api_url=wiring.api_url, token_file=wiring.role_token_file, region=wiring.region,
+                               ca_bundle=wiring.ca_bundle))
     if wiring.statsd_port:
         env.update({"AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
                     "AIRFLOW__METRICS__STATSD_PORT": str(wiring.statsd_port),
@@ -165,23 +166,33 @@ def _essential(spec: EnvironmentSpec, placement: Placement, wiring: Wiring) -> d
     return env
 
 
-def _aws_clients(wiring: Wiring) -> dict[str, str]:
+def result_backend(spec: EnvironmentSpec, wiring: Wiring) -> str:
+    """Where Celery keeps task states: Airflow 3's in the broker (celery-task-meta-* keys), so a remote
+    worker host, whose tasks need no database, needs none for the results either; Airflow 2's in the
+    metadata database, which its workers use anyway."""
+    if is_airflow3(spec.airflow_version):
+        return wiring.broker_url
+    return "db+" + wiring.database_url.replace("+psycopg2", "")
+
+
+def aws_clients(*, api_url: str, token_file: str, region: str, ca_bundle: str | None = None) -> dict[str, str]:
     """boto3 in a task acts as the execution role (credentials from the container provider every SDK
-    has, refreshed before they expire) and reaches this control plane for MWAA and STS calls."""
-    trust = {"REQUESTS_CA_BUNDLE": wiring.ca_bundle, "AWS_CA_BUNDLE": wiring.ca_bundle} if wiring.ca_bundle else {}
+    has, refreshed before they expire, shown the token in `token_file`) and reaches this control plane
+    at `api_url` for MWAA and STS calls."""
+    trust = {"REQUESTS_CA_BUNDLE": ca_bundle, "AWS_CA_BUNDLE": ca_bundle} if ca_bundle else {}
     return {
         **trust,
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": wiring.api_url + ROLE_CREDENTIALS_PATH,
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": wiring.role_token_file,
-        "AWS_ENDPOINT_URL_MWAA": wiring.api_url,
-        "AWS_ENDPOINT_URL_STS": wiring.api_url,
-        "AWS_ENDPOINT_URL_CLOUDWATCH": wiring.api_url,  # a task's put_metric_data lands in Aerodrome
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": api_url + ROLE_CREDENTIALS_PATH,
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": token_file,
+        "AWS_ENDPOINT_URL_MWAA": api_url,
+        "AWS_ENDPOINT_URL_STS": api_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH": api_url,  # a task's put_metric_data lands in Aerodrome
         # and its CloudWatch Logs calls: SDKs read the service id's name (CLOUDWATCH_LOGS); LOGS for others
-        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": wiring.api_url,
-        "AWS_ENDPOINT_URL_LOGS": wiring.api_url,
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": api_url,
+        "AWS_ENDPOINT_URL_LOGS": api_url,
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-        "AWS_DEFAULT_REGION": wiring.region,
-        "AWS_REGION": wiring.region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
     }
 
 

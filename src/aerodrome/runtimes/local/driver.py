@@ -138,9 +138,9 @@ class LocalDriver:
         self.components.close()
 
     # --- remote worker hosts --------------------------------------------------------------------
-    def admit_worker_host(self, placement: Placement, user: str) -> dict[str, str]:
+    def admit_worker_host(self, placement: Placement, user: str, *, queue: str) -> dict[str, str]:
         password = secrets.token_urlsafe(32)
-        self.brokers.admit_host(placement, user, password)
+        self.brokers.admit_host(placement, user, password, queue=queue)
         address, port, ca = self.broker_doors.open(placement)
         return {"BrokerUrl": f"rediss://{user}:{quote(password, safe='')}@{address}:{port}/0", "BrokerCa": ca}
 

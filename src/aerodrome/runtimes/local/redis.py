@@ -10,7 +10,10 @@ External (`settings.redis_url`): one server for every environment, each with a d
 
 Remote worker hosts reach an embedded broker through a TLS door (broker_door.py), each as a Redis
 ACL user of its own (`admit_host`), kept in `secrets/broker_hosts.json` and set again whenever the
-server starts. `dismiss_host` deletes the user, which ends its connections at once.
+server starts. `dismiss_host` deletes the user, which ends its connections at once. A host's user
+reaches only the keys of its queue, Celery's bookkeeping and the task results (`host_keys`): the
+result backend of Airflow 3 environments is this broker (airflow_env.py), so a remote worker needs
+no database.
 """
 
 from __future__ import annotations
@@ -67,8 +70,8 @@ class Brokers:
                 raise errors.Temporary(f"the broker did not answer within {START_TIMEOUT:.0f} s "
                                        f"(log: {placement.logs_dir / 'broker.log'})")
             time.sleep(0.05)
-        for user, secret in _hosts(placement).items():  # users live in the server's memory only
-            _set_user(sock, password, user, secret)
+        for user, grant in _hosts(placement).items():  # users live in the server's memory only
+            _set_user(sock, password, user, grant)
         return f"redis+socket://:{quote(password, safe='')}@{sock}"
 
     def flush(self, placement: Placement) -> None:
@@ -83,17 +86,17 @@ class Brokers:
             with contextlib.suppress(OSError):  # a server that does not answer holds nothing
                 command(str(sock), password, "FLUSHALL")
 
-    def admit_host(self, placement: Placement, user: str, password: str) -> None:
-        """Let a remote worker host in as ACL user `user` (any earlier password of it is replaced)."""
+    def admit_host(self, placement: Placement, user: str, password: str, *, queue: str) -> None:
+        """Let a remote worker host in as ACL user `user` for `queue` (any earlier password is replaced)."""
         if self._external is not None:
             raise errors.Permanent("Remote worker hosts need the embedded broker; this control plane uses "
                                    "an external one (AERODROME_REDIS_URL).")
-        hosts = {**_hosts(placement), user: password}
+        hosts = {**_hosts(placement), user: {"password": password, "queue": queue}}
         files.write_private(_hosts_file(placement), json.dumps(hosts))
         sock = broker_socket(placement)
         if not _answers(sock, files.secret(placement.root / "secrets" / "broker.secret")):
             raise errors.Temporary("the environment's broker is not running; join again once it is AVAILABLE")
-        _set_user(sock, files.secret(placement.root / "secrets" / "broker.secret"), user, password)
+        _set_user(sock, files.secret(placement.root / "secrets" / "broker.secret"), user, hosts[user])
 
     def has_hosts(self, placement: Placement) -> bool:
         """Whether any remote worker host is let into the environment's broker."""
@@ -139,18 +142,39 @@ def _hosts_file(placement: Placement) -> Path:
     return placement.root / "secrets" / "broker_hosts.json"
 
 
-def _hosts(placement: Placement) -> dict[str, str]:
+def _hosts(placement: Placement) -> dict[str, dict]:
+    """user -> {"password", "queue"} (hosts let in before queues were kept: a password alone)."""
     try:
-        return dict(json.loads(_hosts_file(placement).read_text()))
+        hosts = dict(json.loads(_hosts_file(placement).read_text()))
     except (OSError, ValueError):
         return {}
+    return {user: grant if isinstance(grant, dict) else {"password": grant} for user, grant in hosts.items()}
 
 
-def _set_user(sock: Path, password: str, user: str, secret: str) -> None:
-    """A worker host's user: Celery's commands on every key and channel, nothing of the server's
-    administration (ACL, CONFIG, SHUTDOWN, ...) and no flushing."""
-    command(str(sock), password, "ACL", "SETUSER", user, "reset", "on", f">{secret}", "~*", "&*", "+@all",
-            "-@admin", "-flushall", "-flushdb")
+# Kombu's Redis transport keeps a queue's messages in the list named like the queue, and in one list
+# per priority step (the name, "\x06\x16", the step); its bindings, unacknowledged messages and
+# their lock under the names below; remote control (a worker's own mailbox, the replies it asks
+# for) in queues named *.celery.pidbox. Celery's Redis result backend writes celery-task-meta-<id>.
+_BOOKKEEPING = ("_kombu.binding.*", "unacked", "unacked_index", "unacked_mutex", "celery-task-meta-*",
+                "*.celery.pidbox*")
+PRIORITY_SEPARATOR = "\x06\x16"
+
+
+def host_keys(queue: str | None) -> list[str]:
+    """The key patterns a host's user may touch: its queue's lists and Celery's bookkeeping (every
+    key for a host let in before queues were kept)."""
+    if queue is None:
+        return ["*"]
+    return [queue, f"{queue}{PRIORITY_SEPARATOR}*", *_BOOKKEEPING]
+
+
+def _set_user(sock: Path, password: str, user: str, grant: dict) -> None:
+    """A worker host's user: Celery's commands on its keys (host_keys) and on every channel (remote
+    control and events are broadcasts), nothing of the server's administration (ACL, CONFIG,
+    SHUTDOWN, ...), no flushing and no listing of keys."""
+    keys = [f"~{pattern}" for pattern in host_keys(grant.get("queue"))]
+    command(str(sock), password, "ACL", "SETUSER", user, "reset", "on", f">{grant['password']}", *keys, "&*",
+            "+@all", "-@admin", "-flushall", "-flushdb", "-keys", "-scan")
 
 
 def _answers(sock: Path, password: str) -> bool:
