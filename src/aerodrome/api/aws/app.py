@@ -18,7 +18,7 @@ from aerodrome.api import signing
 from aerodrome.api.aws import errors as aws_errors
 from aerodrome.api.aws import protocol, validate
 from aerodrome.api.aws.model import SIGNING_NAME
-from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, MwaaOperations
+from aerodrome.api.aws.operations import NOT_YET, ROLE_SCOPED, Encoded, MwaaOperations
 from aerodrome.auth import sigv4
 from aerodrome.domain.spec import environment_arn
 from aerodrome.services.contracts import Access, Authorizer, Credentials, Environments, Metrics, RestApi
@@ -109,7 +109,7 @@ def build_mwaa_app(*, environments: Environments, credentials: Credentials, regi
             return
         request_id = _request_id()
         status, document, extra = await handle(scope, receive, request_id)
-        body = json.dumps(document).encode()
+        body = document.body if isinstance(document, Encoded) else json.dumps(document).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", JSON),
                                 (b"x-amzn-requestid", request_id.encode()), *extra]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -18,6 +19,16 @@ Service = TypeVar("Service")
 ROLE_SCOPED = ("CreateWebLoginToken", "InvokeRestApi")
 
 
+class Encoded(dict):
+    """An answer kept between requests, with its JSON body encoded once."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, document: dict):
+        super().__init__(document)
+        self.body = json.dumps(document).encode()
+
+
 class MwaaOperations:
     def __init__(self, environments: Environments, access: Access | None = None, rest_api: RestApi | None = None,
                  metrics: Metrics | None = None, known_groups: frozenset[str] | None = None):
@@ -26,7 +37,7 @@ class MwaaOperations:
         self._access = access
         self._rest_api = rest_api
         self._metrics = metrics
-        self._shown: dict[str, tuple[EnvironmentView, dict]] = {}  # GetEnvironment's answer per view
+        self._shown: dict[str, tuple[EnvironmentView, Encoded]] = {}  # GetEnvironment's answer per view
 
     def create_environment(self, request: dict) -> dict:
         members = {k: v for k, v in request.items() if k not in ("Name", "Tags")}
@@ -39,8 +50,8 @@ class MwaaOperations:
         view = self._environments.get(request["Name"])
         shown = self._shown.get(view.arn)
         if shown is None or shown[0] is not view:  # the service keeps a view until its environment changes
-            shown = self._shown[view.arn] = (view, convert.environment_to_wire(view))
-        return {"Environment": shown[1]}
+            shown = self._shown[view.arn] = (view, Encoded({"Environment": convert.environment_to_wire(view)}))
+        return shown[1]
 
     def list_environments(self, request: dict) -> dict:
         names, token = self._environments.list_names(max_results=request.get("MaxResults", 25),
