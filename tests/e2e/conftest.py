@@ -150,10 +150,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def browser(shared_plane, tmp_path_factory):
     """Headless Chromium whose certificate store trusts the session plane's CA (nothing is ignored)."""
     import os
+    import shutil
     import subprocess
 
     from playwright.sync_api import sync_playwright
 
+    missing = [tool for tool in (CHROMIUM, "certutil") if shutil.which(tool) is None]
+    assert not missing, f"the browser tests need {' and '.join(missing)}: apt-get install chromium libnss3-tools"
     home = tmp_path_factory.mktemp("chromium-home")
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aerodrome.domain.placement import Placement
@@ -74,13 +75,13 @@ def ready(path: Path) -> bool:
     return True
 
 
-def await_ready(path: Path, *, timeout: float, running: object = None) -> bool:
+def await_ready(path: Path, *, timeout: float, running: Callable[[], bool] = lambda: True) -> bool:
     """Until the fork server at `path` listens (False after `timeout`, or once `running()` is false)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready(path):
             return True
-        if callable(running) and not running():
+        if not running():
             return False
         time.sleep(0.2)
     return False
